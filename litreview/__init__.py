@@ -1,0 +1,1 @@
+"""litreview: literature review management."""

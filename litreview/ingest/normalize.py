@@ -1,0 +1,87 @@
+"""Small normalisers shared by the readers and by deduplication."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .records import Author
+
+_DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+_DOI_SHAPE = re.compile(r"10\.\d{4,9}/\S+")
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
+_SPACE = re.compile(r"\s+")
+
+
+def clean(value: str | None) -> str | None:
+    """Collapse runs of whitespace; empty becomes None."""
+    if value is None:
+        return None
+    value = _SPACE.sub(" ", value).strip()
+    return value or None
+
+
+def normalize_doi(value: str | None) -> str | None:
+    """A DOI as ``10.xxxx/yyy`` in lower case, without URL or ``doi:`` prefix.
+
+    DOIs are case-insensitive by definition, so lower case is safe for matching
+    and for storage. Returns None when nothing DOI-shaped is there.
+    """
+    if not value:
+        return None
+    value = _DOI_PREFIX.sub("", value.strip())
+    match = _DOI_SHAPE.search(value)
+    if not match:
+        return None
+    return match.group(0).rstrip(".,;").lower()
+
+
+def parse_year(value: str | int | None) -> int | None:
+    """The first plausible four-digit year in a date string ('2021/05/03', 'Spring 2021')."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value if 1500 <= value <= 2100 else None
+    match = _YEAR.search(value)
+    return int(match.group(1)) if match else None
+
+
+def split_name(name: str) -> Author | None:
+    """An author from 'Family, Given' or 'Given Family' (RIS, MEDLINE FAU, WoS AF).
+
+    A name with no comma and a single word is kept as a family name only,
+    which is also how corporate authors come out.
+    """
+    name = clean(name) or ""
+    name = name.strip(" ,;")
+    if not name:
+        return None
+    if "," in name:
+        family, _, given = name.partition(",")
+        # "Family, Jr., Given": keep the suffix with the family name.
+        given = given.strip()
+        if given.lower().rstrip(".") in {"jr", "sr", "ii", "iii", "iv"} or "," in given:
+            suffix, _, rest = given.partition(",")
+            if suffix.lower().rstrip(".") in {"jr", "sr", "ii", "iii", "iv"}:
+                family, given = f"{family.strip()} {suffix.strip()}", rest.strip()
+        return Author(family=family.strip(), given=given or None)
+    parts = name.split(" ")
+    if len(parts) == 1:
+        return Author(family=name)
+    return Author(family=parts[-1], given=" ".join(parts[:-1]))
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, only letters and digits separated by single spaces.
+
+    Used for matching titles and names, never for display.
+    """
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = re.sub(r"[^\w]+", " ", text.casefold())
+    return text.replace("_", " ").strip()
+
+
+def nfc(text: str | None) -> str | None:
+    """Unicode NFC, so that 'ö' is one code point whichever way the file wrote it."""
+    return unicodedata.normalize("NFC", text) if text else text
