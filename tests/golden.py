@@ -22,6 +22,7 @@ def as_json(items: list[Item]) -> list[dict]:
 def check_golden(items: list[Item], expected: Path) -> None:
     """Compare reader output with the JSON file beside the input."""
     got = as_json(items)
-    if os.environ.get("LITREVIEW_REGEN_GOLDEN") or not expected.exists():
+    if os.environ.get("LITREVIEW_REGEN_GOLDEN"):
         expected.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert expected.exists(), f"no golden file {expected}: run with LITREVIEW_REGEN_GOLDEN=1"
     assert got == json.loads(expected.read_text(encoding="utf-8"))
