@@ -1,0 +1,59 @@
+"""Settings from LITREVIEW_* environment variables, with embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where litreview keeps its data, and how it reaches its database."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str | None
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings; nothing is created on disk here."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("LITREVIEW_DATA_DIR") or "instance").resolve()
+    url = env.get("LITREVIEW_DATABASE_URL") or f"sqlite:///{data_dir / 'litreview.sqlite3'}"
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        secret_key=env.get("LITREVIEW_SECRET_KEY") or None,
+    )
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """Make the data folder (and its subfolders) if missing."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.attachments_dir.mkdir(exist_ok=True)
+
+
+def secret_key(settings: Settings) -> str:
+    """The given secret key, or the one generated on first run and kept in the data folder."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    ensure_data_dir(settings)
+    key = secrets.token_hex(32)
+    # Created owner-only so the key never sits readable by other users.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key)
+    return key

@@ -1,0 +1,125 @@
+"""Fixtures: a real SQLite file and a real PostgreSQL database, schema built by migrations."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from litreview import schema
+from litreview.cli import cli as litreview_cli
+from litreview.db import Base, make_engine
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+DATA = Path(__file__).parent / "data"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "LITREVIEW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite"] + ([] if os.environ.get("LITREVIEW_TEST_SKIP_POSTGRES") else ["postgresql"])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    schema.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test run, so runs cannot collide; dropped at the end."""
+    name = f"litreview_test_{secrets.token_hex(4)}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        schema.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a fresh SQLite copy, or the run's PostgreSQL truncated."""
+    if request.param == "sqlite":
+        path = tmp_path / "litreview.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: sa.Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point litreview's settings at the test database and a fresh data folder."""
+    values = {
+        "LITREVIEW_DATABASE_URL": database_url,
+        "LITREVIEW_DATA_DIR": str(tmp_path / "data"),
+        "LITREVIEW_USER": "tester@example.org",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+class Cli:
+    """Runs the real `litreview` command in-process, as a person would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, ok: bool = True) -> Any:
+        result = self.runner.invoke(litreview_cli, list(args), catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, f"litreview {' '.join(args)}: {result.output}"
+        return result
+
+    def json(self, *args: str) -> Any:
+        result = self(*args, "--json")
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def cli(env: dict[str, str]) -> Cli:
+    return Cli()
+
+
+@pytest.fixture
+def review_cli(cli: Cli) -> Cli:
+    """The CLI with a migrated database and an empty review `ai-sw`."""
+    cli("init")
+    cli("review", "create", "ai-sw", "--title", "AI in social work")
+    return cli
