@@ -43,6 +43,7 @@ class Context:
     def engine(self) -> sa.Engine:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
+            click.get_current_context().call_on_close(self._engine.dispose)
         return self._engine
 
     @contextmanager

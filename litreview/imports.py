@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from . import audit
-from .ingest.dedup import CertainIndex, match_key
+from .ingest.dedup import CertainIndex, Match, match_key
 from .ingest.files import READERS, open_bibliography
 from .ingest.records import EntryError, RecordData
 from .models import ImportBatch, Merge, Record, RecordSource, Review
@@ -140,6 +140,14 @@ class _Importer:
             line=data.line or None, fingerprint=fp, raw=data.raw, data=data.to_json(),
         )
         match = self.index.find(fields["doi"], fields["pmid"], fields["match_key"])
+        with self.session.no_autoflush:  # the chunk is flushed whole, below
+            self._place(data, fields, source, match)
+        if len(self.chunk) >= CHUNK:
+            self.flush()
+
+    def _place(
+        self, data: RecordData, fields: dict[str, Any], source: RecordSource, match: Match | None
+    ) -> None:
         if match is None:
             record = Record(review_id=self.review.id, **fields)
             source.record = record
@@ -160,8 +168,6 @@ class _Importer:
             self.merges.append((merge, source))
             self.chunk += (source, merge)
             self.report.merged_duplicates += 1
-        if len(self.chunk) >= CHUNK:
-            self.flush()
 
     def _resolve(self, record_id: int) -> Record:
         if record_id < 0:

@@ -118,7 +118,8 @@ def probable_pairs(
                 if not score:
                     continue
                 seen.add(ids)
-                pairs.append(Pair(ids[0], ids[1], round(score, 3), _why(a, b, score)))
+                first, second = (a, b) if a.id < b.id else (b, a)
+                pairs.append(Pair(ids[0], ids[1], round(score, 3), _why(first, second, score)))
     pairs.sort(key=lambda p: (-p.score, p.a, p.b))
     return pairs
 

@@ -40,6 +40,9 @@ _BOMS = (
 # JabRef and others write "% Encoding: windows-1252" at the top of a .bib file.
 _DECLARED = re.compile(rb"^%\s*Encoding:\s*([\w.-]+)", re.IGNORECASE | re.MULTILINE)
 _RIS = re.compile(r"^\s*TY\s{0,2}-", re.IGNORECASE | re.MULTILINE)
+# A RIS file whose TY line is lost still has tagged lines and an ER.
+_RIS_TAG = re.compile(r"^[A-Z][A-Z0-9]  - ", re.MULTILINE)
+_RIS_END = re.compile(r"^ER  -", re.MULTILINE)
 _BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
 _HEAD_BYTES = 64 * 1024
 _CHECK_CHUNK = 1 << 20
@@ -94,7 +97,9 @@ def check_decodes(path: Path, encoding: str) -> None:
 
 def detect_format(path: Path, head: str) -> str:
     """The format from the content; the extension only breaks ties."""
-    stripped = head.lstrip("\ufeff \t\r\n")
+    # Old Mac files end lines with a bare CR; the patterns below look for line starts.
+    head = head.replace("\r\n", "\n").replace("\r", "\n")
+    stripped = head.lstrip("\ufeff \t\n")
     candidates = []
     if stripped[:1] in "[{" and csljson.looks_like(head):
         candidates.append("csljson")
@@ -102,7 +107,7 @@ def detect_format(path: Path, head: str) -> str:
         candidates.append("wos")
     if medline.looks_like(head):
         candidates.append("medline")
-    if _RIS.search(head):
+    if _RIS.search(head) or len(_RIS_TAG.findall(head)) >= 3 and _RIS_END.search(head):
         candidates.append("ris")
     if _BIBTEX.search(head):
         candidates.append("bibtex")

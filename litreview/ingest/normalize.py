@@ -85,3 +85,34 @@ def fold(text: str) -> str:
 def nfc(text: str | None) -> str | None:
     """Unicode NFC, so that 'ö' is one code point whichever way the file wrote it."""
     return unicodedata.normalize("NFC", text) if text else text
+
+
+_NAME_SUFFIXES = {"jr", "sr", "2nd", "3rd", "ii", "iii", "iv"}
+
+
+def split_initials(name: str) -> Author | None:
+    """An author from 'Family Initials' (MEDLINE AU 'de Hoon MJ', WoS AU 'PARKES-LOACH PS').
+
+    The last word is taken as the given name when it looks like initials (upper case,
+    at most five letters, dots and hyphens allowed), after an optional 'Jr'/'2nd'
+    suffix, which is kept with the family name as :func:`split_name` does.
+    A name with a comma is left to :func:`split_name`.
+    """
+    name = (clean(name) or "").strip(" ,;")
+    if not name:
+        return None
+    if "," in name:
+        return split_name(name)
+    parts = name.split(" ")
+    suffix = None
+    if len(parts) > 2 and parts[-1].lower().rstrip(".") in _NAME_SUFFIXES:
+        suffix = parts.pop()
+    given = None
+    if len(parts) > 1:
+        letters = parts[-1].replace(".", "").replace("-", "")
+        if letters.isalpha() and letters.isupper() and len(letters) <= 5:
+            given = parts.pop()
+    family = " ".join(parts)
+    if suffix:
+        family = f"{family} {suffix}"
+    return Author(family=family, given=given)

@@ -1,0 +1,301 @@
+"""PubMed/MEDLINE tagged text (``.nbib``, PubMed's "Send to: File, PubMed format").
+
+A record is a run of lines separated from the next by a blank line::
+
+    PMID- 16403221
+    TI  - A high level interface to SCOP and ASTRAL implemented in
+          python.
+    FAU - Casbon, James A
+    AU  - Casbon JA
+
+The tag is 2-4 capitals padded to four characters, then ``- ``; a value goes on
+in lines indented by six spaces. Lenient about what PubMed itself never writes
+but other tools do: a tag not padded (``PMID-123``, ``TI-``), a record without a
+blank line before its ``PMID``, a continuation that lost its indentation.
+
+The file is read line by line, one record held at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from itertools import chain
+from typing import TextIO
+
+from .normalize import clean, nfc, normalize_doi, parse_year, split_initials, split_name
+from .records import Author, EntryError, Item, RecordData
+
+__all__ = ["looks_like", "read"]
+
+# Tags read into a record, as they stand padded in the file; the others stay in ``raw``.
+_TAGS = "PMID TI BTI AB FAU AU CN DP JT TA VI IP PG LID AID IS ISBN MH OT LA PT PB".split()
+_PADDED = {tag.ljust(4) + "- ": tag for tag in _TAGS}
+_KEEP = frozenset(_TAGS)
+_NAMES = frozenset(("FAU", "AU", "CN"))
+_TAG = re.compile(r"([A-Z][A-Z0-9]{1,3}) *-(.*)", re.DOTALL)
+_HEAD = re.compile(r"\s*PMID *- *\d")
+_ISBN_CHARS = re.compile(r"[^0-9Xx]")
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}  # as split_name has them
+
+# PubMed publication types (PT) that are not journal articles, by precedence.
+_PT_TYPES = (
+    ("Book Chapter", "chapter"),
+    ("Book", "book"),
+    ("Journal Article", "article"),
+    ("Technical Report", "report"),
+    ("Congress", "conference"),
+    ("Dataset", "dataset"),
+)
+
+_STRAY = "text outside any MEDLINE record (a record is 'TAG - value' lines, e.g. 'PMID- 123')"
+
+Fields = dict[str, list[list[str]]]  # tag -> its values, each a list of stripped lines
+Names = list[tuple[str, list[str]]]  # FAU/AU/CN values in file order
+
+
+def looks_like(head: str) -> bool:
+    """True when the text starts (after blank lines) with a ``PMID-`` tag."""
+    return _HEAD.match(head.lstrip("\ufeff")) is not None
+
+
+def read(stream: TextIO, filename: str) -> Iterator[Item]:
+    """The records of a MEDLINE file, one at a time; see the module docstring."""
+    # Lines are only gathered here, a blank line ending a record; _records reads them.
+    lines: list[str] = []
+    start = 0  # line the current record starts on
+    stray = 0  # line a run of text outside records starts on
+    position = [0]  # records so far, for the entry key of a record without PMID
+
+    it = iter(stream)
+    first = next(it, None)
+    if first is None:
+        return
+    if first.startswith("\ufeff"):
+        first = first[1:] or "\n"
+    for lineno, line in enumerate(chain((first,), it), 1):
+        if line.isspace():
+            if lines:
+                yield from _records(lines, start, position)
+                lines = []
+            if stray:
+                yield EntryError(stray, None, _STRAY)
+                stray = 0
+        elif lines:
+            lines.append(line)
+        elif _is_tag(line):
+            if stray:
+                yield EntryError(stray, None, _STRAY)
+                stray = 0
+            lines.append(line)
+            start = lineno
+        elif not stray:
+            stray = lineno
+    if lines:
+        yield from _records(lines, start, position)
+    if stray:
+        yield EntryError(stray, None, _STRAY)
+
+
+def _is_tag(line: str) -> bool:
+    return line[:1] not in " \t" and _TAG.match(line) is not None
+
+
+def _records(lines: list[str], start: int, position: list[int]) -> Iterator[Item]:
+    """The record in these lines; more than one if a PMID comes with no blank line before."""
+    i = 0
+    while i < len(lines):
+        fields, names, end = _parse(lines, i)
+        position[0] += 1
+        yield _record(fields, names, "".join(lines[i:end]), start + i, position[0])
+        i = end
+
+
+def _parse(lines: list[str], i: int) -> tuple[Fields, Names, int]:
+    """The fields of the record starting at ``lines[i]``, and where it ends."""
+    fields: Fields = {}
+    names: Names = []
+    cur: list[str] | None = None  # the value continuation lines go to (None: not kept)
+    padded = _PADDED
+    for j in range(i, len(lines)):
+        line = lines[j]
+        tag = padded.get(line[:6])
+        if tag is None:
+            c = line[0]
+            if c == " " or c == "\t":
+                if cur is not None:
+                    cur.append(line.strip())
+                continue
+            if line[4:6] == "- ":
+                cur = None  # a tag we do not read
+                continue
+            match = _TAG.match(line)
+            if match is None:
+                # Not a tag: a continuation that lost its indentation.
+                if cur is not None:
+                    cur.append(line.strip())
+                continue
+            tag = match.group(1)
+            if tag not in _KEEP:
+                cur = None
+                continue
+            value = match.group(2).strip()
+        else:
+            value = line[6:].strip()
+        if tag == "PMID" and "PMID" in fields:
+            return fields, names, j  # the next record, glued to this one
+        cur = [value] if value else []
+        if tag in _NAMES:
+            names.append((tag, cur))
+        else:
+            values = fields.get(tag)
+            if values is None:
+                fields[tag] = [cur]
+            else:
+                values.append(cur)
+    return fields, names, len(lines)
+
+
+def _clean(parts: list[str]) -> str | None:
+    """The lines of a value as one line of text: ``clean`` with a short way for the usual."""
+    value = parts[0] if len(parts) == 1 else " ".join(parts)
+    if "  " in value or "\t" in value:
+        return clean(value)
+    return value or None
+
+
+def _first(fields: Fields, tag: str) -> str | None:
+    for parts in fields.get(tag, ()):
+        if parts:
+            value = _clean(parts)
+            if value:
+                return value
+    return None
+
+
+def _all(fields: Fields, tag: str) -> list[str]:
+    return [value for parts in fields.get(tag, ()) if parts and (value := _clean(parts))]
+
+
+def _joined(fields: Fields, tag: str) -> str | None:
+    """Every value of a tag as one text: a repeated TI or AB goes on, it does not replace."""
+    values = _all(fields, tag)
+    return nfc(" ".join(values)) if values else None
+
+
+def _authors(names: Names) -> list[Author]:
+    """FAU ('Family, Given') where there is one, else AU ('Family Initials'); CN in place.
+
+    PubMed writes each author as FAU then AU; an AU right after a FAU is the same
+    person. Older records have AU only.
+    """
+    authors: list[Author] = []
+    after_fau = False
+    for tag, parts in names:
+        if tag == "AU" and after_fau:
+            after_fau = False
+            continue
+        value = nfc(_clean(parts)) if parts else None
+        after_fau = tag == "FAU" and value is not None
+        if not value:
+            continue
+        if tag == "FAU":
+            author = _full_name(value)
+        elif tag == "AU":
+            author = split_initials(value)
+        else:
+            author = Author(family=value)
+        if author is not None:
+            authors.append(author)
+    return authors
+
+
+def _full_name(value: str) -> Author | None:
+    """'Family, Given': ``split_name``, with a short way for the usual case."""
+    family, comma, given = value.partition(", ")
+    if comma and "," not in given and given.lower().rstrip(".") not in _SUFFIXES:
+        return Author(family=family, given=given)
+    return split_name(value)
+
+
+def _doi(fields: Fields) -> str | None:
+    for tag in ("LID", "AID"):
+        for parts in fields.get(tag, ()):
+            value = parts[0] if len(parts) == 1 else _clean(parts) if parts else None
+            if not value:
+                continue
+            if value.endswith("[doi]"):
+                doi = normalize_doi(value[:-5])
+            elif "[" not in value:  # no kind given: a DOI if it is shaped like one
+                doi = normalize_doi(value)
+            else:
+                continue
+            if doi:
+                return doi
+    return None
+
+
+def _isbn(fields: Fields) -> str | None:
+    for value in _all(fields, "ISBN") + _all(fields, "IS"):
+        number = value.partition(" (")[0].strip()
+        if len(number) == 9 and number[4] == "-":
+            continue  # an ISSN, 1234-567X
+        if len(_ISBN_CHARS.sub("", number)) in (10, 13):
+            return number
+    return None
+
+
+def _type(fields: Fields) -> str:
+    kinds = {value.casefold() for value in _all(fields, "PT")}
+    for kind, ours in _PT_TYPES:
+        if kind.casefold() in kinds:
+            return ours
+    if _first(fields, "BTI"):
+        return "chapter" if _first(fields, "TI") else "book"
+    return "article"
+
+
+def _keywords(fields: Fields) -> list[str]:
+    """MeSH headings without their major-topic stars, then other terms; no repeats."""
+    seen: dict[str, str] = {}
+    for value in _all(fields, "MH"):
+        value = value.replace("*", "").strip()
+        if value:
+            seen.setdefault(value.casefold(), nfc(value))
+    for value in _all(fields, "OT"):
+        seen.setdefault(value.casefold(), nfc(value))
+    return list(seen.values())
+
+
+def _record(fields: Fields, names: Names, raw: str, start: int, position: int) -> Item:
+    pmid = _first(fields, "PMID")
+    title = _joined(fields, "TI")
+    book_title = nfc(_first(fields, "BTI"))
+    venue = nfc(_first(fields, "JT") or _first(fields, "TA"))
+    if title is None:
+        title = book_title
+    elif book_title and venue is None:
+        venue = book_title  # a chapter: TI is the chapter, BTI the book
+    record = RecordData(
+        type=_type(fields),
+        title=title,
+        authors=_authors(names),
+        year=parse_year(_first(fields, "DP")),
+        venue=venue,
+        volume=_first(fields, "VI"),
+        issue=_first(fields, "IP"),
+        pages=_first(fields, "PG"),
+        doi=_doi(fields),
+        pmid=pmid,
+        isbn=_isbn(fields),
+        abstract=_joined(fields, "AB"),
+        keywords=_keywords(fields),
+        language=_first(fields, "LA"),
+        publisher=nfc(_first(fields, "PB")),
+        entry_key=pmid or str(position),
+        line=start,
+        raw=raw,
+    )
+    if not (record.title or record.authors or record.pmid or record.doi or record.abstract):
+        return EntryError(start, pmid, "MEDLINE record with no PMID, title, authors or abstract")
+    return record
