@@ -12,7 +12,7 @@ from .db import make_engine, make_session_factory
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The Flask app: wires settings, database and blueprints; no side effects beyond that."""
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     settings = load_settings()
     app.config.from_mapping(
         LITREVIEW_SETTINGS=settings,
