@@ -24,9 +24,38 @@ def upgrade() -> None:
         sa.Column("slug", sa.String(length=64), nullable=False),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("criteria", sa.Text(), nullable=True),
+        sa.Column(
+            "exclusion_reasons",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "highlight_include",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "highlight_exclude",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("screening_mode", sa.String(length=16), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review")),
         sa.UniqueConstraint("slug", name=op.f("uq_review_slug")),
+    )
+    op.create_table(
+        "user_account",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("password_hash", sa.Text(), nullable=True),
+        sa.Column("is_admin", sa.Boolean(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_account")),
+        sa.UniqueConstraint("email", name=op.f("uq_user_account_email")),
     )
     op.create_table(
         "audit_log",
@@ -85,6 +114,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_import_batch_sha256"), ["sha256"], unique=False)
 
     op.create_table(
+        "membership",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_membership_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_membership_user_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_membership")),
+        sa.UniqueConstraint("review_id", "user_id", name="uq_membership_review_user"),
+    )
+    with op.batch_alter_table("membership", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_membership_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "record",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("review_id", sa.Integer(), nullable=False),
@@ -115,7 +169,11 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("match_key", sa.Text(), nullable=True),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("zotero_key", sa.String(length=16), nullable=True),
+        sa.Column("zotero_version", sa.Integer(), nullable=True),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["merged_into_id"],
             ["record.id"],
@@ -139,6 +197,9 @@ def upgrade() -> None:
             "ix_record_review_merged", ["review_id", "merged_into_id"], unique=False
         )
         batch_op.create_index("ix_record_review_pmid", ["review_id", "pmid"], unique=False)
+        batch_op.create_index(
+            "ix_record_review_zotero_key", ["review_id", "zotero_key"], unique=False
+        )
 
     op.create_table(
         "review_question",
@@ -158,6 +219,177 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_question")),
         sa.UniqueConstraint("review_id", "code", name="uq_review_question_code"),
     )
+    op.create_table(
+        "search_outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_search_outbox_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_outbox")),
+    )
+    with op.batch_alter_table("search_outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_search_outbox_record_id"), ["record_id"], unique=False)
+
+    op.create_table(
+        "zotero_link",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("library_type", sa.String(length=16), nullable=False),
+        sa.Column("library_id", sa.String(length=32), nullable=False),
+        sa.Column("collection_key", sa.String(length=16), nullable=True),
+        sa.Column("local", sa.Boolean(), nullable=False),
+        sa.Column("library_version", sa.Integer(), nullable=True),
+        sa.Column("api_key_hint", sa.String(length=8), nullable=True),
+        sa.Column("tag_prefix", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_synced_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_zotero_link_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_zotero_link")),
+    )
+    op.create_table(
+        "annotation",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("quote", sa.Text(), nullable=True),
+        sa.Column("page", sa.String(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["review_question.id"],
+            name=op.f("fk_annotation_question_id_review_question"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["record.id"],
+            name=op.f("fk_annotation_record_id_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_annotation_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_annotation")),
+    )
+    with op.batch_alter_table("annotation", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_annotation_question_id"), ["question_id"], unique=False
+        )
+        batch_op.create_index("ix_annotation_record", ["record_id"], unique=False)
+
+    op.create_table(
+        "attachment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("path", sa.Text(), nullable=True),
+        sa.Column("filename", sa.Text(), nullable=True),
+        sa.Column("size", sa.Integer(), nullable=True),
+        sa.Column("page_count", sa.Integer(), nullable=True),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("origin", sa.String(length=32), nullable=False),
+        sa.Column("zotero_key", sa.String(length=16), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["record.id"],
+            name=op.f("fk_attachment_record_id_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_attachment_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attachment")),
+        sa.UniqueConstraint("record_id", "sha256", name="uq_attachment_record_hash"),
+    )
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_attachment_record_id"), ["record_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_attachment_sha256"), ["sha256"], unique=False)
+
+    op.create_table(
+        "citation_cache",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("style", sa.String(length=64), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("html", sa.Text(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["record.id"],
+            name=op.f("fk_citation_cache_record_id_record"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_citation_cache")),
+        sa.UniqueConstraint("record_id", "style", name="uq_citation_cache_record_style"),
+    )
+    op.create_table(
+        "decision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("decision", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("current", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["record.id"],
+            name=op.f("fk_decision_record_id_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_decision_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_decision_user_id_user_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_decision")),
+    )
+    with op.batch_alter_table("decision", schema=None) as batch_op:
+        batch_op.create_index("ix_decision_record_stage", ["record_id", "stage"], unique=False)
+        batch_op.create_index(
+            "ix_decision_review_stage_current", ["review_id", "stage", "current"], unique=False
+        )
+        batch_op.create_index(
+            "uq_decision_current",
+            ["record_id", "stage", "user_id"],
+            unique=True,
+            sqlite_where=sa.text("current"),
+            postgresql_where=sa.text("current"),
+        )
+
     op.create_table(
         "keep_apart",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -228,6 +460,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_merge_duplicate_id"), ["duplicate_id"], unique=False)
 
     op.create_table(
+        "record_note",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("origin", sa.String(length=32), nullable=False),
+        sa.Column("external_key", sa.String(length=64), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["record.id"],
+            name=op.f("fk_record_note_record_id_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_record_note_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_record_note")),
+    )
+    with op.batch_alter_table("record_note", schema=None) as batch_op:
+        batch_op.create_index("ix_record_note_record", ["record_id"], unique=False)
+
+    op.create_table(
         "record_source",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("review_id", sa.Integer(), nullable=False),
@@ -267,29 +525,152 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_record_source_batch_id"), ["batch_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_record_source_record_id"), ["record_id"], unique=False)
 
+    op.create_table(
+        "record_tag",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["review_question.id"],
+            name=op.f("fk_record_tag_question_id_review_question"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["record.id"],
+            name=op.f("fk_record_tag_record_id_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_record_tag_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_record_tag")),
+        sa.UniqueConstraint("record_id", "question_id", name="uq_record_tag_record_question"),
+    )
+    with op.batch_alter_table("record_tag", schema=None) as batch_op:
+        batch_op.create_index("ix_record_tag_question", ["question_id"], unique=False)
+
+    op.create_table(
+        "resolution",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("review_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("stage", sa.String(length=16), nullable=False),
+        sa.Column("decision", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("current", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["record_id"],
+            ["record.id"],
+            name=op.f("fk_resolution_record_id_record"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["review_id"],
+            ["review.id"],
+            name=op.f("fk_resolution_review_id_review"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user_account.id"], name=op.f("fk_resolution_user_id_user_account")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resolution")),
+    )
+    with op.batch_alter_table("resolution", schema=None) as batch_op:
+        batch_op.create_index("ix_resolution_record_stage", ["record_id", "stage"], unique=False)
+
+    op.create_table(
+        "attachment_page",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("attachment_id", sa.Integer(), nullable=False),
+        sa.Column("page", sa.Integer(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["attachment_id"],
+            ["attachment.id"],
+            name=op.f("fk_attachment_page_attachment_id_attachment"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attachment_page")),
+        sa.UniqueConstraint("attachment_id", "page", name="uq_attachment_page_page"),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("attachment_page")
+    with op.batch_alter_table("resolution", schema=None) as batch_op:
+        batch_op.drop_index("ix_resolution_record_stage")
+
+    op.drop_table("resolution")
+    with op.batch_alter_table("record_tag", schema=None) as batch_op:
+        batch_op.drop_index("ix_record_tag_question")
+
+    op.drop_table("record_tag")
     with op.batch_alter_table("record_source", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_record_source_record_id"))
         batch_op.drop_index(batch_op.f("ix_record_source_batch_id"))
 
     op.drop_table("record_source")
+    with op.batch_alter_table("record_note", schema=None) as batch_op:
+        batch_op.drop_index("ix_record_note_record")
+
+    op.drop_table("record_note")
     with op.batch_alter_table("merge", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_merge_duplicate_id"))
 
     op.drop_table("merge")
     op.drop_table("keep_apart")
+    with op.batch_alter_table("decision", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_decision_current",
+            sqlite_where=sa.text("current"),
+            postgresql_where=sa.text("current"),
+        )
+        batch_op.drop_index("ix_decision_review_stage_current")
+        batch_op.drop_index("ix_decision_record_stage")
+
+    op.drop_table("decision")
+    op.drop_table("citation_cache")
+    with op.batch_alter_table("attachment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_attachment_sha256"))
+        batch_op.drop_index(batch_op.f("ix_attachment_record_id"))
+
+    op.drop_table("attachment")
+    with op.batch_alter_table("annotation", schema=None) as batch_op:
+        batch_op.drop_index("ix_annotation_record")
+        batch_op.drop_index(batch_op.f("ix_annotation_question_id"))
+
+    op.drop_table("annotation")
+    op.drop_table("zotero_link")
+    with op.batch_alter_table("search_outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_search_outbox_record_id"))
+
+    op.drop_table("search_outbox")
     op.drop_table("review_question")
     with op.batch_alter_table("record", schema=None) as batch_op:
+        batch_op.drop_index("ix_record_review_zotero_key")
         batch_op.drop_index("ix_record_review_pmid")
         batch_op.drop_index("ix_record_review_merged")
         batch_op.drop_index("ix_record_review_match_key")
         batch_op.drop_index("ix_record_review_doi")
 
     op.drop_table("record")
+    with op.batch_alter_table("membership", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_membership_user_id"))
+
+    op.drop_table("membership")
     with op.batch_alter_table("import_batch", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_import_batch_sha256"))
 
@@ -298,5 +679,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_audit_log_review_id"))
 
     op.drop_table("audit_log")
+    op.drop_table("user_account")
     op.drop_table("review")
     # ### end Alembic commands ###

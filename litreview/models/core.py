@@ -1,4 +1,4 @@
-"""The tables. The database is the one source of truth; the search index derives from it."""
+"""The core tables: reviews, questions, records, where they came from, merges, the audit log."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, utcnow
+from ..db import Base, utcnow
 
-JSON = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 Timestamp = sa.DateTime(timezone=True)
 
 
@@ -23,6 +24,12 @@ class Review(Base):
     slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
     title: Mapped[str] = mapped_column(sa.String(500))
     description: Mapped[str | None] = mapped_column(sa.Text)
+    # Screening set-up, edited by the lead.
+    criteria: Mapped[str | None] = mapped_column(sa.Text)
+    exclusion_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    highlight_include: Mapped[list[str]] = mapped_column(JSON, default=list)
+    highlight_exclude: Mapped[list[str]] = mapped_column(JSON, default=list)
+    screening_mode: Mapped[str] = mapped_column(sa.String(16), default="single")  # or "dual"
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     questions: Mapped[list[ReviewQuestion]] = relationship(
@@ -61,6 +68,7 @@ class Record(Base):
         sa.Index("ix_record_review_pmid", "review_id", "pmid"),
         sa.Index("ix_record_review_match_key", "review_id", "match_key"),
         sa.Index("ix_record_review_merged", "review_id", "merged_into_id"),
+        sa.Index("ix_record_review_zotero_key", "review_id", "zotero_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,7 +95,12 @@ class Record(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("record.id", ondelete="SET NULL")
     )
+    # Zotero's item key and version, for sync and push; withdrawn when deleted there.
+    zotero_key: Mapped[str | None] = mapped_column(sa.String(16))
+    zotero_version: Mapped[int | None]
+    withdrawn_at: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
     sources: Mapped[list[RecordSource]] = relationship(
         back_populates="record", order_by="RecordSource.id"

@@ -1,0 +1,71 @@
+"""Screening decisions and conflict resolutions; a change adds a row, the old one stays."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, utcnow
+from .accounts import User
+from .core import Timestamp
+
+STAGES = ("title_abstract", "full_text")
+DECISIONS = ("include", "exclude", "maybe")
+
+
+class Decision(Base):
+    """One reviewer's decision on one record at one stage.
+
+    Changing it adds a new row and clears ``current`` on the old one, so the
+    history stays; at most one current row per record, stage and reviewer.
+    """
+
+    __tablename__ = "decision"
+    __table_args__ = (
+        sa.Index("ix_decision_review_stage_current", "review_id", "stage", "current"),
+        sa.Index("ix_decision_record_stage", "record_id", "stage"),
+        sa.Index(
+            "uq_decision_current",
+            "record_id",
+            "stage",
+            "user_id",
+            unique=True,
+            sqlite_where=sa.text("current"),
+            postgresql_where=sa.text("current"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("record.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    decision: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    current: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class Resolution(Base):
+    """How a conflict between two reviewers was settled, kept apart from their decisions."""
+
+    __tablename__ = "resolution"
+    __table_args__ = (sa.Index("ix_resolution_record_stage", "record_id", "stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("record.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    decision: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    current: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    user: Mapped[User] = relationship()
