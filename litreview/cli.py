@@ -6,9 +6,6 @@ person can act on end the command with a one-line message on stderr, never a tra
 
 from __future__ import annotations
 
-import functools
-import getpass
-import json
 import logging
 import os
 import sys
@@ -18,96 +15,23 @@ from pathlib import Path
 from typing import Any
 
 import click
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from . import duplicates as dup_ops
 from . import imports, reviews, sample, schema
-from .config import ensure_data_dir, load_settings
-from .db import make_engine, make_session_factory
-from .errors import LitreviewError
+from .commands import export, screening, search, zotero
+from .commands.common import (
+    Context,
+    actor_option,
+    domain_errors,
+    emit,
+    json_option,
+    pass_ctx,
+)
+from .config import ensure_data_dir
 from .ingest.records import UnreadableFile
 from .records import list_records, record_json
 
 log = logging.getLogger(__name__)
-
-
-class Context:
-    """Settings and a lazily made engine, shared by the commands of one run."""
-
-    def __init__(self) -> None:
-        self.settings = load_settings()
-        self._engine: sa.Engine | None = None
-
-    @property
-    def engine(self) -> sa.Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.settings.database_url)
-            click.get_current_context().call_on_close(self._engine.dispose)
-        return self._engine
-
-    @contextmanager
-    def session(self, check_schema: bool = True) -> Iterator[Session]:
-        """One unit of work; the command commits what it means to keep."""
-        if check_schema:
-            self.require_schema()
-        with make_session_factory(self.engine)() as session:
-            yield session
-
-    def require_schema(self) -> None:
-        try:
-            current = schema.current_revision(self.engine)
-        except sa.exc.OperationalError as exc:
-            raise click.ClickException(f"cannot open the database: {_first_line(exc)}") from None
-        if current is None:
-            raise click.ClickException("the database is not set up yet: run `litreview init`")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def emit(as_json: bool, data: Any, text: str | Callable[[], None]) -> None:
-    """Print JSON, or the human-readable form."""
-    if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, default=str))
-    elif callable(text):
-        text()
-    else:
-        click.echo(text)
-
-
-def actor_option(f: Callable) -> Callable:
-    return click.option(
-        "--as",
-        "actor",
-        default=lambda: os.environ.get("LITREVIEW_USER") or getpass.getuser(),
-        show_default="LITREVIEW_USER or your login name",
-        help="Who is doing this, for the audit log.",
-    )(f)
-
-
-def json_option(f: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(f)
-
-
-def domain_errors(f: Callable) -> Callable:
-    """Turn errors meant for a person into one-line messages."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except (LitreviewError, UnreadableFile) as exc:
-            raise click.ClickException(str(exc)) from None
-        except sa.exc.OperationalError as exc:
-            raise click.ClickException(f"database error: {_first_line(exc)}") from None
-
-    return wrapper
-
-
-pass_ctx = click.make_pass_decorator(Context, ensure=True)
 
 
 @click.group()
@@ -154,8 +78,11 @@ def review_create(
     with ctx.session() as session:
         created = reviews.create_review(session, slug, title, actor, description)
         session.commit()
-        emit(as_json, {"id": created.id, "slug": slug, "title": created.title},
-             f"created review {slug}: {created.title}")
+        emit(
+            as_json,
+            {"id": created.id, "slug": slug, "title": created.title},
+            f"created review {slug}: {created.title}",
+        )
 
 
 @review.command("list")
@@ -186,16 +113,25 @@ def question() -> None:
 @pass_ctx
 @domain_errors
 def question_add(
-    ctx: Context, slug: str, code: str, title: str, description: str | None,
-    query: str | None, actor: str, as_json: bool,
+    ctx: Context,
+    slug: str,
+    code: str,
+    title: str,
+    description: str | None,
+    query: str | None,
+    actor: str,
+    as_json: bool,
 ) -> None:
     """Add review question CODE (or update it) in review SLUG."""
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
         q = reviews.add_question(session, rv, code, title, actor, description, query)
         session.commit()
-        emit(as_json, {"id": q.id, "code": q.code, "title": q.title, "query": q.query},
-             f"{q.code}: {q.title}")
+        emit(
+            as_json,
+            {"id": q.id, "code": q.code, "title": q.title, "query": q.query},
+            f"{q.code}: {q.title}",
+        )
 
 
 @question.command("list")
@@ -217,9 +153,13 @@ def question_list(ctx: Context, slug: str, as_json: bool) -> None:
 @cli.command("import")
 @click.argument("slug")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--source", "source_label", help='Where the file came from, e.g. "Scopus 2025-03-01".')
 @click.option(
-    "--format", "fmt", type=click.Choice(sorted(imports.READERS)),
+    "--source", "source_label", help='Where the file came from, e.g. "Scopus 2025-03-01".'
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(imports.READERS)),
     help="Skip detection from the content.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
@@ -228,8 +168,14 @@ def question_list(ctx: Context, slug: str, as_json: bool) -> None:
 @pass_ctx
 @domain_errors
 def import_(
-    ctx: Context, slug: str, files: tuple[Path, ...], source_label: str | None,
-    fmt: str | None, dry_run: bool, actor: str, as_json: bool,
+    ctx: Context,
+    slug: str,
+    files: tuple[Path, ...],
+    source_label: str | None,
+    fmt: str | None,
+    dry_run: bool,
+    actor: str,
+    as_json: bool,
 ) -> None:
     """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.
 
@@ -243,8 +189,13 @@ def import_(
             try:
                 with _progress(path, enabled=not as_json) as progress:
                     report = imports.import_file(
-                        session, rv, path, actor=actor, source_label=source_label,
-                        format=fmt, progress=progress,
+                        session,
+                        rv,
+                        path,
+                        actor=actor,
+                        source_label=source_label,
+                        format=fmt,
+                        progress=progress,
                     )
             except UnreadableFile as exc:
                 session.rollback()
@@ -325,10 +276,12 @@ def records(ctx: Context, slug: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("slug")
-@click.option("--merge", nargs=2, type=int, metavar="KEEP OTHER",
-              help="Merge record OTHER into record KEEP.")
-@click.option("--keep-apart", nargs=2, type=int, metavar="ID ID",
-              help="Say two records are different works.")
+@click.option(
+    "--merge", nargs=2, type=int, metavar="KEEP OTHER", help="Merge record OTHER into record KEEP."
+)
+@click.option(
+    "--keep-apart", nargs=2, type=int, metavar="ID ID", help="Say two records are different works."
+)
 @click.option("--undo", type=int, metavar="MERGE", help="Undo a merge (see --history).")
 @click.option("--history", is_flag=True, help="List the merges made, automatic and by hand.")
 @actor_option
@@ -336,8 +289,14 @@ def records(ctx: Context, slug: str, as_json: bool) -> None:
 @pass_ctx
 @domain_errors
 def duplicates(
-    ctx: Context, slug: str, merge: tuple[int, int] | None, keep_apart: tuple[int, int] | None,
-    undo: int | None, history: bool, actor: str, as_json: bool,
+    ctx: Context,
+    slug: str,
+    merge: tuple[int, int] | None,
+    keep_apart: tuple[int, int] | None,
+    undo: int | None,
+    history: bool,
+    actor: str,
+    as_json: bool,
 ) -> None:
     """List probable duplicates in review SLUG, or settle one pair."""
     with ctx.session() as session:
@@ -345,36 +304,68 @@ def duplicates(
         if merge:
             entry = dup_ops.merge(session, rv, merge[0], merge[1], actor)
             session.commit()
-            emit(as_json, {"merge": entry.id, "kept": merge[0], "merged": merge[1],
-                           "filled": sorted(entry.filled)},
-                 f"merged record {merge[1]} into {merge[0]} (merge {entry.id})")
+            emit(
+                as_json,
+                {
+                    "merge": entry.id,
+                    "kept": merge[0],
+                    "merged": merge[1],
+                    "filled": sorted(entry.filled),
+                },
+                f"merged record {merge[1]} into {merge[0]} (merge {entry.id})",
+            )
         elif keep_apart:
             dup_ops.keep_apart(session, rv, keep_apart[0], keep_apart[1], actor)
             session.commit()
-            emit(as_json, {"kept_apart": list(keep_apart)},
-                 f"records {keep_apart[0]} and {keep_apart[1]} kept apart")
+            emit(
+                as_json,
+                {"kept_apart": list(keep_apart)},
+                f"records {keep_apart[0]} and {keep_apart[1]} kept apart",
+            )
         elif undo is not None:
             restored = dup_ops.undo_merge(session, rv, undo, actor)
             session.commit()
-            emit(as_json, {"undone": undo, "restored": restored.id},
-                 f"merge {undo} undone: record {restored.id} is back")
+            emit(
+                as_json,
+                {"undone": undo, "restored": restored.id},
+                f"merge {undo} undone: record {restored.id} is back",
+            )
         elif history:
             merges = dup_ops.list_merges(session, rv)
-            data = {"merges": [
-                {"id": m.id, "record": m.record_id, "duplicate": m.duplicate_id, "rule": m.rule,
-                 "sources": m.source_ids, "filled": sorted(m.filled), "by": m.created_by,
-                 "at": m.created_at.isoformat(), "undone": m.undone_at is not None}
-                for m in merges]}
-            emit(as_json, data, "\n".join(
-                f"{m['id']}\trecord {m['record']}\t{m['rule']}\t{'undone' if m['undone'] else ''}"
-                for m in data["merges"]) or "no merges yet")
+            data = {
+                "merges": [
+                    {
+                        "id": m.id,
+                        "record": m.record_id,
+                        "duplicate": m.duplicate_id,
+                        "rule": m.rule,
+                        "sources": m.source_ids,
+                        "filled": sorted(m.filled),
+                        "by": m.created_by,
+                        "at": m.created_at.isoformat(),
+                        "undone": m.undone_at is not None,
+                    }
+                    for m in merges
+                ]
+            }
+            emit(
+                as_json,
+                data,
+                "\n".join(
+                    f"{m['id']}\trecord {m['record']}\t{m['rule']}\t{'undone' if m['undone'] else ''}"
+                    for m in data["merges"]
+                )
+                or "no merges yet",
+            )
         else:
             pairs = dup_ops.find_probable(session, rv)
-            data = {"pairs": [{"a": p.a, "b": p.b, "score": p.score, "why": p.why}
-                              for p in pairs]}
-            emit(as_json, data, "\n".join(
-                f"{p.a}\t{p.b}\t{p.score:.2f}\t{p.why}" for p in pairs
-            ) or "no probable duplicates")
+            data = {"pairs": [{"a": p.a, "b": p.b, "score": p.score, "why": p.why} for p in pairs]}
+            emit(
+                as_json,
+                data,
+                "\n".join(f"{p.a}\t{p.b}\t{p.score:.2f}\t{p.why}" for p in pairs)
+                or "no probable duplicates",
+            )
 
 
 @cli.command("load-sample")
@@ -387,8 +378,12 @@ def load_sample(ctx: Context, actor: str, as_json: bool) -> None:
     with ctx.session() as session:
         result = sample.load(session, actor)
         session.commit()
-    emit(as_json, result, f"sample review {result['slug']}: {result['records']} records"
-         + (" (already loaded)" if not result["created"] else ""))
+    emit(
+        as_json,
+        result,
+        f"sample review {result['slug']}: {result['records']} records"
+        + (" (already loaded)" if not result["created"] else ""),
+    )
 
 
 @cli.command()
@@ -404,6 +399,10 @@ def serve(ctx: Context, host: str, port: int) -> None:
     ctx.require_schema()
     click.echo(f"litreview on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
     waitress_serve(create_app(), host=host, port=port)
+
+
+for feature in (search, zotero, screening, export):
+    feature.register(cli)
 
 
 def main() -> None:

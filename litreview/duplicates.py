@@ -60,14 +60,27 @@ def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: 
     )
     other.merged_into_id = keep.id
     entry = Merge(
-        review_id=review.id, record=keep, duplicate_id=other.id, rule="manual", score=1.0,
-        filled=filled, source_ids=[s.id for s in sources], created_by=actor,
+        review_id=review.id,
+        record=keep,
+        duplicate_id=other.id,
+        rule="manual",
+        score=1.0,
+        filled=filled,
+        source_ids=[s.id for s in sources],
+        created_by=actor,
     )
     session.add(entry)
     session.flush()
     audit.log(
-        session, actor, "record.merge", review_id=review.id, target_type="record",
-        target_id=keep.id, duplicate=other.id, merge=entry.id, rule="manual",
+        session,
+        actor,
+        "record.merge",
+        review_id=review.id,
+        target_type="record",
+        target_id=keep.id,
+        duplicate=other.id,
+        merge=entry.id,
+        rule="manual",
         filled=sorted(filled),
     )
     return entry
@@ -89,8 +102,13 @@ def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: st
         )
         session.flush()
         audit.log(
-            session, actor, "record.keep_apart", review_id=review.id, target_type="record",
-            target_id=low, other=high,
+            session,
+            actor,
+            "record.keep_apart",
+            review_id=review.id,
+            target_type="record",
+            target_id=low,
+            other=high,
         )
 
 
@@ -128,8 +146,14 @@ def undo_merge(session: Session, review: Review, merge_id: int, actor: str) -> R
     entry.undone_by = actor
     session.flush()
     audit.log(
-        session, actor, "record.unmerge", review_id=review.id, target_type="record",
-        target_id=keep.id, merge=entry.id, restored=restored.id,
+        session,
+        actor,
+        "record.unmerge",
+        review_id=review.id,
+        target_type="record",
+        target_id=keep.id,
+        merge=entry.id,
+        restored=restored.id,
     )
     return restored
 
@@ -140,4 +164,3 @@ def data_of(stored: dict[str, Any]) -> RecordData:
     fields["authors"] = [Author(a["family"], a.get("given")) for a in fields.get("authors", [])]
     known = RecordData.__dataclass_fields__
     return RecordData(**{k: v for k, v in fields.items() if k in known})
-

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .ingest.dedup import CertainIndex, Match, match_key
 from .ingest.files import READERS, open_bibliography
-from .ingest.records import EntryError, RecordData
+from .ingest.records import EntryError, Item, RecordData
 from .models import ImportBatch, Merge, Record, RecordSource, Review
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,22 @@ log = logging.getLogger(__name__)
 CHUNK = 1000
 # The fields a merge may fill on the surviving record when they are empty there.
 FILLABLE = (
-    "title", "abstract", "year", "venue", "volume", "issue", "pages", "doi", "pmid",
-    "isbn", "url", "language", "publisher", "note",
+    "title",
+    "abstract",
+    "year",
+    "venue",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "isbn",
+    "url",
+    "language",
+    "publisher",
+    "note",
 )
-Progress = Callable[[int], None]
+Progress = Callable[[int], None]  # told the bytes read so far
 
 
 @dataclass
@@ -46,12 +58,19 @@ class FileReport:
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     batch: int | None = None
+    # entry key -> record id, filled only when the caller asks to track them
+    records: dict[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "file": self.file, "format": self.format, "read": self.read,
-            "imported": self.imported, "merged_duplicates": self.merged_duplicates,
-            "unchanged": self.unchanged, "errors": self.errors, "batch": self.batch,
+            "file": self.file,
+            "format": self.format,
+            "read": self.read,
+            "imported": self.imported,
+            "merged_duplicates": self.merged_duplicates,
+            "unchanged": self.unchanged,
+            "errors": self.errors,
+            "batch": self.batch,
         }
 
 
@@ -60,11 +79,23 @@ def record_fields(data: RecordData) -> dict[str, Any]:
     authors = [{"family": a.family, "given": a.given} for a in data.authors]
     first = data.authors[0].family if data.authors else None
     return {
-        "type": data.type, "title": data.title, "abstract": data.abstract,
-        "authors": authors, "year": data.year, "venue": data.venue, "volume": data.volume,
-        "issue": data.issue, "pages": data.pages, "doi": data.doi, "pmid": data.pmid,
-        "isbn": data.isbn, "url": data.url, "keywords": list(data.keywords),
-        "language": data.language, "publisher": data.publisher, "note": data.note,
+        "type": data.type,
+        "title": data.title,
+        "abstract": data.abstract,
+        "authors": authors,
+        "year": data.year,
+        "venue": data.venue,
+        "volume": data.volume,
+        "issue": data.issue,
+        "pages": data.pages,
+        "doi": data.doi,
+        "pmid": data.pmid,
+        "isbn": data.isbn,
+        "url": data.url,
+        "keywords": list(data.keywords),
+        "language": data.language,
+        "publisher": data.publisher,
+        "note": data.note,
         "match_key": match_key(data.title, data.year, first),
     }
 
@@ -125,6 +156,7 @@ class _Importer:
         self.real_ids: dict[int, int] = {}
         self.chunk: list[object] = []
         self.merges: list[tuple[Merge, RecordSource]] = []
+        self.placed: list[tuple[str, Record]] = []
         self.next_temp = -1
 
     def add(self, data: RecordData) -> None:
@@ -136,18 +168,24 @@ class _Importer:
         self.fingerprints.add(fp)
         fields = record_fields(data)
         source = RecordSource(
-            review_id=self.review.id, batch_id=self.batch.id, entry_key=data.entry_key,
-            line=data.line or None, fingerprint=fp, raw=data.raw, data=data.to_json(),
+            review_id=self.review.id,
+            batch_id=self.batch.id,
+            entry_key=data.entry_key,
+            line=data.line or None,
+            fingerprint=fp,
+            raw=data.raw,
+            data=data.to_json(),
         )
         match = self.index.find(fields["doi"], fields["pmid"], fields["match_key"])
         with self.session.no_autoflush:  # the chunk is flushed whole, below
-            self._place(data, fields, source, match)
+            placed = self._place(fields, source, match)
+        if self.report.records is not None:
+            self.placed.append((data.entry_key, placed))
         if len(self.chunk) >= CHUNK:
             self.flush()
 
-    def _place(
-        self, data: RecordData, fields: dict[str, Any], source: RecordSource, match: Match | None
-    ) -> None:
+    def _place(self, fields: dict[str, Any], source: RecordSource, match: Match | None) -> Record:
+        """A new record for the entry, or the entry merged into the one it duplicates."""
         if match is None:
             record = Record(review_id=self.review.id, **fields)
             source.record = record
@@ -157,17 +195,24 @@ class _Importer:
             self.index.add(temp, fields["doi"], fields["pmid"], fields["match_key"])
             self.chunk += (record, source)
             self.report.imported += 1
+            return record
         else:
             survivor = self._resolve(match.record_id)
             source.record = survivor
             filled = fill_empty(survivor, fields)
             merge = Merge(
-                review_id=self.review.id, record=survivor, rule=match.rule, score=1.0,
-                filled=filled, source_ids=[], created_by=self.batch.created_by,
+                review_id=self.review.id,
+                record=survivor,
+                rule=match.rule,
+                score=1.0,
+                filled=filled,
+                source_ids=[],
+                created_by=self.batch.created_by,
             )
             self.merges.append((merge, source))
             self.chunk += (source, merge)
             self.report.merged_duplicates += 1
+            return survivor
 
     def _resolve(self, record_id: int) -> Record:
         if record_id < 0:
@@ -188,6 +233,9 @@ class _Importer:
             self.session.flush()
         for temp, record in self.pending.items():
             self.real_ids[temp] = record.id
+        if self.report.records is not None:
+            self.report.records.update((key, record.id) for key, record in self.placed)
+            self.placed.clear()
         for obj in self.chunk:
             if obj in self.session:
                 self.session.expunge(obj)
@@ -212,25 +260,63 @@ def import_file(
     rolls back, so nothing of that file is kept. Entries that cannot be read are
     reported in ``errors`` and skipped.
     """
-    report = FileReport(file=str(path))
     with open_bibliography(path, format) as (fmt, stream):
-        report.format = fmt
-        batch = ImportBatch(
-            review_id=review.id, file_name=path.name, format=fmt, source_label=source_label,
-            sha256=_sha256(path), created_by=actor,
-        )
-        session.add(batch)
-        session.flush()
-        importer = _Importer(session, review, batch, report)
         raw_stream = getattr(stream, "buffer", None)
-        for n, item in enumerate(READERS[fmt](stream, str(path)), start=1):
-            if isinstance(item, EntryError):
-                report.errors.append(item.to_json())
-            else:
-                importer.add(item)
-            if progress and raw_stream is not None and n % 500 == 0:
-                progress(raw_stream.tell())
-        importer.flush()
+        report = import_items(
+            session,
+            review,
+            READERS[fmt](stream, str(path)),
+            file_name=path.name,
+            format=fmt,
+            actor=actor,
+            source_label=source_label,
+            sha256=_sha256(path),
+            progress=(lambda: progress(raw_stream.tell())) if progress and raw_stream else None,
+        )
+    report.file = str(path)
+    return report
+
+
+def import_items(
+    session: Session,
+    review: Review,
+    items: Iterable[Item],
+    *,
+    file_name: str,
+    format: str,
+    actor: str,
+    source_label: str | None = None,
+    sha256: str = "",
+    progress: Callable[[], None] | None = None,
+    track: bool = False,
+) -> FileReport:
+    """Import entries from any reader (a file, a Zotero library) as one batch.
+
+    With ``track``, the report maps each entry key to the record it landed on
+    (new or merged), for callers that link more to it (Zotero keys, PDFs).
+    """
+    report = FileReport(file=file_name, format=format)
+    if track:
+        report.records = {}
+    batch = ImportBatch(
+        review_id=review.id,
+        file_name=file_name,
+        format=format,
+        source_label=source_label,
+        sha256=sha256,
+        created_by=actor,
+    )
+    session.add(batch)
+    session.flush()
+    importer = _Importer(session, review, batch, report)
+    for n, item in enumerate(items, start=1):
+        if isinstance(item, EntryError):
+            report.errors.append(item.to_json())
+        else:
+            importer.add(item)
+        if progress and n % 500 == 0:
+            progress()
+    importer.flush()
     report.batch = batch.id
     batch.read_count = report.read
     batch.imported_count = report.imported
@@ -244,12 +330,22 @@ def import_file(
         report.batch = None
     session.flush()
     audit.log(
-        session, actor, "import.file", review_id=review.id, target_type="import_batch",
-        target_id=report.batch, file=path.name, format=fmt, source=source_label,
-        read=report.read, imported=report.imported, merged=report.merged_duplicates,
-        unchanged=report.unchanged, errors=len(report.errors),
+        session,
+        actor,
+        "import.file",
+        review_id=review.id,
+        target_type="import_batch",
+        target_id=report.batch,
+        file=file_name,
+        format=format,
+        source=source_label,
+        read=report.read,
+        imported=report.imported,
+        merged=report.merged_duplicates,
+        unchanged=report.unchanged,
+        errors=len(report.errors),
     )
-    log.info("imported %s: %s", path, report.to_json())
+    log.info("imported %s: %s", file_name, report.to_json())
     return report
 
 

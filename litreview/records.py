@@ -10,8 +10,24 @@ from sqlalchemy.orm import Session, load_only, selectinload
 from .models import ImportBatch, Record, RecordSource, Review
 
 FIELDS = (
-    "id", "type", "title", "authors", "year", "venue", "volume", "issue", "pages", "doi",
-    "pmid", "isbn", "url", "abstract", "keywords", "language", "publisher", "note",
+    "id",
+    "type",
+    "title",
+    "authors",
+    "year",
+    "venue",
+    "volume",
+    "issue",
+    "pages",
+    "doi",
+    "pmid",
+    "isbn",
+    "url",
+    "abstract",
+    "keywords",
+    "language",
+    "publisher",
+    "note",
 )
 
 

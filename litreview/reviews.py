@@ -75,7 +75,14 @@ def add_question(
     question.query = query
     session.flush()
     audit.log(
-        session, actor, action, review_id=review.id, target_type="question",
-        target_id=question.id, code=code, title=title, query=query,
+        session,
+        actor,
+        action,
+        review_id=review.id,
+        target_type="question",
+        target_id=question.id,
+        code=code,
+        title=title,
+        query=query,
     )
     return question

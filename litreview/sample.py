@@ -14,8 +14,10 @@ from .models import Record, Review
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 SLUG = "ai-sw"
-FILES = (("library.ris", "Sample: database export (RIS)"),
-         ("library.bib", "Sample: reference manager export (BibTeX)"))
+FILES = (
+    ("library.ris", "Sample: database export (RIS)"),
+    ("library.bib", "Sample: reference manager export (BibTeX)"),
+)
 
 
 def load(session: Session, actor: str) -> dict[str, Any]:
@@ -24,19 +26,28 @@ def load(session: Session, actor: str) -> dict[str, Any]:
     created = existing is None
     if existing is None:
         existing = reviews.create_review(
-            session, SLUG, "AI in social work", actor,
+            session,
+            SLUG,
+            "AI in social work",
+            actor,
             description="Sample review: how is AI used in social work, and what are its risks? "
             "Its records are invented for demonstration.",
         )
         questions = json.loads((SAMPLE_DIR / "questions.json").read_text(encoding="utf-8"))
         for q in questions:
             reviews.add_question(
-                session, existing, q["code"], q["title"], actor, q.get("description"),
+                session,
+                existing,
+                q["code"],
+                q["title"],
+                actor,
+                q.get("description"),
                 q.get("query"),
             )
         for name, label in FILES:
-            imports.import_file(session, existing, SAMPLE_DIR / name, actor=actor,
-                                source_label=label)
+            imports.import_file(
+                session, existing, SAMPLE_DIR / name, actor=actor, source_label=label
+            )
     count = session.scalar(
         sa.select(sa.func.count(Record.id)).where(
             Record.review_id == existing.id, Record.merged_into_id.is_(None)

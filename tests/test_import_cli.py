@@ -19,12 +19,19 @@ def by_title(records: list[dict], start: str) -> dict:
 
 def test_three_files_with_overlapping_records_become_one_record_each(review_cli):
     report = review_cli.json(
-        "import", "ai-sw", str(IMPORT / "scopus.ris"), str(IMPORT / "wos.bib"),
-        str(IMPORT / "pubmed.nbib"), str(IMPORT / "zotero.json"), "--source", "Test searches",
+        "import",
+        "ai-sw",
+        str(IMPORT / "scopus.ris"),
+        str(IMPORT / "wos.bib"),
+        str(IMPORT / "pubmed.nbib"),
+        str(IMPORT / "zotero.json"),
+        "--source",
+        "Test searches",
     )
     files = {Path(f["file"]).name: f for f in report["files"]}
-    assert [files[n]["format"] for n in ("scopus.ris", "wos.bib", "pubmed.nbib", "zotero.json")] \
-        == ["ris", "bibtex", "medline", "csljson"]
+    assert [
+        files[n]["format"] for n in ("scopus.ris", "wos.bib", "pubmed.nbib", "zotero.json")
+    ] == ["ris", "bibtex", "medline", "csljson"]
     assert (files["scopus.ris"]["imported"], files["scopus.ris"]["merged_duplicates"]) == (3, 0)
     assert (files["wos.bib"]["imported"], files["wos.bib"]["merged_duplicates"]) == (1, 2)
     assert (files["pubmed.nbib"]["imported"], files["pubmed.nbib"]["merged_duplicates"]) == (1, 1)
@@ -43,10 +50,13 @@ def test_three_files_with_overlapping_records_become_one_record_each(review_cli)
     assert okafor["doi"] == "10.5555/test.0001"
     assert okafor["pmid"] == "99000001"  # filled in from PubMed
     assert okafor["authors"] == [
-        {"family": "Okafor", "given": "Chidi"}, {"family": "Lindqvist", "given": "Åsa"}
+        {"family": "Okafor", "given": "Chidi"},
+        {"family": "Lindqvist", "given": "Åsa"},
     ]
     assert sorted((s["file"], s["entry"]) for s in okafor["sources"]) == [
-        ("pubmed.nbib", "99000001"), ("scopus.ris", "scopus-1"), ("wos.bib", "okafor2021")
+        ("pubmed.nbib", "99000001"),
+        ("scopus.ris", "scopus-1"),
+        ("wos.bib", "okafor2021"),
     ]
     # Merged by title + year + first author (no DOI on either), gaps filled from BibTeX.
     survey = by_title(records, "Generative AI and case notes")
@@ -93,8 +103,13 @@ def test_unreadable_file_fails_with_one_line_and_keeps_the_others(review_cli, tm
     latin1 = tmp_path / "latin1.ris"
     latin1.write_bytes("TY  - JOUR\nTI  - Caf\xe9 culture\nER  - \n".encode("latin-1"))
     result = review_cli(
-        "import", "ai-sw", str(bad), str(IMPORT / "scopus.ris"), str(latin1),
-        str(tmp_path / "missing.bib"), ok=False,
+        "import",
+        "ai-sw",
+        str(bad),
+        str(IMPORT / "scopus.ris"),
+        str(latin1),
+        str(tmp_path / "missing.bib"),
+        ok=False,
     )
     assert result.exit_code == 1
     assert "Traceback" not in result.output
@@ -136,12 +151,20 @@ def test_unknown_review_and_uninitialised_database_are_one_line_errors(cli, tmp_
 
 
 def test_review_and_questions_from_the_cli(review_cli):
-    review_cli("question", "add", "ai-sw", "Q3", "Bias and discrimination",
-               "--query", '"algorithmic bias" OR discriminat*')
+    review_cli(
+        "question",
+        "add",
+        "ai-sw",
+        "Q3",
+        "Bias and discrimination",
+        "--query",
+        '"algorithmic bias" OR discriminat*',
+    )
     review_cli("question", "add", "ai-sw", "Q4", "Data protection and confidentiality")
     questions = review_cli.json("question", "list", "ai-sw")
     assert [(q["code"], q["title"]) for q in questions] == [
-        ("Q3", "Bias and discrimination"), ("Q4", "Data protection and confidentiality")
+        ("Q3", "Bias and discrimination"),
+        ("Q4", "Data protection and confidentiality"),
     ]
     assert questions[0]["query"] == '"algorithmic bias" OR discriminat*'
     dup = review_cli("review", "create", "ai-sw", "--title", "Again", ok=False)

@@ -46,12 +46,16 @@ def records(slug: str) -> str:
     live = sa.and_(Record.review_id == rv.id, Record.merged_into_id.is_(None))
     total = session.scalar(sa.select(sa.func.count()).select_from(Record).where(live))
     rows = session.scalars(
-        sa.select(Record).where(live).order_by(Record.id)
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        sa.select(Record)
+        .where(live)
+        .order_by(Record.id)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
     ).all()
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    return render_template("records.html", review=rv, records=rows, page=page, pages=pages,
-                           total=total)
+    return render_template(
+        "records.html", review=rv, records=rows, page=page, pages=pages, total=total
+    )
 
 
 @bp.get("/r/<slug>/records/<int:record_id>")

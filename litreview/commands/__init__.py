@@ -1,0 +1,1 @@
+"""`litreview` subcommands by feature; each module has ``register(cli)``."""

@@ -1,0 +1,7 @@
+"""`litreview` commands for search (being built: see the issues)."""
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Add this feature's commands to ``cli``."""
