@@ -352,7 +352,8 @@ def duplicates(
                 as_json,
                 data,
                 "\n".join(
-                    f"{m['id']}\trecord {m['record']}\t{m['rule']}\t{'undone' if m['undone'] else ''}"
+                    f"{m['id']}\trecord {m['record']}\t{m['rule']}"
+                    + ("\tundone" if m["undone"] else "")
                     for m in data["merges"]
                 )
                 or "no merges yet",

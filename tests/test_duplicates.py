@@ -14,7 +14,7 @@ AU  - Quist, Ingrid
 PY  - 2020
 DO  - 10.5555/dup.1
 AB  - An abstract only this copy has.
-ER  - 
+ER  -
 
 TY  - JOUR
 ID  - b
@@ -22,21 +22,21 @@ TI  - Algorithmic fairnes in child-welfare screening tool
 AU  - Quist, I.
 PY  - 2021
 KW  - fairness
-ER  - 
+ER  -
 
 TY  - JOUR
 ID  - c
 TI  - Machine learning for school timetables
 AU  - Quist, Ingrid
 PY  - 2020
-ER  - 
+ER  -
 
 TY  - JOUR
 ID  - d
 TI  - Algorithmic fairness in child welfare screening tools
 AU  - Someone, Else
 PY  - 2012
-ER  - 
+ER  -
 """
 
 

@@ -14,7 +14,7 @@ AU  - <img src=x onerror=alert(1)>, Eve
 PY  - 2022
 AB  - <b>bold</b> and <script>alert("abstract")</script>
 UR  - javascript:alert(1)
-ER  - 
+ER  -
 """
 
 

@@ -33,6 +33,7 @@ Decisions:
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -135,6 +136,7 @@ _INHERITED = (
 )
 
 _MAX_ENTRY_CHARS = 10_000_000  # an entry larger than this is an unclosed one
+_MAX_HELD = 5_000  # items held back behind an entry waiting for its crossref target
 
 # --------------------------------------------------------------------------
 # Cutting the stream into entries
@@ -360,11 +362,115 @@ _BARE_PERCENT = re.compile(r"(?<!\\)%")
 
 @lru_cache(maxsize=4096)
 def _from_latex(value: str) -> str:
+    """``value`` (which holds a backslash or math) as Unicode text."""
+    decoded = _ACCENT.sub(_accent, value)
+    if "\\" not in decoded and "$" not in decoded:
+        return _plain(decoded)
+    if decoded.count("$") == decoded.count("\\$"):
+        unescaped = decoded.replace("\\$", "$")
+        if "\\" not in unescaped:
+            return _plain(unescaped)
+    # pylatexenc reads character by character: give it only the words that
+    # still hold LaTeX (a long abstract often has one formula).
+    out = []
+    hard: list[str] = []
+    dollars = 0
+    for word, space in _words(decoded):
+        if hard or "\\" in word or "$" in word:
+            hard.append(word + space)
+            dollars += word.count("$") - word.count("\\$")
+            if dollars % 2 == 0:  # not inside $...$: the group may end here
+                out.append(_pylatexenc("".join(hard).rstrip()) + space)
+                hard, dollars = [], 0
+        else:
+            out.append(_plain(word) + space)
+    if hard:
+        out.append(_pylatexenc("".join(hard)))
+    return "".join(out)
+
+
+def _pylatexenc(value: str) -> str:
     try:
         # A bare % starts a LaTeX comment, but in a .bib value it is meant as text.
         return _latex.latex_to_text(_BARE_PERCENT.sub(r"\\%", value))
     except Exception:  # pylatexenc is tolerant; still, a field must not cost the entry
         return _plain(value.replace("\\", ""))
+
+
+_WORD_SCAN = re.compile(r"[{}]|\s+")
+
+
+def _words(text: str) -> Iterator[tuple[str, str]]:
+    """``text`` as (word, following space) pairs, not splitting inside braces."""
+    depth = start = 0
+    for match in _WORD_SCAN.finditer(text):
+        token = match.group()
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+        elif depth <= 0:
+            yield text[start : match.start()], token
+            start = match.end()
+    yield text[start:], ""
+
+
+# The LaTeX most .bib files hold: accents, a few letters, escaped specials. It
+# is decoded here, the same as pylatexenc does it (tests check that) but much
+# faster; whatever is left goes to pylatexenc.
+_COMBINING = {
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    "=": "\u0304",
+    ".": "\u0307",
+    "u": "\u0306",
+    "v": "\u030c",
+    "H": "\u030b",
+    "r": "\u030a",
+    "c": "\u0327",
+    "k": "\u0328",
+    "d": "\u0323",
+    "b": "\u0331",
+}
+_LETTERS = {
+    "ss": "ß",
+    "aa": "å",
+    "AA": "Å",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "o": "ø",
+    "O": "Ø",
+    "l": "ł",
+    "L": "Ł",
+    "i": "ı",
+    "j": "ȷ",
+}
+_ACCENT = re.compile(
+    r"""\\(?:
+        (['`^"~=.])\s*(?:\{\s*(\\[ij]|[A-Za-z])\s*\}|(\\[ij](?![A-Za-z])|[A-Za-z]))
+      | ([uvHrckdb])(?:\s*\{\s*(\\[ij]|[A-Za-z])\s*\}|\s+([A-Za-z]))
+      | (ss|aa|AA|ae|AE|oe|OE|[oOlLij])(?![A-Za-z])(?:\{\}|[ \t\n]*)
+      | ([&%_\#])
+    )""",
+    re.VERBOSE,
+)
+
+
+def _accent(match: re.Match[str]) -> str:
+    symbol, braced, bare, letter_accent, braced2, bare2, letter, special = match.groups()
+    if special:
+        return special
+    if letter:
+        return _LETTERS[letter]
+    base = braced or bare or braced2 or bare2
+    if base.startswith("\\"):
+        base = base[1]  # an accent on a dotless i or j is an accent on i or j
+    return base + _COMBINING[symbol or letter_accent]
 
 
 def _plain(value: str) -> str:
@@ -444,6 +550,7 @@ def _names(value: str | None) -> list[Author]:
     return authors
 
 
+@lru_cache(maxsize=4096)
 def _name(name: str) -> Author | None:
     """One BibTeX name: "First von Last", "von Last, First" or "von Last, Jr, First".
 
@@ -614,40 +721,52 @@ def _inheritable(fields: dict[str, str]) -> dict[str, str]:
 
 
 class _Crossrefs:
-    """Entries waiting for the entry they crossref, and the entries they may need."""
+    """Items in file order, an entry held back while the entry it crossrefs is still to come.
+
+    At most ``_MAX_HELD`` items wait behind a held entry: past that, it
+    inherits what is known and goes, so memory stays bounded.
+    """
 
     def __init__(self) -> None:
         self.known: dict[str, dict[str, str]] = {}  # lower-case key -> inheritable fields
-        self.pending: list[_Entry] = []
+        self.queue: deque[_Entry | EntryError] = deque()
         self.wanted: set[str] = set()
 
-    def add(self, entry: _Entry) -> list[_Entry]:
-        """Take a new entry; return the entries now ready, in file order."""
-        key = entry.key.lower()
-        if entry.kind in _VOLUME_TYPES or key in self.wanted:
-            self.known.setdefault(key, _inheritable(entry.fields))
-        ready = []
-        if key in self.wanted:
-            ready = self._release()
-        if entry.fields.get("crossref") and not self._resolve(entry):
-            self.pending.append(entry)
-            self.wanted.add(entry.waiting)
-        else:
-            ready.append(entry)
-        return ready
+    def add(self, item: _Entry | EntryError) -> Iterator[_Entry | EntryError]:
+        """Take the next item of the file; yield those now ready, in file order."""
+        self.queue.append(item)
+        if isinstance(item, _Entry):
+            key = item.key.lower()
+            if item.kind in _VOLUME_TYPES or key in self.wanted:
+                self.known.setdefault(key, _inheritable(item.fields))
+            if item.fields.get("crossref") and not self._resolve(item):
+                self.wanted.add(item.waiting)
+            if key in self.wanted:  # some held entries may be complete now
+                self.wanted = set()
+                for held in self.queue:
+                    if isinstance(held, _Entry) and held.waiting and not self._resolve(held):
+                        self.wanted.add(held.waiting)
+        if len(self.queue) > _MAX_HELD:
+            front = self.queue[0]
+            if isinstance(front, _Entry) and front.waiting:
+                self._give_up(front)
+        yield from self._ready()
 
-    def finish(self) -> list[_Entry]:
-        """At the end of the file: what still waits inherits whatever can be found."""
-        for entry in self.pending:
-            _inherit(entry, self._chain(entry)[0])
-        done, self.pending = self.pending, []
-        return done
+    def finish(self) -> Iterator[_Entry | EntryError]:
+        """At the end of the file: what still waits inherits whatever was found."""
+        for held in self.queue:
+            if isinstance(held, _Entry) and held.waiting:
+                self._give_up(held)
+        yield from self._ready()
 
-    def _release(self) -> list[_Entry]:
-        ready = [entry for entry in self.pending if self._resolve(entry)]
-        self.pending = [entry for entry in self.pending if entry.waiting]
-        self.wanted = {entry.waiting for entry in self.pending}
-        return ready
+    def _ready(self) -> Iterator[_Entry | EntryError]:
+        queue = self.queue
+        while queue and not getattr(queue[0], "waiting", ""):
+            yield queue.popleft()
+
+    def _give_up(self, entry: _Entry) -> None:
+        _inherit(entry, self._chain(entry)[0])
+        entry.waiting = ""
 
     def _resolve(self, entry: _Entry) -> bool:
         """Inherit from the crossref chain if it is complete; else note what is awaited."""
@@ -712,13 +831,10 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
             continue
         position += 1
         try:
-            entry = _read_entry(parser, chunk, position)
+            item = _read_entry(parser, chunk, position)
         except Exception as exc:  # never a traceback: the entry is reported instead
-            entry = EntryError(chunk.line, _visible_key(chunk.text), f"could not read: {exc}")
-        if isinstance(entry, EntryError):
-            yield entry
-            continue
-        for ready in crossrefs.add(entry):
+            item = EntryError(chunk.line, _visible_key(chunk.text), f"could not read: {exc}")
+        for ready in crossrefs.add(item):
             yield _record_or_error(ready)
     for ready in crossrefs.finish():
         yield _record_or_error(ready)
@@ -726,7 +842,9 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
         raise UnreadableFile(f"{filename}: no BibTeX entry found (is it a BibTeX file?)")
 
 
-def _record_or_error(entry: _Entry) -> Item:
+def _record_or_error(entry: _Entry | EntryError) -> Item:
+    if isinstance(entry, EntryError):
+        return entry
     try:
         return _to_record(entry)
     except Exception as exc:  # never a traceback: the entry is reported instead

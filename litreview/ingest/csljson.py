@@ -25,6 +25,7 @@ __all__ = ["looks_like", "read"]
 
 _WS = re.compile(r"[ \t\n\r]*")
 _KEYWORD_SPLIT = re.compile(r"[;,]")
+_NUMBER_GOES_ON = frozenset("0123456789.eE+-")
 _DECODER = json.JSONDecoder()
 
 TYPES = {
@@ -213,8 +214,15 @@ class _Text:
                     grow = True
                     continue
                 raise
-            if end >= len(self.buf) and self.more():
-                continue  # a number could go on in the next chunk
+            if (
+                not self.eof
+                and (
+                    end >= len(self.buf)
+                    or (type(value) in (int, float) and self.buf[end] in _NUMBER_GOES_ON)
+                )
+                and self.more()
+            ):
+                continue  # a number may go on in the next chunk: '-0' of '-0.5'
             return value, end
 
     def line_at(self, pos: int) -> int:

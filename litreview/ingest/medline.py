@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import TextIO
 
-from .normalize import clean, nfc, normalize_doi, parse_year, split_initials, split_name
+from .normalize import clean, nfc, normalize_doi, parse_year, split_initials
 from .records import Author, EntryError, Item, RecordData
 
 __all__ = ["looks_like", "read"]
@@ -36,7 +36,6 @@ _NAMES = frozenset(("FAU", "AU", "CN"))
 _TAG = re.compile(r"([A-Z][A-Z0-9]{1,3}) *-(.*)", re.DOTALL)
 _HEAD = re.compile(r"\s*PMID *- *\d")
 _ISBN_CHARS = re.compile(r"[^0-9Xx]")
-_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}  # as split_name has them
 
 # PubMed publication types (PT) that are not journal articles, by precedence.
 _PT_TYPES = (
@@ -61,11 +60,14 @@ def looks_like(head: str) -> bool:
 
 def read(stream: TextIO, filename: str) -> Iterator[Item]:
     """The records of a MEDLINE file, one at a time; see the module docstring."""
-    # Lines are only gathered here, a blank line ending a record; _records reads them.
-    lines: list[str] = []
-    start = 0  # line the current record starts on
+    lines: list[str] = []  # the current record's lines, as read
+    fields: Fields = {}
+    names: Names = []
+    cur: list[str] | None = None  # the value continuation lines go to (None: not kept)
+    start = 0  # line the current record starts on; 0 between records
     stray = 0  # line a run of text outside records starts on
-    position = [0]  # records so far, for the entry key of a record without PMID
+    position = 0  # records so far, for the entry key of a record without PMID
+    padded = _PADDED
 
     it = iter(stream)
     first = next(it, None)
@@ -74,76 +76,59 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
     if first.startswith("\ufeff"):
         first = first[1:] or "\n"
     for lineno, line in enumerate(chain((first,), it), 1):
-        if line.isspace():
-            if lines:
-                yield from _records(lines, start, position)
-                lines = []
-            if stray:
-                yield EntryError(stray, None, _STRAY)
-                stray = 0
-        elif lines:
-            lines.append(line)
-        elif _is_tag(line):
-            if stray:
-                yield EntryError(stray, None, _STRAY)
-                stray = 0
-            lines.append(line)
-            start = lineno
-        elif not stray:
-            stray = lineno
-    if lines:
-        yield from _records(lines, start, position)
-    if stray:
-        yield EntryError(stray, None, _STRAY)
-
-
-def _is_tag(line: str) -> bool:
-    return line[:1] not in " \t" and _TAG.match(line) is not None
-
-
-def _records(lines: list[str], start: int, position: list[int]) -> Iterator[Item]:
-    """The record in these lines; more than one if a PMID comes with no blank line before."""
-    i = 0
-    while i < len(lines):
-        fields, names, end = _parse(lines, i)
-        position[0] += 1
-        yield _record(fields, names, "".join(lines[i:end]), start + i, position[0])
-        i = end
-
-
-def _parse(lines: list[str], i: int) -> tuple[Fields, Names, int]:
-    """The fields of the record starting at ``lines[i]``, and where it ends."""
-    fields: Fields = {}
-    names: Names = []
-    cur: list[str] | None = None  # the value continuation lines go to (None: not kept)
-    padded = _PADDED
-    for j in range(i, len(lines)):
-        line = lines[j]
-        tag = padded.get(line[:6])
-        if tag is None:
+        if start:
             c = line[0]
             if c == " " or c == "\t":
-                if cur is not None:
-                    cur.append(line.strip())
+                if not line.isspace():
+                    lines.append(line)
+                    if cur is not None:
+                        cur.append(line.strip())
+                    continue
+                c = "\n"
+            if c == "\n" or c == "\r":
+                # A blank line: the record ends.
+                position += 1
+                yield _record(fields, names, "".join(lines), start, position)
+                lines, fields, names, cur, start = [], {}, [], None, 0
                 continue
+        elif line.isspace():
+            if stray:
+                yield EntryError(stray, None, _STRAY)
+                stray = 0
+            continue
+        elif line[:1] in " \t" or _TAG.match(line) is None:
+            stray = stray or lineno
+            continue
+        else:
+            # The first line of a record, read as any tag line below.
+            if stray:
+                yield EntryError(stray, None, _STRAY)
+                stray = 0
+            start = lineno
+
+        tag = padded.get(line[:6])
+        if tag is None:
             if line[4:6] == "- ":
+                lines.append(line)
                 cur = None  # a tag we do not read
                 continue
             match = _TAG.match(line)
-            if match is None:
-                # Not a tag: a continuation that lost its indentation.
-                if cur is not None:
-                    cur.append(line.strip())
+            if match is None or match.group(1) not in _KEEP:
+                lines.append(line)
+                if match is None and cur is not None:
+                    cur.append(line.strip())  # a continuation that lost its indentation
+                else:
+                    cur = None
                 continue
-            tag = match.group(1)
-            if tag not in _KEEP:
-                cur = None
-                continue
-            value = match.group(2).strip()
+            tag, value = match.group(1), match.group(2).strip()
         else:
             value = line[6:].strip()
         if tag == "PMID" and "PMID" in fields:
-            return fields, names, j  # the next record, glued to this one
+            # The next record, with no blank line before it.
+            position += 1
+            yield _record(fields, names, "".join(lines), start, position)
+            lines, fields, names, start = [], {}, [], lineno
+        lines.append(line)
         cur = [value] if value else []
         if tag in _NAMES:
             names.append((tag, cur))
@@ -153,15 +138,20 @@ def _parse(lines: list[str], i: int) -> tuple[Fields, Names, int]:
                 fields[tag] = [cur]
             else:
                 values.append(cur)
-    return fields, names, len(lines)
+
+    if start:
+        position += 1
+        yield _record(fields, names, "".join(lines), start, position)
+    if stray:
+        yield EntryError(stray, None, _STRAY)
 
 
 def _clean(parts: list[str]) -> str | None:
     """The lines of a value as one line of text: ``clean`` with a short way for the usual."""
     value = parts[0] if len(parts) == 1 else " ".join(parts)
-    if "  " in value or "\t" in value:
-        return clean(value)
-    return value or None
+    if value.isascii() and value.isprintable() and "  " not in value:
+        return value or None  # the lines come stripped: already clean
+    return clean(value)
 
 
 def _first(fields: Fields, tag: str) -> str | None:
@@ -200,7 +190,7 @@ def _authors(names: Names) -> list[Author]:
         if not value:
             continue
         if tag == "FAU":
-            author = _full_name(value)
+            author = split_initials(value)  # 'Family, Given'; as split_name, quicker
         elif tag == "AU":
             author = split_initials(value)
         else:
@@ -208,14 +198,6 @@ def _authors(names: Names) -> list[Author]:
         if author is not None:
             authors.append(author)
     return authors
-
-
-def _full_name(value: str) -> Author | None:
-    """'Family, Given': ``split_name``, with a short way for the usual case."""
-    family, comma, given = value.partition(", ")
-    if comma and "," not in given and given.lower().rstrip(".") not in _SUFFIXES:
-        return Author(family=family, given=given)
-    return split_name(value)
 
 
 def _doi(fields: Fields) -> str | None:

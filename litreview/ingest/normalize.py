@@ -96,12 +96,19 @@ def split_initials(name: str) -> Author | None:
     The last word is taken as the given name when it looks like initials (upper case,
     at most five letters, dots and hyphens allowed), after an optional 'Jr'/'2nd'
     suffix, which is kept with the family name as :func:`split_name` does.
-    A name with a comma is left to :func:`split_name`.
+    A name with a comma ('Family, Given') comes out as from :func:`split_name`, only
+    quicker, since readers meet thousands of them.
     """
-    name = (clean(name) or "").strip(" ,;")
+    if name.isascii() and name.isprintable() and "  " not in name:
+        name = name.strip(" ,;")  # already as clean() would leave it
+    else:
+        name = (clean(name) or "").strip(" ,;")
     if not name:
         return None
     if "," in name:
+        family, comma, given = name.partition(", ")
+        if comma and given and "," not in given and given.lower().rstrip(".") not in _NAME_SUFFIXES:
+            return Author(family=family.rstrip(), given=given)
         return split_name(name)
     parts = name.split(" ")
     suffix = None

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import TextIO
 
-from .normalize import clean, nfc, normalize_doi, parse_year, split_initials, split_name
+from .normalize import clean, nfc, normalize_doi, parse_year, split_initials
 from .records import Author, EntryError, Item, RecordData
 
 __all__ = ["looks_like", "read"]
@@ -85,6 +85,11 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
         first = first[1:] or "\n"
     for lineno, line in enumerate(chain((first,), it), 1):
         if start:
+            if line[0] == " ":
+                lines.append(line)
+                if cur is not None:
+                    cur.append(line.strip())
+                continue
             tag = spaced.get(line[:3])
             if tag is None:
                 c = line[0]
@@ -175,9 +180,9 @@ def _text(fields: Fields, tag: str) -> str | None:
 
 def _clean(value: str) -> str | None:
     """``clean``, with a short way for the usual value (lines come stripped)."""
-    if "  " in value or "\t" in value:
-        return clean(value)
-    return value or None
+    if value.isascii() and value.isprintable() and "  " not in value:
+        return value or None  # the lines come stripped: already clean
+    return clean(value)
 
 
 def _names(fields: Fields, tag: str) -> list[Author]:
@@ -186,7 +191,7 @@ def _names(fields: Fields, tag: str) -> list[Author]:
         value = nfc(_clean(value))
         if value:
             # 'Parkes-Loach, PS' / 'Loach, Paul A.'; old exports: 'PARKES-LOACH PS'.
-            author = split_name(value) if "," in value else split_initials(value)
+            author = split_initials(value)
             if author is not None:
                 authors.append(author)
     return authors
