@@ -2,8 +2,9 @@
 Better BibTeX write it; also ``{"items": [...]}`` and a single item object.
 
 The file is parsed item by item (``json.JSONDecoder.raw_decode`` over the array),
-so each item keeps the line its ``{`` is on and its exact text as ``raw``; only one
-item's data is held at a time, though the text itself is read whole.
+so each item keeps the line its ``{`` is on and its exact text as ``raw``. The text
+is read a megabyte at a time and dropped once its items are out, so memory stays
+bounded however long the file (one item is always held whole).
 
 An item that is not an object, or whose fields have the wrong JSON type (an
 ``"author": "Smith"`` instead of a list of names), is an :class:`EntryError`; the
@@ -124,7 +125,7 @@ def _top_keys(text: str, pos: int) -> dict[str, int | None]:
             if text[pos : pos + 1] != ",":
                 return keys
             pos += 1
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # cut off, or not JSON; JSONDecodeError is a ValueError
         return keys
 
 
@@ -161,6 +162,9 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
         raise UnreadableFile(
             f"{filename}: line {line} column {column}: not valid JSON ({exc.msg})"
         ) from None
+    except (ValueError, RecursionError) as exc:
+        # An integer of thousands of digits, arrays nested thousands deep.
+        raise UnreadableFile(f"{filename}: cannot be read as JSON ({exc})") from None
 
 
 class _Text:
@@ -416,7 +420,7 @@ def _year(item: dict) -> int | None:
             if isinstance(year, bool) or not isinstance(year, str | int | float | None):
                 raise _ItemError(f'"issued" has a year that is a JSON {_kind(year)}')
             if isinstance(year, float):
-                year = int(year)
+                year = int(year) if year.is_integer() else None  # NaN and Infinity parse
             year = parse_year(year.strip() if isinstance(year, str) else year)
             if year is not None:
                 return year

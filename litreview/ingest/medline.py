@@ -189,12 +189,12 @@ def _authors(names: Names) -> list[Author]:
         after_fau = tag == "FAU" and value is not None
         if not value:
             continue
-        if tag == "FAU":
-            author = split_initials(value)  # 'Family, Given'; as split_name, quicker
-        elif tag == "AU":
-            author = split_initials(value)
-        else:
+        if tag == "CN":
             author = Author(family=value)
+        else:
+            # FAU 'Family, Given' (split_initials passes it to split_name's rules), AU
+            # 'Family Initials'.
+            author = split_initials(value)
         if author is not None:
             authors.append(author)
     return authors

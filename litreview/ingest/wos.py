@@ -62,7 +62,7 @@ def looks_like(head: str) -> bool:
 def _tag_of(line: str) -> str | None:
     """The tag of a line such as ``AU Smith, J`` or ``ER``; None for any other line."""
     tag = line[:2]
-    if len(tag) == 2 and tag.isalnum() and tag.isupper() and line[2:3] in (" ", "\n", "\r", ""):
+    if len(tag) == 2 and tag.isalnum() and tag.isupper() and line[2:3] in _AFTER_TAG:
         return tag
     return None
 
@@ -92,9 +92,8 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
                 continue
             tag = spaced.get(line[:3])
             if tag is None:
-                c = line[0]
-                if c == " " or c == "\t" or line[2:3] not in _AFTER_TAG:
-                    # A continuation, indented or not (or a blank line).
+                if line[0] == "\t" or line[2:3] not in _AFTER_TAG:
+                    # A continuation, indented by a tab or not at all.
                     lines.append(line)
                     if cur is not None and not line.isspace():
                         cur.append(line.strip())
@@ -115,7 +114,7 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
                         if tag is None and cur is not None and not line.isspace():
                             cur.append(line.strip())  # a continuation that lost its indent
                         else:
-                            cur = None  # a tag we do not read
+                            cur = None  # a tag we do not read; or a blank line
                         continue
                     lines, fields, cur, start = [], {}, None, 0
                     continue
