@@ -1,8 +1,8 @@
 """BibTeX reader: ``read(stream, filename)`` yields one item per entry.
 
-bibtexparser 1.4 is used only to parse one entry (or one ``@string``) at a time;
-everything else is ours, so that moving to bibtexparser 2.x touches only
-:func:`_Parser.parse_fields` and :func:`_Parser.add_string`.
+bibtexparser 1.4 is used only to parse one entry (or one ``@string``) at a time,
+inside :class:`_Parser` and :class:`_Macro`; moving to bibtexparser 2.x touches
+only those two.
 
 Why we cut the file into entries ourselves: bibtexparser 1.4 silently turns an
 entry it cannot parse into a comment, and an undefined macro aborts the whole
@@ -21,13 +21,21 @@ Decisions:
   is imported; its ``entry_key`` is its 1-based position among the file's
   entries.
 * ``@comment``, ``@preamble`` and text between entries are ignored.
-* ``crossref``: missing fields are inherited from the target when it is in the
-  same file (case-insensitive key). BibTeX wants the target after the entries
-  that cite it, so an entry whose target is not yet seen waits (and is yielded
-  when the target arrives, or at the end of the file). A target that came
-  earlier is found only if it is a whole volume (book, proceedings,
-  collection...), so that memory does not grow with every entry of a big file.
-  Missing targets and cycles are ignored.
+* ``crossref``: missing fields (booktitle, year, publisher, editor...) are
+  inherited from the target when it is in the same file (keys compared without
+  case); a volume's title becomes the booktitle of what crossrefs it. BibTeX
+  wants the target after the entries that cite it, so an entry whose target is
+  still to come is held back, and what follows it waits behind it so that items
+  come out in file order; past ``_MAX_HELD`` waiting items, or at the end of the
+  file, it goes with what could be found. A target that came earlier is found
+  only if it is a whole volume (book, proceedings, collection...), so that memory
+  does not grow with every entry of a big file. Missing targets and cycles are
+  ignored.
+* Names follow BibTeX: "First von Last", "von Last, First", "von Last, Jr,
+  First"; a von part and a Jr stay with the family name ("van der Berg",
+  "Knuth Jr."); a name in braces is a corporate author (family only).
+* LaTeX is decoded only where a value holds some: the common accents and
+  escapes by a table here, anything else by pylatexenc, then NFC.
 """
 
 from __future__ import annotations
@@ -519,7 +527,7 @@ def _verbatim(value: str | None) -> str | None:
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
 _COMMA = re.compile(r",")
 _BLANKS = re.compile(r"[\s~]+")
-_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+_SUFFIXES = frozenset({"jr", "sr", "2nd", "3rd", "ii", "iii", "iv"})
 
 
 def _split_top(text: str, separator: re.Pattern[str]) -> list[str]:
@@ -825,15 +833,15 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
     position = 0  # of the entry in the file, @string/@comment/@preamble not counted
     for chunk in _chunks(stream, state):
         if chunk.kind == "string":
-            error = _define_string(parser, chunk)
-            if error:
-                yield error
-            continue
-        position += 1
-        try:
-            item = _read_entry(parser, chunk, position)
-        except Exception as exc:  # never a traceback: the entry is reported instead
-            item = EntryError(chunk.line, _visible_key(chunk.text), f"could not read: {exc}")
+            item: _Entry | EntryError | None = _define_string(parser, chunk)
+            if item is None:
+                continue
+        else:
+            position += 1
+            try:
+                item = _read_entry(parser, chunk, position)
+            except Exception as exc:  # never a traceback: the entry is reported instead
+                item = EntryError(chunk.line, _visible_key(chunk.text), f"could not read: {exc}")
         for ready in crossrefs.add(item):
             yield _record_or_error(ready)
     for ready in crossrefs.finish():
