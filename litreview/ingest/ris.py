@@ -9,18 +9,22 @@ known tags (see ``_KNOWN_TAGS``).
 
 Line rules:
 
-* A tag line is ``XX  - value``. Tolerated: one or no space before the hyphen, none
-  after it, lower-case tags. A tolerated form must be a known RIS tag, and a hyphen
-  with no space either side needs an upper-case tag, so that a wrapped abstract line
-  starting with ``co-occurring`` or ``ad-hoc`` is not taken for a tag.
+* A tag line is ``XX  - value``. Tolerated (for known RIS tags only): one or no
+  space before the hyphen, none after it ("TY - JOUR"), and lower-case tags with the
+  usual two spaces ("ti  - ..."). Looser forms would take wrapped abstract lines
+  ("is - as argued", "co-occurring") for tags.
 * ``TY`` starts a record and ``ER`` ends it. A ``TY`` inside a record ends the record
   before it: that record is still imported, and an :class:`EntryError` reports that
   its ``ER`` is missing (the same at the end of the file).
 * A line without a tag continues the previous tag. For list tags (authors,
   keywords, URLs, notes) each continuation line is a new item, which is how EndNote
   writes keywords and Embase writes URLs. For other tags it continues the text.
-* Tag lines outside a record (no ``TY``) give one :class:`EntryError` per block. A
-  file with no ``TY`` line at all raises :class:`UnreadableFile`.
+* Tag lines outside a record (no ``TY`` before them) ended by ``ER`` and holding a
+  title, author or DOI are a record that lost its ``TY``: imported with type "other",
+  and reported. Other blocks of tags outside a record give an :class:`EntryError`.
+  A file in which no record is found raises :class:`UnreadableFile`; errors met before
+  the first record are held back until then, so another format (MEDLINE, which has
+  RIS-like tags but no ``TY``/``ER``) gives UnreadableFile, not a list of errors.
 """
 
 from __future__ import annotations
@@ -36,9 +40,7 @@ from .records import Author, EntryError, Item, RecordData, UnreadableFile
 
 # A tag line: two-character tag, up to two spaces, hyphen, an optional space, value.
 # A stray BOM is allowed at the start of any line (files joined with `cat`).
-_TAG_LINE = re.compile(r"\ufeff?([A-Za-z][A-Za-z0-9])(\s{0,2})-(\s?)(.*)")
-# A bare "ER" with nothing after it also ends a record.
-_BARE_ER = re.compile(r"\ufeff?[Ee][Rr]\s*")
+_TAG_LINE = re.compile(r"\ufeff?([A-Za-z][A-Za-z0-9])(\s{0,2})-(\s?)(.*)", re.DOTALL)
 
 # Tags accepted in a non-canonical form (lower case, odd spacing). The canonical
 # "XX  - " form is accepted for any tag, known or not.
@@ -63,9 +65,6 @@ _KNOWN_TAGS = frozenset(rispy.TAG_KEY_MAPPING) | {
     "Y3",
 }
 
-# Tags whose continuation lines are new items rather than more text.
-_LIST_TAGS = frozenset({"AU", "A1", "A2", "A3", "A4", "ED", "KW", "UR", "L1", "L2", "LK", "N1"})
-
 _TYPES = {
     "JOUR": "article",
     "JFULL": "article",
@@ -88,22 +87,28 @@ _TYPES = {
 }
 
 _TITLE_TAGS = ("TI", "T1", "CT")
-_AUTHOR_TAGS = frozenset({"AU", "A1"})
-_EDITOR_TAGS = frozenset({"A2", "ED"})
+# Tags read as one: authors AU/A1, editors A2/ED.
+_SYNONYMS = {"A1": "AU", "ED": "A2"}
 _YEAR_TAGS = ("PY", "Y1", "DA", "Y2")
 # Full journal names first, abbreviations after (see _venue).
 _VENUE_TAGS = ("JF", "T2", "JO", "SO", "J2", "JA", "J1")
+# BT is a book's own title, but for a chapter or a paper it names the book.
+_VENUE_TAGS_NOT_BOOK = ("JF", "T2", "BT", "JO", "SO", "J2", "JA", "J1")
 _URL_TAGS = ("UR", "LK", "L2", "L1")
 
 _DOI_URL = re.compile(r"https?://(?:dx\.)?doi\.org/", re.IGNORECASE)
-_ISBN_CANDIDATE = re.compile(r"[0-9][0-9\- ]{8,}[0-9Xx]")
+_CHECK_DIGITS = frozenset("0123456789X")
 _INITIALS = re.compile(r"(?:[A-ZÀ-Þ]\.(?:\s?-?[A-ZÀ-Þ]\.)*|[A-ZÀ-Þ])")
 _PMID_AN = re.compile(r"(?:PMID:?\s*)?(\d{1,9})", re.IGNORECASE)
-_NOT_SPECIFIED = {"no specified", "not specified", "n/a", "na"}
+_NOT_SPECIFIED = (["no", "specified"], ["not", "specified"], ["n/a"], ["na"])
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_HTTP = ("https://", "http://")
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}  # as in normalize.split_name
 
 _MAX_PENDING = 1000
+# A block of tags without TY is kept (in case an ER shows it is a record) up to this size.
+_MAX_ORPHAN_LINES = 10_000
+_RECOVERABLE_TAGS = ("TI", "T1", "CT", "BT", "ST", "AU", "DO")
 _WORD_BREAKS = str.maketrans(dict.fromkeys(".,:;&()-", " "))
 
 # Every canonical tag: upper-case letter, then upper-case letter or digit.
@@ -112,29 +117,41 @@ _CANONICAL = frozenset(a + b for a in _UPPER for b in _UPPER + "0123456789")
 
 def read(stream: TextIO, filename: str) -> Iterator[Item]:
     """Read a RIS file: one :class:`RecordData` per record, an :class:`EntryError` per problem."""
-    # Errors met before the first TY are held back: if no TY ever comes, the file is
-    # not RIS at all and the caller gets UnreadableFile instead of a list of errors.
+    # Errors met before the first record are held back: if no record ever comes, the file
+    # is not RIS at all and the caller gets UnreadableFile instead of a list of errors.
     pending: list[EntryError] = []
     dropped = 0
-    seen_ty = False
+    seen_record = False
     first_tag_line = 0
 
-    fields: list[list[str]] | None = None  # current record: [tag, value, continuation...]
+    # The current block of tags: its fields by tag, each field [tag, value, continuation...].
+    # A block starts at a TY (a record) or at a tag outside any record (has_ty False).
+    fields: dict[str, list[list[str]]] | None = None
+    last: list[str] = []  # the field that continuation lines extend
     raw: list[str] = []
     start = 0
     position = 0
-    orphan: _Orphan | None = None  # tag lines outside any record
+    has_ty = True
 
     def hold(error: EntryError) -> EntryError | None:
-        """The error to yield now, or None when it must wait for the first TY."""
+        """The error to yield now, or None when it must wait for the first record."""
         nonlocal dropped
-        if seen_ty:
+        if seen_record:
             return error
         if len(pending) < _MAX_PENDING:
             pending.append(error)
         else:
             dropped += 1
         return None
+
+    def release() -> Iterator[EntryError]:
+        """The first record is here: the errors held back until now, in file order."""
+        nonlocal seen_record
+        seen_record = True
+        yield from pending
+        pending.clear()
+        if dropped:
+            yield EntryError(None, None, f"{dropped} more blocks of tags without TY")
 
     lineno = 0
     try:
@@ -143,76 +160,113 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
             # Fast path for the canonical "XX  - value"; anything else goes to _split.
             tag = line[:2]
             if line[2:6] == "  - " and tag in _CANONICAL:
-                if fields is not None and tag != "TY" and tag != "ER":  # the common case
+                if (
+                    fields is not None
+                    and tag != "TY"
+                    and tag != "ER"
+                    and (has_ty or len(raw) < _MAX_ORPHAN_LINES)
+                ):  # the common case: one more tag in a record
                     raw.append(line)
-                    fields.append([tag, line[6:]])
+                    if tag in _SYNONYMS:
+                        tag = _SYNONYMS[tag]
+                    last = [tag, line[6:]]
+                    same = fields.get(tag)
+                    if same is None:
+                        fields[tag] = [last]
+                    else:
+                        same.append(last)
                     continue
                 value = line[6:]
             elif line[2:] == "  -" and tag in _CANONICAL:
                 value = ""
             else:
                 tag, value = _split(line)
+                if tag is None and len(line) < 8 and line.strip(" \t\ufeff") == "ER":
+                    tag = "ER"  # a bare "ER" with no hyphen also ends a record
 
             if tag == "TY":
-                if orphan is not None:
-                    error = hold(orphan.error())
-                    orphan = None
+                if fields is not None and has_ty:
+                    note = (
+                        f"record has no ER line; it ended at the TY on line {lineno}"
+                        " and was imported: check that it is complete"
+                    )
+                    yield from _record(fields, start, position, _trim(raw), note)
+                elif fields is not None:
+                    error = hold(_no_ty_error(fields, start, raw[0]))
                     if error:
                         yield error
-                if fields is not None:
-                    note = f"record has no ER line; it ended at the TY on line {lineno}"
-                    yield from _record(fields, start, position, _trim(raw), note)
-                if not seen_ty:
-                    seen_ty = True
-                    yield from pending
-                    if dropped:
-                        yield EntryError(None, None, f"{dropped} more blocks of tags without TY")
-                    pending = []
+                if not seen_record:
+                    yield from release()
                 position += 1
-                fields = [[tag, value]]
+                last = [tag, value]
+                fields = {"TY": [last]}
                 raw = [line.lstrip("\ufeff")]
                 start = lineno
-            elif fields is not None:  # inside a record
-                raw.append(line)
-                if tag is None and _BARE_ER.fullmatch(line):
-                    tag = "ER"
-                if tag is None:
-                    fields[-1].append(line.strip())
-                elif tag == "ER":
-                    yield from _record(fields, start, position, "\n".join(raw), None)
+                has_ty = True
+            elif fields is not None:  # inside a record, or a block of tags without TY
+                if tag == "ER":
+                    raw.append(line)
+                    if has_ty:
+                        yield from _record(fields, start, position, "\n".join(raw), None)
+                    elif len(raw) <= _MAX_ORPHAN_LINES and _looks_like_a_record(fields):
+                        # A RIS record that lost its TY line: keep it, say so.
+                        if not seen_record:
+                            yield from release()
+                        position += 1
+                        note = "record has no TY line; it was imported with type 'other': check it"
+                        yield from _record(fields, start, position, "\n".join(raw), note)
+                    else:
+                        error = hold(_no_ty_error(fields, start, raw[0]))
+                        if error:
+                            yield error
                     fields = None
                     raw = []
-                else:
-                    fields.append([tag, value])
-            elif tag == "ER":  # outside a record: ends a block of orphan tags
-                if orphan is not None:
-                    error = hold(orphan.error())
-                    orphan = None
-                    if error:
-                        yield error
-            elif tag is not None:  # a tag outside a record: garbage or a lost TY
+                elif has_ty or len(raw) < _MAX_ORPHAN_LINES:
+                    raw.append(line)
+                    if tag is None:
+                        last.append(line.strip())
+                    else:
+                        if tag in _SYNONYMS:
+                            tag = _SYNONYMS[tag]
+                        last = [tag, value]
+                        same = fields.get(tag)
+                        if same is None:
+                            fields[tag] = [last]
+                        else:
+                            same.append(last)
+                # else: a block without TY that goes on and on (another format): not kept
+            elif tag is not None and tag != "ER":  # a tag outside a record
                 if not first_tag_line:
                     first_tag_line = lineno
-                if orphan is None:
-                    orphan = _Orphan(lineno, line)
-                orphan.see(tag, value)
+                if tag in _SYNONYMS:
+                    tag = _SYNONYMS[tag]
+                last = [tag, value]
+                fields = {tag: [last]}
+                raw = [line.lstrip("\ufeff")]
+                start = lineno
+                has_ty = False
             # Untagged lines outside a record ("1.", blank lines, headers) are ignored.
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             f"{filename}: cannot decode the text after line {lineno} ({exc.reason})"
         ) from exc
 
-    if not seen_ty:
+    if fields is not None and not has_ty:
+        error = hold(_no_ty_error(fields, start, raw[0]))
+        if error:
+            yield error
+    if not seen_record:
         detail = (
             f"tags from line {first_tag_line} but no 'TY  - ' line starting a record"
             if first_tag_line
             else "no 'TY  - ' line; is it a RIS file?"
         )
         raise UnreadableFile(f"no RIS records found in {filename}: {detail}")
-    if orphan is not None:
-        yield orphan.error()
-    if fields is not None:
-        note = "record has no ER line; it ended at the end of the file"
+    if fields is not None and has_ty:
+        note = (
+            "record has no ER line; it ended at the end of the file"
+            " and was imported: check that it is complete"
+        )
         yield from _record(fields, start, position, _trim(raw), note)
 
 
@@ -225,7 +279,14 @@ def _trim(raw: list[str]) -> str:
 
 
 def _split(line: str) -> tuple[str | None, str]:
-    """(TAG, value) for a tag line in any tolerated form, (None, '') for any other line."""
+    """(TAG, value) for a tag line in any tolerated form, (None, '') for any other line.
+
+    Beyond the canonical ``XX  - value``: a known tag with one or no space before the
+    hyphen ("TY - JOUR"), and a known tag in lower case with two spaces ("ti  - ...").
+    Anything looser would take wrapped text ("is - as argued", "co-occurring") for tags.
+    """
+    if "-" not in line[2:6]:  # most continuation lines
+        return None, ""
     match = _TAG_LINE.fullmatch(line)
     if match is None:
         return None, ""
@@ -235,32 +296,23 @@ def _split(line: str) -> tuple[str | None, str]:
     tag = raw_tag.upper()
     if tag not in _KNOWN_TAGS:
         return None, ""
-    if not before and not after and value and raw_tag != tag:
-        return None, ""  # "ad-hoc", "re-analysis": a word, not a tag
+    if raw_tag != tag and before != "  " and tag != "TY" and tag != "ER":
+        return None, ""  # lower case and odd spacing: more likely a word than a tag
+    if not before and not after and value and tag != "TY":
+        return None, ""  # "ID-based", "AD-hoc": a hyphenated word
     return tag, value
 
 
-class _Orphan:
-    """Tag lines outside a record: only what the error message needs is kept."""
+def _looks_like_a_record(fields: dict[str, list[list[str]]]) -> bool:
+    """Tags without TY but ended by ER: worth keeping when they hold a title, author or DOI."""
+    return any(_first(fields, (tag,)) for tag in _RECOVERABLE_TAGS if tag in fields)
 
-    __slots__ = ("line", "first", "key", "title")
 
-    def __init__(self, line: int, first: str) -> None:
-        self.line = line
-        self.first = first.lstrip("\ufeff")
-        self.key: str | None = None
-        self.title: str | None = None
-
-    def see(self, tag: str, value: str) -> None:
-        if tag == "ID" and self.key is None:
-            self.key = _clean(value)
-        elif tag in _TITLE_TAGS and self.title is None:
-            self.title = _clean(value)
-
-    def error(self) -> EntryError:
-        entry = _short(self.title or self.key or _clean(self.first) or "")
-        message = "tags without a 'TY  - ' line: not a RIS record, skipped"
-        return EntryError(self.line, entry, message)
+def _no_ty_error(fields: dict[str, list[list[str]]], start: int, first_line: str) -> EntryError:
+    """Tags outside any record that cannot be one: reported, skipped."""
+    entry = _first(fields, _TITLE_TAGS) or _first(fields, ("ID",)) or _text(first_line) or ""
+    message = "tags without a 'TY  - ' line before them: not a RIS record, skipped"
+    return EntryError(start, _short(entry), message)
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -268,7 +320,11 @@ def _short(text: str, limit: int = 80) -> str:
 
 
 def _record(
-    fields: list[list[str]], start: int, position: int, raw: str, end_note: str | None
+    fields: dict[str, list[list[str]]],
+    start: int,
+    position: int,
+    raw: str,
+    end_note: str | None,
 ) -> Iterator[Item]:
     """The record (or an error) built from one TY..ER block, then the ER warning if any."""
     try:
@@ -277,17 +333,12 @@ def _record(
         yield EntryError(start, str(position), f"cannot read record: {exc!r}")
         return
     if record is None:
-        yield EntryError(start, str(position), "record has no fields besides TY: skipped")
+        entry = _first(fields, ("ID",)) or str(position)
+        yield EntryError(start, entry, "record has no fields besides TY: skipped")
         return
     yield record
     if end_note:
-        entry = _short(record.title or record.entry_key)
-        yield EntryError(start, entry, f"{end_note} (the record was imported; check it)")
-
-
-def _clean(value: str) -> str | None:
-    """Same result as normalize.clean (str.split and re's \\s agree on whitespace), 6x faster."""
-    return " ".join(value.split()) or None
+        yield EntryError(start, _short(record.title or record.entry_key), end_note)
 
 
 def _text(value: str) -> str | None:
@@ -301,82 +352,72 @@ def _text(value: str) -> str | None:
     return nfc(value) if value else None
 
 
-class _Fields:
-    """One record's fields by tag, each a list of [tag, value, continuation lines...]."""
+def _joined(field: list[str]) -> str:
+    """A field's text: its value and continuation lines joined by spaces."""
+    return field[1] if len(field) == 2 else " ".join(field[1:])
 
-    __slots__ = ("fields", "by_tag")
 
-    def __init__(self, fields: list[list[str]]) -> None:
-        self.fields = fields
-        by_tag: dict[str, list[list[str]]] = {}
-        for field in fields:
-            same = by_tag.get(field[0])
-            if same is None:
-                by_tag[field[0]] = [field]
-            else:
-                same.append(field)
-        self.by_tag = by_tag
+def _first(by_tag: dict[str, list[list[str]]], tags: tuple[str, ...]) -> str | None:
+    """The first non-empty text among ``tags``, in that order, cleaned."""
+    for tag in tags:
+        for field in by_tag.get(tag, ()):
+            text = _text(field[1] if len(field) == 2 else " ".join(field[1:]))
+            if text:
+                return text
+    return None
 
-    def texts(self, tags: Iterable[str]) -> Iterator[str]:
-        """Each field's text (continuation lines joined with a space), by tag order."""
-        get = self.by_tag.get
-        for tag in tags:
-            for field in get(tag, ()):
-                yield field[1] if len(field) == 2 else " ".join(field[1:])
 
-    def first(self, *tags: str) -> str | None:
-        """The first non-empty text among ``tags``, cleaned."""
-        get = self.by_tag.get
-        for tag in tags:
-            for field in get(tag, ()):
-                text = _text(field[1] if len(field) == 2 else " ".join(field[1:]))
-                if text:
-                    return text
+def _build(
+    by_tag: dict[str, list[list[str]]], start: int, position: int, raw: str
+) -> RecordData | None:
+    """A record from its fields by tag (synonyms AU/A1 and A2/ED share a key, in file order)."""
+    if not any(
+        line.strip()
+        for tag, same in by_tag.items()
+        if tag != "TY" and tag != "ID"
+        for field in same
+        for line in field[1:]
+    ):
         return None
+    get = by_tag.get
 
-    def lines(self, *tags: str) -> list[str]:
-        """Each line of the fields with these tags (for list tags), in file order."""
-        get = self.by_tag.get
-        if len(tags) == 1 or sum(tag in self.by_tag for tag in tags) <= 1:
-            return [line for tag in tags for field in get(tag, ()) for line in field[1:]]
-        return [line for field in self.fields if field[0] in tags for line in field[1:]]
-
-
-def _build(fields: list[list[str]], start: int, position: int, raw: str) -> RecordData | None:
-    if not any(line.strip() for field in fields[1:] if field[0] != "ID" for line in field[1:]):
-        return None
-    f = _Fields(fields)
-    rtype = _TYPES.get(fields[0][1].strip().upper(), "other")
+    ty = by_tag.get("TY")
+    rtype = _TYPES.get(ty[0][1].strip().upper(), "other") if ty else "other"
     is_book = rtype == "book"
 
-    title = f.first(*_TITLE_TAGS)
+    title = _first(by_tag, _TITLE_TAGS)
     if title is None and is_book:
-        title = f.first("BT")
+        title = _first(by_tag, ("BT",))
     if title is None:
-        title = f.first("ST")
+        title = _first(by_tag, ("ST",))
 
-    authors = _authors(f.lines(*_AUTHOR_TAGS))
+    authors = _authors(get("AU", ()))
     if not authors and is_book:
-        authors = _authors(f.lines(*_EDITOR_TAGS))
+        authors = _authors(get("A2", ()))
 
-    year = None
-    for value in f.texts(_YEAR_TAGS):
-        year = _year(value)
-        if year is not None:
-            break
+    years = (_year(_joined(field)) for tag in _YEAR_TAGS for field in get(tag, ()))
+    year = next((year for year in years if year is not None), None)
 
-    venue_tags = _VENUE_TAGS if is_book else _VENUE_TAGS[:2] + ("BT",) + _VENUE_TAGS[2:]
-    venues = [text for text in map(_text, f.texts(venue_tags)) if text]
-
-    # URLs by tag preference (UR first); several may share a line.
-    urls = [
-        u for tag in _URL_TAGS for value in f.lines(tag) for u in value.replace(";", " ").split()
+    venues = [
+        text
+        for tag in (_VENUE_TAGS if is_book else _VENUE_TAGS_NOT_BOOK)
+        for field in get(tag, ())
+        if (text := _text(_joined(field)))
     ]
-    http = [u for u in urls if u[:7].lower() == "http://" or u[:8].lower() == "https://"]
+
+    # URLs by tag preference (UR first); a line may hold several.
+    http = [
+        url
+        for tag in _URL_TAGS
+        for field in get(tag, ())
+        for line in field[1:]
+        for url in line.replace(";", " ").split()
+        if url[:8].lower().startswith(_HTTP)
+    ]
 
     doi = None
-    for value in f.texts(("DO",)):
-        doi = normalize_doi(value)
+    for field in get("DO", ()):
+        doi = normalize_doi(_joined(field))
         if doi:
             break
     if doi is None:
@@ -386,52 +427,65 @@ def _build(fields: list[list[str]], start: int, position: int, raw: str) -> Reco
                 if doi:
                     break
 
-    notes = [text for text in map(_text, f.lines("N1")) if text]
+    abstract = None
+    for tag in ("AB", "N2"):
+        if tag in by_tag:
+            abstract = _text(" ".join(_joined(field) for field in by_tag[tag]))
+            if abstract:
+                break
+
+    notes = [text for field in get("N1", ()) for line in field[1:] if (text := _text(line))]
+    sp = _first(by_tag, ("SP",))
+    ep = _first(by_tag, ("EP",)) if "EP" in by_tag else None
 
     return RecordData(
         type=rtype,
         title=title,
         authors=authors,
         year=year,
-        venue=_venue(venues),
-        volume=f.first("VL"),
-        issue=f.first("IS", "CP"),
-        pages=_pages(f.first("SP"), f.first("EP")),
+        venue=_venue(venues) if venues else None,
+        volume=_first(by_tag, ("VL",)),
+        issue=_first(by_tag, ("IS", "CP")),
+        pages=_pages(sp, ep) if sp or ep else None,
         doi=doi,
-        pmid=_pmid(f),
-        isbn=_isbn(f.texts(("SN",))),
+        pmid=_pmid(by_tag) if "AN" in by_tag else None,
+        isbn=_isbn(by_tag["SN"]) if "SN" in by_tag else None,
         url=http[0] if http else None,
-        abstract=_text(" ".join(f.texts(("AB",)))) or _text(" ".join(f.texts(("N2",)))),
-        keywords=_keywords(f.lines("KW")),
-        language=f.first("LA"),
-        publisher=f.first("PB", "PU"),
+        abstract=abstract,
+        keywords=_keywords(by_tag["KW"]) if "KW" in by_tag else [],
+        language=_first(by_tag, ("LA",)),
+        publisher=_first(by_tag, ("PB", "PU")),
         note="\n".join(notes) or None,
-        entry_key=f.first("ID") or str(position),
+        entry_key=_first(by_tag, ("ID",)) or str(position),
         line=start,
         raw=raw,
     )
 
 
-def _authors(names: list[str]) -> list[Author]:
+def _authors(fields: Iterable[list[str]]) -> list[Author]:
+    """Authors from AU/A1 (or A2/ED) fields: one per line, or several split by ';'."""
     authors = []
-    for value in names:
-        for name in value.split(";"):
-            author = _author(name)
-            if author is not None:
-                authors.append(author)
+    for field in fields:
+        for line in field[1:]:
+            for name in line.split(";") if ";" in line else (line,):
+                author = _author(name)
+                if author is not None:
+                    authors.append(author)
     return authors
 
 
 def _author(name: str) -> Author | None:
     """RIS names are 'Family, Given'. Without a comma: 'Family I.' (Embase, Scopus
     editors) when it ends in initials, else a corporate author kept whole as family."""
-    name = (_text(name) or "").strip(" ,;")
+    name = " ".join(name.split()).strip(" ,;")
     if not name:
         return None
+    if not name.isascii():
+        name = nfc(name)
     family, comma, given = name.partition(",")
     if comma:
         given = given.strip()
-        if "," in given or given.lower().rstrip(".") in _SUFFIXES:
+        if "," in given or len(given) <= 4 and given.lower().rstrip(".") in _SUFFIXES:
             return split_name(name)  # "Family, Jr., Given"
         return Author(family=family.strip(), given=given or None)
     family, _, last = name.rpartition(" ")
@@ -477,52 +531,56 @@ def _abbreviates(short: str, full: str) -> bool:
 
 
 def _pages(first: str | None, last: str | None) -> str | None:
-    if first and last and f"{first} {last}".lower() in _NOT_SPECIFIED:
-        return None  # Ovid: "SP - No", "EP - Specified"
+    # Ovid/PsycINFO: "SP - No-Specified", or "SP - No" and "EP - Specified".
+    if f"{first or ''} {last or ''}".replace("-", " ").lower().split() in _NOT_SPECIFIED:
+        return None
     if first and last and "-" not in first and first != last:
         return f"{first}-{last}"
     return first or last
 
 
-def _pmid(f: _Fields) -> str | None:
+def _pmid(by_tag: dict[str, list[list[str]]]) -> str | None:
     """AN is a PMID only when the record says it came from PubMed/MEDLINE (DB, DP or a
     PMCID in C2) or the value itself says 'PMID'; other databases use AN for their own
     accession numbers (WoS 'WOS:...', Embase, Scopus)."""
-    an = f.first("AN")
-    if not an:
-        return None
-    match = _PMID_AN.fullmatch(an)
+    an = _first(by_tag, ("AN",))
+    match = _PMID_AN.fullmatch(an) if an else None
     if match is None:
         return None
     if an[:1].isalpha():  # "PMID: 123"
         return match.group(1)
-    source = " ".join(f.texts(("DB", "DP"))).lower()
-    from_pubmed = "pubmed" in source or "medline" in source or source.strip() == "nlm"
-    pmcid = any(v.strip().upper().startswith("PMC") for v in f.texts(("C2",)))
+    get = by_tag.get
+    source = " ".join(_joined(f) for tag in ("DB", "DP") for f in get(tag, ())).lower()
+    from_pubmed = "pubmed" in source or "medline" in source or "nlm" in source.split()
+    pmcid = any(_joined(f).strip().upper().startswith("PMC") for f in get("C2", ()))
     return match.group(1) if from_pubmed or pmcid else None
 
 
-def _isbn(values: Iterable[str]) -> str | None:
+def _isbn(fields: list[list[str]]) -> str | None:
     """The first ISBN-shaped value (10 or 13 digits) in SN; an ISSN (8 digits) is skipped.
 
     Returned as digits only (plus a final X), the form used for matching."""
-    for value in values:
-        for candidate in _ISBN_CANDIDATE.findall(value):
-            digits = candidate.replace("-", "").replace(" ", "").upper()
-            if len(digits) == 10 and digits[:9].isdigit():
-                return digits
-            if len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
-                return digits
+    for field in fields:
+        for part in _joined(field).replace(",", ";").split(";"):
+            # The whole part ("978 3 16 148410 0"), else each word ("ISBN 978-...", "... (pbk)").
+            for candidate in (part, *part.split()):
+                digits = candidate.replace("-", "").replace(" ", "").upper()
+                if len(digits) == 10 and digits[:9].isdigit() and digits[9] in _CHECK_DIGITS:
+                    return digits
+                if len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
+                    return digits
     return None
 
 
-def _keywords(lines: list[str]) -> list[str]:
+def _keywords(fields: list[list[str]]) -> list[str]:
+    """One keyword per KW line or continuation line, or several split by ';'; no repeats."""
     seen: set[str] = set()
     keywords = []
-    for line in lines:
-        for part in line.split(";"):
-            keyword = _text(part)
-            if keyword and keyword not in seen:
-                seen.add(keyword)
-                keywords.append(keyword)
+    for field in fields:
+        for line in field[1:]:
+            for part in line.split(";") if ";" in line else (line,):
+                keyword = _text(part)
+                if keyword and keyword not in seen:
+                    seen.add(keyword)
+                    keywords.append(keyword)
     return keywords
