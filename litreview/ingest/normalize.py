@@ -10,15 +10,13 @@ from .records import Author
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _DOI_SHAPE = re.compile(r"10\.\d{4,9}/\S+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
-_SPACE = re.compile(r"\s+")
 
 
 def clean(value: str | None) -> str | None:
     """Collapse runs of whitespace; empty becomes None."""
     if value is None:
         return None
-    value = _SPACE.sub(" ", value).strip()
-    return value or None
+    return " ".join(value.split()) or None
 
 
 def normalize_doi(value: str | None) -> str | None:
