@@ -86,3 +86,79 @@ def add_question(
         query=query,
     )
     return question
+
+
+SCREENING_MODES = ("single", "dual")
+_LIST_SETTINGS = ("exclusion_reasons", "highlight_include", "highlight_exclude")
+_TEXT_SETTINGS = ("title", "description", "criteria")
+
+
+def _as_list(name: str, value: object) -> list[str]:
+    """A list of short phrases from a list, or from text separated by ";" or new lines."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = re.split(r"[;\n]", value)
+    if not isinstance(value, list | tuple):
+        raise Invalid(f"{name}: expected a list of words or phrases")
+    seen: set[str] = set()
+    cleaned: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise Invalid(f"{name}: expected a list of words or phrases")
+        item = " ".join(item.split())
+        if len(item) > 200:
+            raise Invalid(f"{name}: {item[:40]!r}... is longer than 200 characters")
+        if item and item.casefold() not in seen:
+            seen.add(item.casefold())
+            cleaned.append(item)
+    return cleaned
+
+
+def update_settings(session: Session, review: Review, *, actor: str, **fields: object) -> Review:
+    """Change a review's screening set-up; only the fields given change.
+
+    Fields: ``title``, ``description``, ``criteria`` (text; "" clears description and
+    criteria), ``exclusion_reasons``, ``highlight_include``, ``highlight_exclude`` (lists,
+    or text separated by ";" or new lines; blanks and repeats dropped), and
+    ``screening_mode`` ("single" or "dual"). Switching the mode keeps every decision;
+    outcomes are recomputed under the new mode. The audit entry names each change.
+    """
+    unknown = sorted(set(fields) - {*_LIST_SETTINGS, *_TEXT_SETTINGS, "screening_mode"})
+    if unknown:
+        raise Invalid(f"unknown review setting(s): {', '.join(unknown)}")
+    values: dict[str, object] = {}
+    for name, value in fields.items():
+        if name in _LIST_SETTINGS:
+            values[name] = _as_list(name, value)
+        elif name == "screening_mode":
+            if value not in SCREENING_MODES:
+                raise Invalid(f"screening mode {value!r}: choose single or dual")
+            values[name] = value
+        elif name == "title":
+            if not isinstance(value, str) or not value.strip():
+                raise Invalid("a review needs a title")
+            values[name] = value.strip()
+        else:
+            if value is not None and not isinstance(value, str):
+                raise Invalid(f"{name}: expected text")
+            values[name] = (value or "").strip() or None
+    changes = {
+        name: {"from": getattr(review, name), "to": value}
+        for name, value in values.items()
+        if getattr(review, name) != value
+    }
+    for name, change in changes.items():
+        setattr(review, name, change["to"])
+    session.flush()
+    if changes:
+        audit.log(
+            session,
+            actor,
+            "review.settings",
+            review_id=review.id,
+            target_type="review",
+            target_id=review.id,
+            changes=changes,
+        )
+    return review
