@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, g
@@ -11,15 +12,25 @@ from .db import make_engine, make_session_factory
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The Flask app: wires settings, database and blueprints; no side effects beyond that."""
+    """The Flask app: wires settings, database and the web app; no side effects beyond that.
+
+    Session cookies are signed, HttpOnly, SameSite=Lax and, by default, Secure: see
+    ``litreview.web.security`` for LITREVIEW_SECURE_COOKIES and when "auto" leaves the
+    Secure flag off (tests, debug, a browser on this machine at http://127.0.0.1).
+    """
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     settings = load_settings()
     app.config.from_mapping(
         LITREVIEW_SETTINGS=settings,
         DATABASE_URL=settings.database_url,
+        # Uploads (bibliographies, PDFs) larger than this get a 413 with a clear message.
         MAX_CONTENT_LENGTH=100 * 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=7),
+        # A screening page left open over lunch must still accept the next decision:
+        # the CSRF token lives as long as the signed-in session, not one hour.
+        WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config:
         app.config.update(test_config)
@@ -36,7 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
-    from .web import views
+    from . import web
 
-    app.register_blueprint(views.bp)
+    web.init_app(app)
     return app

@@ -1,8 +1,17 @@
-"""The browser app: thin views over the domain operations."""
+"""The browser app: thin views over the domain operations.
+
+``init_app`` wires it into a Flask app: security headers and cookies (``security``),
+CSRF protection on every POST (Flask-WTF), sign-in (``auth``), the one access check
+(``access``), the blueprints and the error pages.
+
+Pages of one review live on the ``review`` blueprint under ``/r/<slug>/``; each view
+module adds its routes to it (dashboard, settings, importing, dedup, screen, conflicts,
+records, evidence, exports).
+"""
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 
@@ -11,3 +20,44 @@ def db() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["litreview.sessions"]()
     return g.db_session
+
+
+def init_app(app: Flask) -> None:
+    """Wire the web app into ``app``: extensions, hooks, blueprints, error pages."""
+    from flask_wtf.csrf import CSRFProtect
+
+    from . import access, auth, errors, features, filters, home, security
+    from .blueprints import review
+    from .importing import make_jobs
+    from .indexer import Indexer, search_applier
+    from .views import load_view_modules
+
+    security.init_app(app)
+    CSRFProtect(app)
+    auth.init_app(app)
+    app.before_request(access.enforce)
+    load_view_modules()
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(review)
+    errors.init_app(app)
+    filters.init_app(app)
+    indexer = Indexer(
+        search_applier(app.extensions["litreview.sessions"], app.config["LITREVIEW_SETTINGS"]),
+        inline=app.config.get("LITREVIEW_SEARCH_SYNC") == "inline",
+    )
+    app.extensions["litreview.indexer"] = indexer
+    app.extensions["litreview.import_jobs"] = make_jobs(app)
+    started: list[bool] = []
+
+    @app.before_request
+    def catch_up_once() -> None:
+        # Changes committed while no process was indexing (a crash, the CLI without the
+        # search feature) are applied once a server starts taking requests.
+        if not started and not app.testing:
+            started.append(True)
+            indexer.nudge()
+
+    available = features.available()
+    app.extensions["litreview.features"] = available
+    app.context_processor(lambda: {"features": available})

@@ -1,0 +1,83 @@
+"""Conflicts: records two reviewers decided differently; a lead (or a third reviewer)
+resolves them. The resolution is a row of its own; the two decisions stay as made."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+
+from .. import screening
+from ..accounts import NotAllowed
+from ..errors import Invalid, NotFound
+from ..models.screening import STAGES
+from . import db
+from .access import requires
+from .blueprints import review
+from .helpers import commit, form_text, me, record_or_404, sentence
+from .helpers import review as this_review
+from .helpers import role as my_role
+
+STAGE = "<any(title_abstract, full_text):stage>"
+# Conflicts are a queue: the first ones are shown, and resolving them brings up the next.
+SHOWN = 50
+
+
+def _page(status: int = 200, **extra: object) -> tuple[str, int]:
+    rv = this_review()
+    by_stage = {stage: screening.conflicts(db(), rv, stage) for stage in STAGES}
+    return (
+        render_template(
+            "conflicts.html",
+            by_stage={stage: found[:SHOWN] for stage, found in by_stage.items()},
+            totals={stage: len(found) for stage, found in by_stage.items()},
+            me_id=me().id,
+            can_resolve=my_role() in ("lead", "reviewer"),
+            is_lead=my_role() == "lead",
+            reasons=rv.exclusion_reasons or [],
+            forms=extra.pop("forms", {}),
+            **extra,
+        ),
+        status,
+    )
+
+
+@review.get("/conflicts")
+@requires("viewer")
+def conflicts() -> tuple[str, int]:
+    return _page()
+
+
+@review.post(f"/conflicts/{STAGE}/<int:record_id>")
+@requires("reviewer")
+def conflict_resolve(stage: str, record_id: int) -> object:
+    record_or_404(record_id)
+    form = {
+        "decision": form_text("decision", 16),
+        "reason": form_text("reason", 500),
+        "note": form_text("note"),
+    }
+    session = db()
+    try:
+        if not form["decision"]:
+            raise Invalid("choose include, exclude or maybe")
+        screening.resolve(
+            session,
+            this_review(),
+            record_id,
+            me(),
+            stage,
+            form["decision"],
+            reason=form["reason"] if form["decision"] == "exclude" else None,
+            note=form["note"],
+        )
+    except NotAllowed as exc:
+        session.rollback()
+        abort(403, sentence(str(exc)))
+    except NotFound:
+        session.rollback()
+        abort(404)
+    except Invalid as exc:
+        session.rollback()
+        return _page(400, error=sentence(str(exc)), forms={(stage, record_id): form})
+    commit()
+    flash(f"Record {record_id} resolved: {form['decision']}.", "info")
+    return redirect(url_for("review.conflicts") + f"#{stage}", code=303)

@@ -1,0 +1,79 @@
+"""What the views share: the signed-in user, the review's records by id, form values."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import sqlalchemy as sa
+from flask import abort, current_app, g, request
+from flask_login import current_user
+
+from ..config import Settings
+from ..models import Record, Review, User
+from . import db
+
+log = logging.getLogger(__name__)
+
+
+def me() -> User:
+    """The signed-in user's row (bound to the request's session)."""
+    return current_user.user
+
+
+def actor() -> str:
+    """Who acts, for the audit log: the signed-in user's email."""
+    return current_user.user.email
+
+
+def review() -> Review:
+    """The review in the URL, checked by ``access.enforce``."""
+    return g.review
+
+
+def role() -> str:
+    return g.role
+
+
+def settings() -> Settings:
+    return current_app.config["LITREVIEW_SETTINGS"]
+
+
+def record_or_404(record_id: int) -> Record:
+    """The record with this id in this review (merged or not); 404 for any other id."""
+    record = db().scalar(
+        sa.select(Record).where(Record.id == record_id, Record.review_id == review().id)
+    )
+    if record is None:
+        abort(404)
+    return record
+
+
+def commit() -> None:
+    """Commit the request's work, then nudge the search indexer (it works in the background)."""
+    db().commit()
+    sync_search()
+
+
+def sync_search() -> None:
+    """Ask for the committed changes to be made searchable (see ``indexer``)."""
+    current_app.extensions["litreview.indexer"].nudge()
+
+
+def form_text(name: str, limit: int = 10_000) -> str:
+    """A form field, stripped, cut at ``limit`` characters."""
+    return (request.form.get(name) or "").strip()[:limit]
+
+
+def arg_int(name: str) -> int | None:
+    """A query-string integer, or None when missing or not a number."""
+    value = request.args.get(name, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def sentence(message: str) -> str:
+    """A domain message as a sentence: a capital first letter when it starts with a plain
+    word (not a file name or a quoted value), a full stop at the end."""
+    if re.match(r"[a-z]+[ ,]", message):
+        message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "?", "!")) else message + "."

@@ -1,0 +1,51 @@
+"""The signed-in user's reviews, and creating a review (its creator becomes its lead)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, redirect, render_template, url_for
+
+from .. import accounts, reviews
+from ..errors import Invalid
+from ..models import Membership
+from . import db
+from .access import requires
+from .helpers import actor, commit, form_text, me, sentence
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@requires("signed_in")
+def index() -> str:
+    session = db()
+    mine = accounts.reviews_for(session, me())
+    roles = dict(
+        session.execute(
+            sa.select(Membership.review_id, Membership.role).where(Membership.user_id == me().id)
+        ).all()
+    )
+    return render_template("index.html", reviews=mine, roles=roles)
+
+
+@bp.get("/reviews/new")
+@requires("signed_in")
+def new_review() -> str:
+    return render_template("review_new.html", form={})
+
+
+@bp.post("/reviews/new")
+@requires("signed_in")
+def create_review() -> object:
+    form = {name: form_text(name) for name in ("slug", "title", "description")}
+    session = db()
+    try:
+        created = reviews.create_review(
+            session, form["slug"], form["title"], actor(), form["description"] or None
+        )
+        accounts.add_member(session, created, me(), "lead", actor=actor())
+    except Invalid as exc:
+        session.rollback()
+        return render_template("review_new.html", form=form, error=sentence(str(exc))), 400
+    commit()
+    return redirect(url_for("review.settings", slug=created.slug), code=303)

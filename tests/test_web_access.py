@@ -1,0 +1,302 @@
+"""Who may do what: the access matrix over every route and method, foreign ids, CSRF.
+
+The matrix is generated from ``app.url_map``: a route added without an entry in
+``EXPECTED`` fails ``test_every_route_is_in_the_access_matrix``, and a route whose
+view does not enforce its level fails ``test_access_matrix``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from werkzeug.routing import Rule
+
+from litreview import attachments, duplicates, reviews, tagging
+from litreview.models import Annotation, AuditEntry, Membership, RecordTag, Review, User
+from litreview.web.access import RANK, level_of
+from tests.pdfmaker import text_pdf
+
+from .webapp import Client, Site, make_site, ris
+
+# "METHOD endpoint" -> who may call it: public, signed_in, or the least review role.
+EXPECTED = {
+    "GET static": "public",
+    "GET auth.signin": "public",
+    "POST auth.signin_post": "public",
+    "POST auth.signout": "signed_in",
+    "GET home.index": "signed_in",
+    "GET home.new_review": "signed_in",
+    "POST home.create_review": "signed_in",
+    "GET review.dashboard": "viewer",
+    "GET review.agreement_csv": "viewer",
+    "GET review.settings": "lead",
+    "POST review.settings_save": "lead",
+    "POST review.question_save": "lead",
+    "POST review.member_save": "lead",
+    "POST review.member_remove": "lead",
+    "GET review.import_form": "reviewer",
+    "POST review.import_start": "reviewer",
+    "POST review.import_zotero": "reviewer",
+    "GET review.import_job": "reviewer",
+    "GET review.import_status": "reviewer",
+    "GET review.duplicates": "viewer",
+    "POST review.duplicates_merge": "reviewer",
+    "POST review.duplicates_keep_apart": "reviewer",
+    "POST review.duplicates_undo": "reviewer",
+    "GET review.screen_next": "reviewer",
+    "GET review.screen_record": "reviewer",
+    "POST review.screen_decide": "reviewer",
+    "POST review.screen_skip": "reviewer",
+    "POST review.screen_undo": "reviewer",
+    "GET review.conflicts": "viewer",
+    "POST review.conflict_resolve": "reviewer",
+    "GET review.records": "viewer",
+    "GET review.record": "viewer",
+    "POST review.attachment_upload": "reviewer",
+    "GET review.attachment_file": "viewer",
+    "POST review.record_tag": "reviewer",
+    "POST review.record_untag": "reviewer",
+    "POST review.annotation_delete": "reviewer",
+    "GET review.search": "viewer",
+    "GET review.question": "viewer",
+    "GET review.exports": "reviewer",
+    "GET review.export_download": "reviewer",
+    "GET review.export_backup": "lead",
+}
+JSON_ROUTES = {"review.import_status"}
+IDENTITIES = (
+    "anonymous",
+    "nina@example.org",
+    "vera@example.org",
+    "rita@example.org",
+    "lead@example.org",
+)
+ROLE_OF = {"vera@example.org": "viewer", "rita@example.org": "reviewer", "lead@example.org": "lead"}
+
+
+def routes(app) -> list[tuple[Rule, str]]:
+    """Every (rule, method) of the app; signing out last, as it ends the session."""
+    found = [
+        (rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+    return sorted(found, key=lambda rm: (rm[0].endpoint == "auth.signout", rm[0].rule, rm[1]))
+
+
+def test_every_route_is_in_the_access_matrix(env, database_url):
+    with make_site(database_url) as site:
+        app = site.app
+        present = {f"{method} {rule.endpoint}" for rule, method in routes(app)}
+        assert present == set(EXPECTED), (
+            f"routes not in EXPECTED: {sorted(present - set(EXPECTED))}; "
+            f"in EXPECTED but gone: {sorted(set(EXPECTED) - present)}"
+        )
+        with app.test_request_context():
+            for key, level in EXPECTED.items():
+                endpoint = key.split(" ", 1)[1]
+                assert level_of(endpoint) == level, f"{key} declares {level_of(endpoint)}"
+
+
+def _pdf(tmp_path, name="paper.pdf", text="Consent and data protection in practice"):
+    path = tmp_path / name
+    path.write_bytes(text_pdf([text]))
+    return path
+
+
+def populate(site: Site, review: Review, lead: Client, tmp_path) -> dict[str, Any]:
+    """One of everything a URL can name, in ``review``."""
+    session = site.session
+    q = reviews.add_question(session, review, "Q1", "Types of AI", "setup")
+    r1, ra, rb, _ = site.add_records(4, review)
+    tagging.tag_record(session, review, r1, ["Q1"], "setup", note="a note", quote="q", page="3")
+    merge = duplicates.merge(session, review, ra, rb, "setup")
+    settings = site.app.config["LITREVIEW_SETTINGS"]
+    folder = tmp_path / review.slug
+    folder.mkdir()
+    attached = attachments.attach_pdf(session, settings, review, r1, _pdf(folder), "setup")
+    session.commit()
+    annotation = session.scalar(sa.select(Annotation.id).where(Annotation.record_id == r1))
+    upload = ris({"title": f"Imported into {review.slug}", "year": 2020})
+    response = lead.post(
+        f"/r/{review.slug}/import",
+        {"files": (io.BytesIO(upload.encode()), "small.ris")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)
+    job_url = response.location
+    site.wait_for_import(lead, job_url)
+    return {
+        "slug": review.slug,
+        "stage": "title_abstract",
+        "record_id": r1,
+        "question_id": q.id,
+        "merge_id": merge.id,
+        "attachment_id": attached.attachment.id,
+        "annotation_id": annotation,
+        "job_id": job_url.rstrip("/").rsplit("/", 1)[1],
+        "user_id": site.users["vera@example.org"].id,
+        "filename": "style.css",
+        "kind": "prisma",
+    }
+
+
+def fresh_values(site: Site, review: Review, values: dict[str, Any]) -> dict[str, Callable]:
+    """Values made anew for each request, for the routes that use up what they name."""
+    counter = iter(range(10_000))
+
+    def member() -> int:
+        user = site.add_user(f"temp{next(counter)}@example.org", "viewer", review)
+        return user.id
+
+    def annotation() -> int:
+        return tagging.annotate(
+            site.session, review, values["record_id"], "setup", note="to delete"
+        ).id
+
+    def tagged() -> int:
+        exists = site.session.scalar(
+            sa.select(RecordTag.id).where(
+                RecordTag.record_id == values["record_id"],
+                RecordTag.question_id == values["question_id"],
+            )
+        )
+        if exists is None:
+            tagging.tag_record(site.session, review, values["record_id"], ["Q1"], "setup")
+        site.session.commit()
+        return values["question_id"]
+
+    def committed(make: Callable[[], int]) -> Callable[[], int]:
+        def run() -> int:
+            value = make()
+            site.session.commit()
+            return value
+
+        return run
+
+    return {
+        "review.member_remove": {"user_id": committed(member)},
+        "review.annotation_delete": {"annotation_id": committed(annotation)},
+        "review.record_untag": {"question_id": tagged},
+    }
+
+
+def url_for_rule(rule: Rule, values: dict[str, Any], fresh: dict[str, Callable]) -> str:
+    args = {}
+    for name in rule.arguments:
+        assert name in values, f"no test value for URL argument {name!r} of {rule.rule}"
+        maker = fresh.get(rule.endpoint, {}).get(name)
+        args[name] = maker() if maker else values[name]
+    path = rule.rule
+    for name, value in args.items():
+        path = re.sub(rf"<(?:[^<>]+:)?{name}>", str(value), path)
+    return path
+
+
+def send(client: Client, method: str, url: str):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, {})
+
+
+def to_signin(response) -> bool:
+    return response.status_code == 302 and response.location.startswith("/signin")
+
+
+def test_access_matrix(env, database_url, tmp_path):
+    with make_site(database_url) as site:
+        lead = site.client("lead@example.org")
+        values = populate(site, site.review, lead, tmp_path)
+        fresh = fresh_values(site, site.review, values)
+        problems = []
+        for identity in IDENTITIES:
+            client = site.client(None if identity == "anonymous" else identity)
+            for rule, method in routes(site.app):
+                level = EXPECTED[f"{method} {rule.endpoint}"]
+                url = url_for_rule(rule, values, fresh)
+                response = send(client, method, url)
+                status = response.status_code
+                response.close()
+                where = f"{identity} {method} {url} ({level}): {status}"
+                if rule.endpoint == "auth.signout":
+                    ok = to_signin(response)
+                elif level == "public":
+                    ok = status < 500 and not to_signin(response) and status not in (401, 403)
+                elif identity == "anonymous":
+                    ok = (status == 401) if rule.endpoint in JSON_ROUTES else to_signin(response)
+                elif level == "signed_in":
+                    ok = status < 500 and status not in (401, 403, 404) and not to_signin(response)
+                elif identity not in ROLE_OF:
+                    ok = status == 404  # not a member: the review does not exist for them
+                elif RANK[ROLE_OF[identity]] < RANK[level]:
+                    ok = status == 403
+                else:
+                    ok = (
+                        status < 500
+                        and status not in (401, 403, 404, 405)
+                        and not to_signin(response)
+                    )
+                if not ok:
+                    problems.append(where)
+        assert not problems, "\n".join(problems)
+
+
+def test_ids_of_another_review_and_unknown_ids_are_404(env, database_url, tmp_path):
+    with make_site(database_url) as site:
+        lead = site.client("lead@example.org")
+        mine = populate(site, site.review, lead, tmp_path)
+        other = reviews.create_review(site.session, "other", "Another review", "setup")
+        site.session.commit()
+        site.add_user("lead@example.org", "lead", other)
+        site.add_user("olga@example.org", "reviewer", other)
+        theirs = populate(site, other, lead, tmp_path)
+        theirs["user_id"] = site.users["olga@example.org"].id
+        audit_before = site.session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+        problems = []
+        for rule, method in routes(site.app):
+            if not rule.endpoint.startswith("review."):
+                continue
+            for name in sorted(set(rule.arguments) - {"slug", "stage", "kind"}):
+                for label, value in (("foreign", theirs[name]), ("unknown", 987654)):
+                    values = {**mine, name: value}
+                    url = url_for_rule(rule, values, {})
+                    response = send(lead, method, url)
+                    if response.status_code != 404:
+                        problems.append(f"{label} {name}: {method} {url}: {response.status_code}")
+                    response.close()
+            url = url_for_rule(rule, {**mine, "slug": "no-such-review"}, {})
+            response = send(lead, method, url)
+            if response.status_code != 404:
+                problems.append(f"unknown review: {method} {url}: {response.status_code}")
+            response.close()
+        assert not problems, "\n".join(problems)
+        site.session.expire_all()
+        assert site.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == audit_before
+
+
+def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(env, database_url, tmp_path):
+    with make_site(database_url) as site:
+        lead = site.client("lead@example.org")
+        values = populate(site, site.review, lead, tmp_path)
+        members_before = site.session.scalar(sa.select(sa.func.count(Membership.id)))
+        audit_before = site.session.scalar(sa.select(sa.func.count(AuditEntry.id)))
+        posts = [rule for rule, method in routes(site.app) if method == "POST"]
+        assert len(posts) >= 15
+        for rule in posts:
+            url = url_for_rule(rule, values, {})
+            data = {"email": "lead@example.org", "title": "x", "decision": "include"}
+            response = lead.post(url, data, csrf=False)
+            assert response.status_code == 400, (url, response.status_code)
+            assert "The form could not be checked" in response.get_data(as_text=True)
+            forged = lead.post(url, {**data, "csrf_token": "forged"}, csrf=False)
+            assert forged.status_code == 400, url
+        site.session.expire_all()
+        assert site.session.scalar(sa.select(sa.func.count(Membership.id))) == members_before
+        assert site.session.scalar(sa.select(sa.func.count(AuditEntry.id))) == audit_before
+        # Still signed in: the refused sign-out did not sign anyone out.
+        assert lead.get("/").status_code == 200
+        assert site.session.get(User, values["user_id"]) is not None
