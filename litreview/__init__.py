@@ -47,7 +47,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
-    from . import web
+    from . import (
+        search,  # noqa: F401 - importing it installs the index outbox listener
+        web,
+    )
 
     web.init_app(app)
     return app

@@ -163,6 +163,11 @@ def question_list(ctx: Context, slug: str, as_json: bool) -> None:
     help="Skip detection from the content.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Leave search indexing to the next search or `litreview reindex` (large imports).",
+)
 @actor_option
 @json_option
 @pass_ctx
@@ -174,6 +179,7 @@ def import_(
     source_label: str | None,
     fmt: str | None,
     dry_run: bool,
+    no_index: bool,
     actor: str,
     as_json: bool,
 ) -> None:
@@ -183,6 +189,7 @@ def import_(
     """
     reports: list[dict[str, Any]] = []
     unreadable: list[str] = []
+    ctx.index_after_commit = not no_index
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
         for path in files:

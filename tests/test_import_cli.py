@@ -190,3 +190,20 @@ def test_every_real_fixture_imports_without_a_traceback(review_cli, path, tmp_pa
     records = review_cli.json("records", "ai-sw")
     assert records, f"{path.name}: nothing imported"
     assert all(r["sources"] for r in records)
+
+
+def test_imported_records_are_searchable_at_once_or_after_no_index(review_cli, session):
+    from litreview.models import SearchOutbox
+
+    review_cli("import", "ai-sw", str(IMPORT / "scopus.ris"))
+    found = review_cli.json("search", "ai-sw", "chatbots")
+    assert [r["title"] for r in found["results"]] == ["Chatbots for social care triage"]
+    assert session.query(SearchOutbox).count() == 0
+
+    review_cli("import", "ai-sw", str(IMPORT / "pubmed.nbib"), "--no-index")
+    assert session.query(SearchOutbox).count() > 0
+    # The next search catches the index up with what the import left in the outbox.
+    found = review_cli.json("search", "ai-sw", "GDPR")
+    assert [r["title"] for r in found["results"]] == [
+        "Data protection and consent in digital social work records."
+    ]

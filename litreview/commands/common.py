@@ -14,7 +14,7 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .. import schema
+from .. import schema, search
 from ..config import load_settings
 from ..db import make_engine, make_session_factory
 from ..errors import LitreviewError
@@ -27,6 +27,8 @@ class Context:
     def __init__(self) -> None:
         self.settings = load_settings()
         self._engine: sa.Engine | None = None
+        # Off for `import --no-index`: the outbox keeps the changes for the next search.
+        self.index_after_commit = True
 
     @property
     def engine(self) -> sa.Engine:
@@ -40,8 +42,18 @@ class Context:
         """One unit of work; the command commits what it means to keep."""
         if check_schema:
             self.require_schema()
+        committed = False
+
+        def note_commit(_session: Session) -> None:
+            nonlocal committed
+            committed = True
+
         with make_session_factory(self.engine)() as session:
+            sa.event.listen(session, "after_commit", note_commit)
             yield session
+        if committed and self.index_after_commit:
+            # The database is the source of truth; the index follows once it has committed.
+            search.sync_after_commit(self.settings, self.engine, timeout=30.0)
 
     def require_schema(self) -> None:
         try:

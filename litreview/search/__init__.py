@@ -1,0 +1,195 @@
+"""Full-text search of a review: records, their full texts by page, review questions.
+
+The index is derived from the database and can always be rebuilt from it. What the
+rest of litreview uses:
+
+* :func:`open_backend` - the data folder's index behind :class:`SearchBackend`;
+* :func:`search_review` and :func:`suggest_for_question` - domain operations;
+* :func:`sync_after_commit` - call after a command or request commits, to apply the
+  outbox (cheap when nothing is queued); :func:`catch_up` is the same with a session
+  factory, for the web app's start;
+* :func:`rebuild` - ``litreview reindex``.
+
+Importing this package installs the listener that fills the outbox (see
+:mod:`litreview.search.outbox`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import re
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..config import Settings
+from ..errors import Invalid
+from ..models import STAGES, Review, ReviewQuestion
+from ..tagging import question_by_code
+from .backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
+from .outbox import apply_outbox, install, pending_count, queue_records, rebuild
+from .schema import DECISION_VALUES
+from .whoosh_backend import WhooshBackend
+
+install()
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 1000
+
+__all__ = [
+    "DECISION_VALUES",
+    "IndexBusy",
+    "SearchBackend",
+    "SearchFilters",
+    "SearchResult",
+    "apply_outbox",
+    "catch_up",
+    "open_backend",
+    "parse_years",
+    "pending_count",
+    "queue_records",
+    "rebuild",
+    "search_review",
+    "suggest_for_question",
+    "sync_after_commit",
+]
+
+
+_shared: WhooshBackend | None = None
+_shared_lock = threading.Lock()
+
+
+def open_backend(settings: Settings) -> SearchBackend:
+    """The search index of this data folder (created on first write).
+
+    The same backend is handed out again while the data folder stays the same, so a
+    web worker keeps its searchers open between requests; another folder closes it.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None or _shared.index_dir != Path(settings.index_dir):
+            if _shared is not None:
+                _shared.close()
+            _shared = WhooshBackend(settings.index_dir)
+        return _shared
+
+
+@atexit.register
+def _close_shared() -> None:
+    if _shared is not None:
+        _shared.close()
+
+
+def catch_up(
+    session_factory: sessionmaker[Session], settings: Settings, *, timeout: float = 5.0
+) -> int:
+    """Apply whatever the outbox holds; never raises (a failure is logged, rows stay)."""
+    try:
+        return apply_outbox(session_factory, open_backend(settings), timeout=timeout)
+    except IndexBusy as exc:
+        log.warning("search index not updated yet: %s", exc)
+    except Exception:  # noqa: BLE001 - the database is committed; the index can catch up
+        log.exception("search index not updated yet; it catches up on the next run")
+    return 0
+
+
+def sync_after_commit(settings: Settings, engine: sa.Engine, *, timeout: float = 5.0) -> int:
+    """Call right after a commit: the committed changes become searchable.
+
+    Never raises: the changes stay in the outbox when the index cannot be updated
+    now, and the next command, search or web start applies them.
+    """
+    return catch_up(sessionmaker(engine), settings, timeout=timeout)
+
+
+def _catch_up_before_search(session: Session, backend: SearchBackend) -> None:
+    # Any search first applies what earlier commits queued, so a process that died
+    # between its commit and its index update is caught up here. Its own sessions:
+    # the caller's session only reads. A busy index is not waited for long.
+    try:
+        apply_outbox(sessionmaker(session.get_bind()), backend, timeout=1.0)
+    except IndexBusy as exc:
+        log.info("searching the index as it is: %s", exc)
+    except Exception:  # noqa: BLE001 - a search must still answer from the index it has
+        log.exception("search index catch-up failed; searching the index as it is")
+
+
+def parse_years(text: str | None) -> tuple[int | None, int | None]:
+    """``2019-2025``, ``2019-``, ``-2025`` or ``2020`` as (from, to), both inclusive."""
+    if text is None or not text.strip():
+        return None, None
+    match = re.fullmatch(r"\s*(\d{4})?\s*(-)?\s*(\d{4})?\s*", text)
+    if not match or not (match.group(1) or match.group(3)):
+        raise Invalid(f"years {text!r}: write 2019-2025, 2019-, -2025 or 2020")
+    start = int(match.group(1)) if match.group(1) else None
+    end = int(match.group(3)) if match.group(3) else None
+    if not match.group(2):
+        if start is None or end is not None:
+            raise Invalid(f"years {text!r}: write 2019-2025, 2019-, -2025 or 2020")
+        end = start
+    if start is not None and end is not None and start > end:
+        raise Invalid(f"years {text!r}: the first year comes after the last")
+    return start, end
+
+
+def search_review(
+    session: Session,
+    backend: SearchBackend,
+    review: Review,
+    text: str,
+    *,
+    question: str | None = None,
+    decision: str | None = None,
+    stage: str | None = None,
+    years: str | None = None,
+    has_fulltext: bool | None = None,
+    limit: int = 20,
+    snippets: bool = True,
+) -> SearchResult:
+    """The review's records matching ``text`` (Whoosh query language) and the filters,
+    best first, with snippets. Raises Invalid/NotFound with a message for bad input.
+
+    Whatever the outbox holds is applied first (see :mod:`litreview.search.outbox`).
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit {limit}: give a number from 1 to {MAX_LIMIT}")
+    if decision is not None and decision not in DECISION_VALUES:
+        raise Invalid(f"decision {decision!r}: one of {', '.join(DECISION_VALUES)}")
+    if stage is not None and stage not in STAGES:
+        raise Invalid(f"stage {stage!r}: one of {', '.join(STAGES)}")
+    code = question_by_code(session, review, question).code if question else None
+    start, end = parse_years(years)
+    filters = SearchFilters(
+        question=code,
+        decision=decision,
+        stage=stage,
+        year_from=start,
+        year_to=end,
+        has_fulltext=has_fulltext,
+    )
+    _catch_up_before_search(session, backend)
+    return backend.search(review.id, text, filters, limit, snippets=snippets)
+
+
+def suggest_for_question(
+    session: Session, backend: SearchBackend, review: Review, code: str, *, limit: int = 50
+) -> tuple[ReviewQuestion, SearchResult]:
+    """Records matching the question's theme query that are not tagged to it yet."""
+    q = question_by_code(session, review, code)
+    if not (q.query or "").strip():
+        raise Invalid(
+            f"review question {q.code} has no theme query: set one with "
+            f"`litreview question add {review.slug} {q.code} TITLE --query '...'`"
+        )
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit {limit}: give a number from 1 to {MAX_LIMIT}")
+    _catch_up_before_search(session, backend)
+    try:
+        result = backend.search(review.id, q.query, SearchFilters(not_question=q.code), limit)
+    except Invalid as exc:
+        raise Invalid(f"the theme query of {q.code} cannot be read: {exc}") from None
+    return q, result

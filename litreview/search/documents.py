@@ -1,0 +1,163 @@
+"""What the index holds for a record, read from the database (the one source of truth).
+
+Screening decisions are indexed per stage, simply: the current resolution of a
+conflict if there is one; else the reviewers' current decisions if they agree;
+``conflict`` if they do not; ``pending`` if nobody has decided. ``decision`` is the
+decision at the furthest stage that has one (``full_text`` over ``title_abstract``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..models import (
+    STAGES,
+    Attachment,
+    AttachmentPage,
+    Decision,
+    Record,
+    RecordTag,
+    Resolution,
+    ReviewQuestion,
+)
+
+PENDING = "pending"
+CONFLICT = "conflict"
+
+
+@dataclass
+class RecordDoc:
+    """One record as the index sees it, with the text of each page of its full texts."""
+
+    record_id: int
+    review_id: int
+    title: str = ""
+    abstract: str = ""
+    author: str = ""
+    venue: str = ""
+    keywords: str = ""
+    doi: str = ""
+    year: int | None = None
+    questions: list[str] = field(default_factory=list)
+    decisions: dict[str, str] = field(default_factory=dict)
+    pages: list[tuple[int | None, str]] = field(default_factory=list)
+
+    @property
+    def decision(self) -> str:
+        for stage in reversed(STAGES):
+            if self.decisions.get(stage, PENDING) != PENDING:
+                return self.decisions[stage]
+        return PENDING
+
+
+def stage_decision(decisions: Iterable[str], resolution: str | None) -> str:
+    """A record's decision at one stage (see the module docstring)."""
+    if resolution:
+        return resolution
+    found = set(decisions)
+    if not found:
+        return PENDING
+    return found.pop() if len(found) == 1 else CONFLICT
+
+
+def load_docs(session: Session, record_ids: Iterable[int]) -> dict[int, RecordDoc]:
+    """The documents of those live records that still exist (merged ones left out)."""
+    ids = sorted(set(record_ids))
+    docs: dict[int, RecordDoc] = {}
+    for start in range(0, len(ids), 500):
+        docs.update(_load_chunk(session, ids[start : start + 500]))
+    return docs
+
+
+def iter_review_docs(session: Session, review_id: int, chunk: int = 200) -> Iterator[RecordDoc]:
+    """Every live record of a review as a document, a chunk at a time (bounded memory)."""
+    ids = list(
+        session.scalars(
+            sa.select(Record.id)
+            .where(Record.review_id == review_id, Record.merged_into_id.is_(None))
+            .order_by(Record.id)
+        )
+    )
+    for start in range(0, len(ids), chunk):
+        batch = _load_chunk(session, ids[start : start + chunk])
+        yield from (batch[i] for i in sorted(batch))
+
+
+def _load_chunk(session: Session, ids: list[int]) -> dict[int, RecordDoc]:
+    rows = session.execute(
+        sa.select(
+            Record.id,
+            Record.review_id,
+            Record.title,
+            Record.abstract,
+            Record.authors,
+            Record.venue,
+            Record.keywords,
+            Record.doi,
+            Record.year,
+        ).where(Record.id.in_(ids), Record.merged_into_id.is_(None))
+    )
+    docs = {
+        r.id: RecordDoc(
+            record_id=r.id,
+            review_id=r.review_id,
+            title=r.title or "",
+            abstract=r.abstract or "",
+            author="; ".join(_name(a) for a in r.authors or []),
+            venue=r.venue or "",
+            keywords="; ".join(r.keywords or []),
+            doi=(r.doi or "").lower(),
+            year=r.year,
+            decisions={stage: PENDING for stage in STAGES},
+        )
+        for r in rows
+    }
+    if not docs:
+        return docs
+    live = list(docs)
+    for record_id, code in session.execute(
+        sa.select(RecordTag.record_id, ReviewQuestion.code)
+        .join(ReviewQuestion, ReviewQuestion.id == RecordTag.question_id)
+        .where(RecordTag.record_id.in_(live))
+        .order_by(ReviewQuestion.position, ReviewQuestion.id)
+    ):
+        docs[record_id].questions.append(code)
+
+    decided: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for record_id, stage, decision in session.execute(
+        sa.select(Decision.record_id, Decision.stage, Decision.decision).where(
+            Decision.record_id.in_(live), Decision.current.is_(True)
+        )
+    ):
+        decided[record_id, stage].append(decision)
+    resolved: dict[tuple[int, str], str] = {}
+    for record_id, stage, decision in session.execute(
+        sa.select(Resolution.record_id, Resolution.stage, Resolution.decision)
+        .where(Resolution.record_id.in_(live), Resolution.current.is_(True))
+        .order_by(Resolution.id)
+    ):
+        resolved[record_id, stage] = decision  # the latest current one wins
+    for record_id, doc in docs.items():
+        for stage in STAGES:
+            doc.decisions[stage] = stage_decision(
+                decided.get((record_id, stage), ()), resolved.get((record_id, stage))
+            )
+
+    for record_id, page, text in session.execute(
+        sa.select(Attachment.record_id, AttachmentPage.page, AttachmentPage.text)
+        .join(Attachment, Attachment.id == AttachmentPage.attachment_id)
+        .where(Attachment.record_id.in_(live))
+        .order_by(Attachment.id, AttachmentPage.page)
+    ):
+        docs[record_id].pages.append((page, text))
+    return docs
+
+
+def _name(author: dict) -> str:
+    given = author.get("given")
+    return f"{given} {author['family']}" if given else str(author.get("family", ""))

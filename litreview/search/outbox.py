@@ -1,0 +1,259 @@
+"""Keeping the index in step with the database: the outbox, written with every change.
+
+Any flush that adds, changes or deletes a Record, RecordTag, Annotation, Decision,
+Resolution, Attachment or AttachmentPage queues its record in ``search_outbox``, in the
+same transaction: one SQLAlchemy ``after_flush`` listener on every Session does it, so
+no domain function has to remember. A 50,000-record import flushes in chunks; each
+flush costs one executemany, and a record already queued in this transaction is not
+queued again.
+
+After a commit, :func:`apply_outbox` brings the index up to date and deletes the rows
+it applied. If the process dies in between, the rows stay, and the next command,
+search or web start applies them: the index never silently disagrees with the
+database. If the index is missing (a new data folder, a deleted index, a new schema
+version), it is rebuilt from the database.
+
+ORM bulk statements that bypass the unit of work (``session.execute(update(Decision)
+.where(...))``, or ``update(Record)`` with rows by primary key) are seen too: before
+they run, the records they touch are selected and queued. Core statements on a
+connection are not: call :func:`queue_records` for those.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable
+from itertools import chain
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..models import (
+    Annotation,
+    Attachment,
+    AttachmentPage,
+    Decision,
+    Record,
+    RecordTag,
+    Resolution,
+    Review,
+    SearchOutbox,
+    utcnow,
+)
+from .backend import IndexBusy, SearchBackend
+from .documents import iter_review_docs, load_docs
+
+log = logging.getLogger(__name__)
+
+_QUEUED = "litreview.search.queued"
+_WITH_RECORD = (RecordTag, Annotation, Decision, Resolution, Attachment)
+BATCH = 2000
+PARALLEL_ABOVE = 5000
+Progress = Callable[[int, int], None]  # (done, total)
+
+
+def _value(obj: object, name: str):
+    # The flushed state, without loading anything (a deleted row cannot be loaded).
+    state = sa.inspect(obj)
+    if name in state.dict:
+        return state.dict[name]
+    if name == "id" and state.identity:
+        return state.identity[0]
+    return None
+
+
+def _after_flush(session: Session, _context) -> None:
+    keys: set[tuple[int, int]] = set()
+    attachment_ids: set[int] = set()
+    for obj in chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, Record):
+            keys.add((_value(obj, "review_id"), _value(obj, "id")))
+        elif isinstance(obj, _WITH_RECORD):
+            keys.add((_value(obj, "review_id"), _value(obj, "record_id")))
+        elif isinstance(obj, AttachmentPage):
+            attachment_ids.add(_value(obj, "attachment_id"))
+    attachment_ids.discard(None)
+    if attachment_ids:
+        keys.update(
+            session.connection().execute(
+                sa.select(Attachment.review_id, Attachment.record_id).where(
+                    Attachment.id.in_(attachment_ids)
+                )
+            )
+        )
+    queued = session.info.setdefault(_QUEUED, set())
+    fresh = [k for k in keys if None not in k and k not in queued]
+    if fresh:
+        queue_records_now(session, fresh)
+        queued.update(fresh)
+
+
+def queue_records_now(session: Session, keys: Iterable[tuple[int, int]]) -> None:
+    """Queue (review id, record id) pairs in this session's transaction, at once."""
+    now = utcnow()
+    rows = [{"review_id": r, "record_id": i, "queued_at": now} for r, i in sorted(keys)]
+    if rows:
+        session.connection().execute(sa.insert(SearchOutbox.__table__), rows)
+
+
+def queue_records(session: Session, review_id: int, record_ids: Iterable[int]) -> None:
+    """Queue records changed by statements the listener cannot see (bulk updates)."""
+    queue_records_now(session, ((review_id, i) for i in set(record_ids)))
+
+
+_BULK = {Record: Record.id, **{cls: cls.record_id for cls in _WITH_RECORD}}
+
+
+def _before_bulk(state) -> None:
+    """Bulk UPDATE/DELETE statements skip the unit of work: queue what they will touch."""
+    if not (state.is_update or state.is_delete) or not state.all_mappers:
+        return
+    entity = state.all_mappers[0].class_
+    record_col = _BULK.get(entity)
+    if record_col is None:
+        return
+    params = state.parameters
+    if isinstance(params, list) and params and "id" in params[0]:
+        where = entity.id.in_([p["id"] for p in params])  # by primary key, many rows
+    elif getattr(state.statement, "whereclause", None) is not None:
+        where = state.statement.whereclause
+    else:
+        return
+    session = state.session
+    keys = session.connection().execute(sa.select(entity.review_id, record_col).where(where))
+    queued = session.info.setdefault(_QUEUED, set())
+    fresh = [k for k in {tuple(k) for k in keys} if None not in k and k not in queued]
+    if fresh:
+        queue_records_now(session, fresh)
+        queued.update(fresh)
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(_QUEUED, None)
+
+
+def install() -> None:
+    """Listen on every Session (idempotent); importing litreview.search does this."""
+    for name, fn in (
+        ("after_flush", _after_flush),
+        ("do_orm_execute", _before_bulk),
+        ("after_commit", _forget),
+        ("after_soft_rollback", _forget),
+    ):
+        if not event.contains(Session, name, fn):
+            event.listen(Session, name, fn)
+
+
+# ---------------------------------------------------------------------- applying
+
+
+def pending_count(session_factory: sessionmaker[Session]) -> int:
+    """How many outbox rows wait to be applied."""
+    with session_factory() as session:
+        return session.scalar(sa.select(sa.func.count(SearchOutbox.id))) or 0
+
+
+def apply_outbox(
+    session_factory: sessionmaker[Session],
+    backend: SearchBackend,
+    *,
+    timeout: float = 5.0,
+    batch: int = BATCH,
+    progress: Progress | None = None,
+) -> int:
+    """Bring the index up to date with every committed change; returns records applied.
+
+    Never raises for a busy index: when the write lock cannot be had within
+    ``timeout`` seconds the rows stay for the next run and this returns early.
+    """
+    if not backend.exists():
+        return rebuild(session_factory, backend, timeout=timeout, progress=progress)
+    total = pending_count(session_factory)
+    if not total:
+        return 0
+    applied = 0
+    while True:
+        try:
+            with backend.writer(timeout) as writer, session_factory() as session:
+                rows = session.execute(
+                    sa.select(SearchOutbox.id, SearchOutbox.record_id)
+                    .order_by(SearchOutbox.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    break
+                ids = {r.record_id for r in rows}
+                docs = load_docs(session, ids)
+                for record_id in sorted(ids):
+                    writer.delete_record(record_id)
+                for record_id in sorted(docs):
+                    writer.add(docs[record_id])
+        except IndexBusy as exc:
+            log.warning("%s; %s changes left for the next run", exc, total - applied)
+            return applied
+        # Only after the index commit: a crash before this line re-applies these rows.
+        with session_factory() as session:
+            session.execute(
+                sa.delete(SearchOutbox).where(SearchOutbox.id.in_([r.id for r in rows]))
+            )
+            session.commit()
+        applied += len(ids)
+        if progress:
+            progress(min(applied, total), total)
+        if len(rows) < batch:
+            break
+    return applied
+
+
+def rebuild(
+    session_factory: sessionmaker[Session],
+    backend: SearchBackend,
+    *,
+    review_id: int | None = None,
+    timeout: float = 30.0,
+    procs: int | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """Rebuild one review's documents (or, with no review, the whole index) from the
+    database; returns the records indexed. Raises IndexBusy if the lock is not had."""
+    if review_id is not None and not backend.exists():
+        review_id = None  # no index at all: one review alone would hide the others
+    if review_id is None:
+        backend.create()
+    with session_factory() as session:
+        # Rows queued before this point are covered by the rebuild; later ones are not.
+        last = session.scalar(sa.select(sa.func.max(SearchOutbox.id))) or 0
+        review_ids = (
+            [review_id] if review_id is not None else list(session.scalars(sa.select(Review.id)))
+        )
+        total = session.scalar(
+            sa.select(sa.func.count(Record.id)).where(
+                Record.review_id.in_(review_ids), Record.merged_into_id.is_(None)
+            )
+        )
+        if procs is None:
+            # Two indexing processes halve a large build; for small ones the start-up
+            # costs more than it saves.
+            procs = 2 if total > PARALLEL_ABOVE and (os.cpu_count() or 1) >= 2 else 1
+        done = 0
+        with backend.writer(timeout, procs=procs) as writer:
+            for rid in review_ids:
+                if review_id is not None:
+                    writer.delete_review(rid)
+                for doc in iter_review_docs(session, rid):
+                    writer.add(doc)
+                    done += 1
+                    if progress and done % 100 == 0:
+                        progress(done, total)
+    if progress:
+        progress(done, total)
+    with session_factory() as session:
+        stale = sa.delete(SearchOutbox).where(SearchOutbox.id <= last)
+        if review_id is not None:
+            stale = stale.where(SearchOutbox.review_id == review_id)
+        session.execute(stale)
+        session.commit()
+    log.info("rebuilt the search index: %s records", done)
+    return done

@@ -1,0 +1,402 @@
+"""The Whoosh index of a data folder (whoosh-reloaded 2.7.5, installed as ``whoosh``).
+
+Writes: Whoosh lets one writer hold the index at a time (a lock file, so across
+processes too). We wait for it with a short retry and otherwise raise IndexBusy; the
+caller then leaves its changes in the outbox for the next run, so a reviewer's request
+never fails for it. Deletes share one searcher: Whoosh 2.7 opens a searcher for each
+delete otherwise, which costs seconds per hundred changes on a large index.
+
+Reads never wait: a searcher sees the last committed version of the index.
+"""
+
+from __future__ import annotations
+
+import bisect
+import fcntl
+import html
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from whoosh import collectors, highlight, index
+from whoosh import query as wq
+from whoosh.index import LockError
+from whoosh.query.qcore import QueryError
+
+from ..errors import Invalid
+from .backend import Hit, IndexBusy, SearchFilters, SearchResult, Snippet
+from .documents import PENDING, RecordDoc
+from .query import make_parser, parse_query
+from .schema import INDEX_NAME, make_schema
+
+log = logging.getLogger(__name__)
+
+SNIPPET_FIELDS = ("title", "abstract", "keywords")
+_WHOLE = ("title", "keywords")  # short: shown whole
+PAGES_PER_HIT = 2
+_SPACES = re.compile(r"\s+")
+
+
+class MarkFormatter(highlight.Formatter):
+    """Matched words in ``<b>``; everything else HTML-escaped (the text is untrusted)."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text, quote=True)
+
+    def format_token(self, text, token, replace=False):
+        return "<b>" + html.escape(highlight.get_text(text, token, replace), quote=True) + "</b>"
+
+
+def _highlighter(whole: bool = False) -> highlight.Highlighter:
+    """Passages of about 240 characters around the matches (or the whole, for titles).
+
+    Fields with stored character offsets (abstract, full text) are highlighted from
+    those, without analysing their text again: that keeps snippets of 20 hits cheap.
+    """
+    fragmenter = highlight.WholeFragmenter() if whole else _Fragmenter()
+    return highlight.Highlighter(
+        fragmenter=fragmenter, formatter=MarkFormatter(), order=highlight.SCORE
+    )
+
+
+class _PassageFormatter(MarkFormatter):
+    """Formats each passage apart, with where its first match is: to look up its page."""
+
+    def format(self, fragments, replace=False):
+        return [
+            (min(t.startchar for t in f.matches), self.format_fragment(f, replace=replace))
+            for f in fragments
+        ]
+
+
+class _Fragmenter(highlight.PinpointFragmenter):
+    """Passages around the matches, from stored offsets; within ``bounds`` (pages), and
+    trimmed to whole words only where a passage cuts into one."""
+
+    def __init__(self, starts: list[int] | None = None) -> None:
+        super().__init__(maxchars=240, surround=70, autotrim=False, charlimit=None)
+        self.starts = starts or [0]
+
+    def fragment_matches(self, text, tokens):
+        by_page: dict[int, list] = {}
+        for token in tokens:
+            n = max(bisect.bisect_right(self.starts, token.startchar) - 1, 0)
+            by_page.setdefault(n, []).append(token)
+        for n, page_tokens in by_page.items():
+            low = self.starts[n]
+            high = self.starts[n + 1] - len(PAGE_BREAK) if n + 1 < len(self.starts) else len(text)
+            for fragment in super().fragment_matches(text, page_tokens):
+                start, end = max(fragment.startchar, low), min(fragment.endchar, high)
+                if start > low and text[start - 1].isalnum():
+                    space = text.find(" ", start, fragment.matches[0].startchar)
+                    start = space + 1 if space >= 0 else start
+                if end < high and text[end].isalnum():
+                    space = text.rfind(" ", fragment.matches[-1].endchar, end)
+                    end = space if space >= 0 else end
+                fragment.startchar, fragment.endchar = start, end
+                yield fragment
+
+
+def _passages(starts: list[int]) -> highlight.Highlighter:
+    return highlight.Highlighter(
+        fragmenter=_Fragmenter(starts), formatter=_PassageFormatter(), order=highlight.SCORE
+    )
+
+
+class _Writer:
+    """The changes of one write, on a Whoosh writer with one shared searcher for deletes."""
+
+    def __init__(self, writer) -> None:
+        self._w = writer
+        self._searcher = writer.searcher()
+
+    def delete_record(self, record_id: int) -> None:
+        self._w.delete_by_term("record_id", str(record_id), searcher=self._searcher)
+
+    def delete_review(self, review_id: int) -> None:
+        self._w.delete_by_term("review", str(review_id), searcher=self._searcher)
+
+    def add(self, doc: RecordDoc) -> None:
+        fulltext, page_map = _join_pages(doc.pages)
+        fields = {
+            "review": str(doc.review_id),
+            "record_id": str(doc.record_id),
+            "title": doc.title,
+            "abstract": doc.abstract,
+            "author": doc.author,
+            "venue": doc.venue,
+            "keywords": doc.keywords,
+            "doi": doc.doi,
+            # Commas separate codes in the index; a code with a comma keeps its other parts.
+            "question": ",".join(code.replace(",", " ") for code in doc.questions),
+            "questions": list(doc.questions),
+            "decision": doc.decision,
+            "decision_title_abstract": doc.decisions.get("title_abstract", PENDING),
+            "decision_full_text": doc.decisions.get("full_text", PENDING),
+            "has_fulltext": bool(fulltext.strip()),
+            "fulltext": fulltext,
+            "page_map": page_map,
+        }
+        if doc.year is not None:
+            fields["year"] = doc.year
+        self._w.add_document(**fields)
+
+
+PAGE_BREAK = "\n\n"
+
+
+def _join_pages(pages: list[tuple[int | None, str]]) -> tuple[str, list[tuple[int, int | None]]]:
+    """The full text as one string, and where each page starts in it."""
+    parts: list[str] = []
+    page_map: list[tuple[int, int | None]] = []
+    offset = 0
+    for page, text in pages:
+        if not text.strip():
+            continue
+        page_map.append((offset, page))
+        parts.append(text)
+        offset += len(text) + len(PAGE_BREAK)
+    return PAGE_BREAK.join(parts), page_map
+
+
+class WhooshBackend:
+    """One Whoosh index in ``index_dir``, holding every review of the data folder."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = Path(index_dir)
+        self.schema = make_schema()
+        self.parser = make_parser(self.schema)
+        # One open searcher per thread, reopened only when the index has changed:
+        # opening one costs more than many a query.
+        self._searchers: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close the searchers this backend keeps open."""
+        with self._lock:
+            searchers, self._searchers = list(self._searchers.values()), {}
+        for s in searchers:
+            s.close()
+
+    @contextmanager
+    def _searcher(self) -> Iterator[Any]:
+        thread = threading.get_ident()
+        with self._lock:
+            s = self._searchers.pop(thread, None)
+        if s is not None:
+            try:
+                fresh = s.up_to_date()
+            except Exception:  # noqa: BLE001 - the index was replaced or removed
+                fresh = False
+            if not fresh:
+                s.close()
+                s = None
+        if s is None:
+            s = self._open().searcher()
+        try:
+            yield s
+        except BaseException:
+            s.close()
+            raise
+        with self._lock:
+            self._searchers[thread] = s
+
+    # ------------------------------------------------------------------ the index
+    def exists(self) -> bool:
+        # A look for the table of contents, without opening it: this runs before every
+        # search (to catch up), so it must cost next to nothing.
+        return any(self.index_dir.glob(f"_{INDEX_NAME}_*.toc"))
+
+    def create(self) -> None:
+        with self._creation_lock():
+            index.create_in(self.index_dir, self.schema, indexname=INDEX_NAME)
+
+    @contextmanager
+    def _creation_lock(self) -> Iterator[None]:
+        # Two processes finding no index would both create one; the second would wipe
+        # what the first had written. The file lock makes them take turns.
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.index_dir / ".create.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _open(self) -> index.Index:
+        return index.open_dir(self.index_dir, indexname=INDEX_NAME, schema=self.schema)
+
+    @contextmanager
+    def writer(self, timeout: float, procs: int = 1, optimize: bool = False) -> Iterator[_Writer]:
+        """Hold the write lock for a block; commit when it ends, cancel on error.
+
+        Raises IndexBusy when another writer holds the lock for ``timeout`` seconds.
+        ``optimize`` merges the index into one segment at the end (after a rebuild:
+        fewer segments, faster searches).
+        """
+        if not self.exists():
+            with self._creation_lock():
+                if not index.exists_in(self.index_dir, indexname=INDEX_NAME):
+                    index.create_in(self.index_dir, self.schema, indexname=INDEX_NAME)
+        ix = self._open()
+        try:
+            kwargs = {"timeout": timeout, "delay": 0.05}
+            if procs > 1:
+                kwargs.update(procs=procs, multisegment=True, limitmb=128)
+            try:
+                w = ix.writer(**kwargs)
+            except LockError:
+                raise IndexBusy(f"the search index is busy (waited {timeout:g} s)") from None
+            try:
+                yield _Writer(w)
+            except BaseException:
+                w.cancel()
+                raise
+            w.commit(optimize=optimize)
+        finally:
+            ix.close()
+
+    def record_ids(self, review_id: int) -> Iterator[int]:
+        if not self.exists():
+            return
+        ix = self._open()
+        try:
+            with ix.searcher() as s:
+                q = wq.Term("review", str(review_id))
+                for docnum in s.docs_for_query(q):
+                    yield int(s.stored_fields(docnum)["record_id"])
+        finally:
+            ix.close()
+
+    # ------------------------------------------------------------------ searching
+    def search(
+        self,
+        review_id: int,
+        text: str,
+        filters: SearchFilters,
+        limit: int,
+        snippets: bool = True,
+    ) -> SearchResult:
+        parsed = parse_query(self.parser, text)
+        if not self.exists():
+            self.close()
+            return SearchResult(total=0, hits=[])
+        with self._searcher() as s:
+            # Most data folders hold one review: then its term is on every document and
+            # intersecting with it would only cost time.
+            alone = s.doc_frequency("review", str(review_id)) == s.doc_count_all()
+            constraint = _constraint(review_id, filters, alone)
+            q = parsed if constraint is None else wq.And([parsed, constraint])
+            try:
+                results, total = _run(s, q, limit)
+            except QueryError as exc:
+                raise Invalid(f"the query cannot be run: {exc}") from None
+            results.highlighter = _highlighter()
+            hits = []
+            for hit in results:
+                stored = hit.fields()
+                found = Hit(
+                    record_id=int(stored["record_id"]),
+                    title=stored.get("title", ""),
+                    year=stored.get("year"),
+                    score=hit.score,
+                    questions=list(stored.get("questions") or []),
+                    decision=stored.get("decision", PENDING),
+                )
+                if snippets:
+                    found.snippets = _field_snippets(hit)
+                hits.append(found)
+            return SearchResult(total=total, hits=hits)
+
+
+def _run(s, q: wq.Query, limit: int):
+    """The top ``limit`` results (with matched terms, for snippets) and the exact total.
+
+    Not len(results): with block-quality skipping over several segments, Whoosh 2.7 can
+    return the count of the last segment's matches only. A query with a phrase is run
+    once, scoring every match and counting as it goes (matching a phrase twice costs
+    more than scoring); any other is run with Whoosh's skipping, then counted apart.
+    """
+    if any(isinstance(node, wq.Phrase) for node in q.leaves()) or isinstance(q, wq.Phrase):
+        top = collectors.TopCollector(limit=limit, usequality=False, replace=0)
+        collector = collectors.TermsCollector(top)
+        s.search_with_collector(q, collector)
+        return collector.results(), top.total
+    return s.search(q, limit=limit, terms=True), len(_docset(s, q))
+
+
+def _docset(s, q: wq.Query) -> set[int]:
+    """The documents matching ``q``, counted by set algebra on its parts.
+
+    Walking the matcher tree of a broad query (six fields, OR, AND) costs several Python
+    calls per matching document; the posting lists of its terms, combined with C-level
+    set operations, cost a fraction of that. Anything else (phrases, ranges, wildcards)
+    is matched as Whoosh does.
+    """
+    if isinstance(q, wq.ConstantScoreQuery):
+        return _docset(s, q.child)
+    if isinstance(q, wq.Or):
+        return set().union(*(_docset(s, c) for c in q.subqueries))
+    if isinstance(q, wq.And) and q.subqueries:
+        positive = [c for c in q.subqueries if not isinstance(c, wq.Not)]
+        negative = [c.query for c in q.subqueries if isinstance(c, wq.Not)]
+        if positive:
+            sets = sorted((_docset(s, c) for c in positive), key=len)
+            found = sets[0].intersection(*sets[1:])
+            for n in negative:
+                found -= _docset(s, n)
+            return found
+    if isinstance(q, wq.AndNot):
+        return _docset(s, q.a) - _docset(s, q.b)
+    return set(s.docs_for_query(q))
+
+
+def _constraint(review_id: int, filters: SearchFilters, alone: bool) -> wq.Query | None:
+    """The filters as a query that adds nothing to the score (None: no filter at all)."""
+    parts: list[wq.Query] = [] if alone else [wq.Term("review", str(review_id))]
+    if filters.question:
+        parts.append(wq.Term("question", filters.question.lower()))
+    if filters.not_question:
+        parts.append(wq.Not(wq.Term("question", filters.not_question.lower())))
+    if filters.decision:
+        field = f"decision_{filters.stage}" if filters.stage else "decision"
+        parts.append(wq.Term(field, filters.decision))
+    elif filters.stage:
+        parts.append(wq.Not(wq.Term(f"decision_{filters.stage}", PENDING)))
+    if filters.year_from is not None or filters.year_to is not None:
+        parts.append(wq.NumericRange("year", filters.year_from, filters.year_to))
+    if filters.has_fulltext is not None:
+        parts.append(wq.Term("has_fulltext", filters.has_fulltext))
+    if not parts:
+        return None
+    return wq.ConstantScoreQuery(wq.And(parts) if len(parts) > 1 else parts[0], 0.0)
+
+
+def _clean(snippet: str) -> str:
+    return _SPACES.sub(" ", snippet).strip()
+
+
+def _field_snippets(hit) -> list[Snippet]:
+    matched = {field for field, _ in hit.matched_terms()}
+    found = []
+    for field in SNIPPET_FIELDS:
+        if field in matched:
+            highlighter = _highlighter(whole=field in _WHOLE)
+            text = _clean(highlighter.highlight_hit(hit, field, top=2))
+            if text:
+                found.append(Snippet(field=field, page=None, text=text))
+    if "fulltext" in matched:
+        page_map = hit.get("page_map") or []
+        starts = [offset for offset, _ in page_map]
+        passages = _passages(starts).highlight_hit(hit, "fulltext", top=PAGES_PER_HIT)
+        for start, passage in passages:
+            index = bisect.bisect_right(starts, start) - 1
+            page = page_map[index][1] if index >= 0 else None
+            found.append(Snippet(field="fulltext", page=page, text=_clean(passage)))
+    return found

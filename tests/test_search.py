@@ -1,0 +1,468 @@
+"""Full-text search through the real CLI, on SQLite and PostgreSQL, with a real Whoosh index."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from litreview import search
+from litreview.config import load_settings
+from litreview.db import make_session_factory
+from litreview.models import Decision, Record, Resolution, SearchOutbox, User
+from litreview.search.analysis import american_spelling
+from litreview.search.documents import stage_decision
+
+from .evidence import csl_item, ids_by_key, search_ids, write_library, write_pdf
+
+LIBRARY = [
+    csl_item(
+        "consent-title",
+        "Consent and data protection in AI-assisted case recording",
+        2021,
+        abstract="How social workers explain recording to families.",
+        authors=[("Müller", "Jörg")],
+        keyword="GDPR, recording",
+    ),
+    csl_item(
+        "bias",
+        "Algorithmic bias in child welfare risk scores",
+        2019,
+        abstract="Risk scores reproduce the behaviour of past decisions.",
+        authors=[("Smith", "Ann")],
+    ),
+    csl_item(
+        "summaries",
+        "Automated summarisation of home visit notes",
+        2023,
+        abstract="Opportunities and risks of transcription tools for the organisation.",
+        authors=[("Lindqvist", "Åsa")],
+    ),
+    csl_item(
+        "fulltext-only",
+        "A survey of practitioners",
+        2024,
+        abstract="Practitioners answered questions about tools.",
+        authors=[("Brennan", "Maeve")],
+    ),
+    csl_item(
+        "escape",
+        "<script>alert('x')</script> ethics of chatbots",
+        2018,
+        abstract="Chatbots & <b>ethics</b>.",
+        authors=[("Doe", "Jane")],
+    ),
+]
+SURVEY_PAGES = [
+    "A survey of practitioners\nIntroduction to the survey of tools in practice.",
+    "Methods. We asked about consent in home visits and the tools used.",
+    "Results. Data protection officers were rarely consulted; consent forms were missing.\n"
+    "Practitioners described the behavior of the tools as unpredictable.",
+]
+
+
+@pytest.fixture
+def library(review_cli, tmp_path):
+    """The review `ai-sw` with five records, two questions, and a PDF on one record."""
+    review_cli("import", "ai-sw", str(write_library(tmp_path, LIBRARY)))
+    review_cli(
+        "question", "add", "ai-sw", "Q3", "Bias", "--query", "bias* OR discriminat* OR fairness"
+    )
+    review_cli(
+        "question", "add", "ai-sw", "Q4", "Data protection", "--query",
+        '"data protection" OR GDPR OR confidential* OR consent',
+    )  # fmt: skip
+    ids = ids_by_key(review_cli)
+    pdf = write_pdf(tmp_path, "survey.pdf", SURVEY_PAGES)
+    review_cli("attach", "ai-sw", str(pdf), "--record", str(ids["fulltext-only"]))
+    return ids
+
+
+def test_search_json_has_records_snippets_and_pages(library, review_cli):
+    out = review_cli.json("search", "ai-sw", '"data protection" AND consent')
+    assert out["total"] == 2
+    first, second = out["results"]
+    # The title match ranks first; the full-text match says which page it is on.
+    assert first["id"] == library["consent-title"]
+    assert first["title"] == "Consent and data protection in AI-assisted case recording"
+    assert first["year"] == 2021
+    assert first["questions"] == [] and first["decision"] == "pending"
+    assert first["score"] > second["score"] > 0
+    assert first["snippets"][0] == {
+        "field": "title",
+        "page": None,
+        "text": "<b>Consent</b> and <b>data</b> <b>protection</b> in AI-assisted case recording",
+    }
+    assert second["id"] == library["fulltext-only"]
+    pages = [(s["field"], s["page"]) for s in second["snippets"]]
+    assert pages == [("fulltext", 3), ("fulltext", 2)]
+    assert second["snippets"][0]["text"].startswith(
+        "Results. <b>Data</b> <b>protection</b> officers were rarely consulted; <b>consent</b>"
+    )
+    assert "<b>consent</b> in home visits" in second["snippets"][1]["text"]
+    _human_output_marks_words_and_pages(library, review_cli)
+
+    # Snippets are HTML: marks in <b>, everything else escaped (titles may hold markup).
+    out = review_cli.json("search", "ai-sw", "ethics")
+    [hit] = out["results"]
+    texts = {s["field"]: s["text"] for s in hit["snippets"]}
+    assert texts["title"] == (
+        "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; <b>ethics</b> of chatbots"
+    )
+    assert texts["abstract"] == "Chatbots &amp; &lt;b&gt;<b>ethics</b>&lt;/b&gt;."
+
+
+OPERATOR_CASES = [
+    ("consent OR bias", (), ["consent-title", "bias", "fulltext-only"]),
+    ("consent NOT survey", (), ["consent-title"]),
+    ('"home visit"', (), ["summaries", "fulltext-only"]),
+    ("summaris*", (), ["summaries"]),
+    ("opportunit*", (), ["summaries"]),
+    ("author:muller", (), ["consent-title"]),
+    ("au:Lindqvist", (), ["summaries"]),
+    ("title:bias", (), ["bias"]),
+    ("fulltext:unpredictable", (), ["fulltext-only"]),
+    ("year:[2019 TO 2021]", (), ["consent-title", "bias"]),
+    ("year:[2023 TO]", (), ["summaries", "fulltext-only"]),
+    ("risk*", ("--year", "2019-2020"), ["bias"]),
+    ("risk* OR consent", ("--year", "2021-"), ["consent-title", "summaries", "fulltext-only"]),
+    ("consent", ("--has-fulltext",), ["fulltext-only"]),
+    ("consent", ("--no-fulltext",), ["consent-title"]),
+    ("keywords:gdpr", (), ["consent-title"]),
+]
+
+
+def test_operators_fields_and_filters(library, review_cli):
+    # One library for all cases: building it (import, PDF) costs more than the searches.
+    for query, options, expected in OPERATOR_CASES:
+        found = sorted(search_ids(review_cli, query, *options))
+        assert found == sorted(library[k] for k in expected), (query, options)
+    _spelling_and_accents_are_folded(library, review_cli)
+
+
+BAD_QUERIES = [
+    ("", "the query is empty"),
+    ("   ", "the query is empty"),
+    ("the of and", "the query has no words to search for"),
+    ('"data protection', "unbalanced quotes"),
+    ("(consent OR gdpr", "unbalanced brackets: the '(' at character 1 is never closed"),
+    ("consent)", "unbalanced brackets: the ')' at character 8 closes nothing"),
+    ("*", "'*' alone would match everything"),
+    ("c*", "put at least 2 letters before a * or ?"),
+    ("x" * 10_000, "the query is 10,000 characters long; at most 1,000 are allowed"),
+    ("colour:red", "unknown field 'colour'"),
+    ("consent AND", "the query has AND with nothing after it"),
+    ("OR consent", "the query starts with OR with nothing before it"),
+    ("year:recent", "year: write a year"),
+    ("decision:yes", "a decision is one of include, exclude, maybe, conflict, pending"),
+]
+
+
+def test_bad_queries_say_what_is_wrong(library, review_cli):
+    for query, message in BAD_QUERIES:
+        for command in (("search", "ai-sw", query), ("search", "ai-sw", query, "--json")):
+            result = review_cli(*command, ok=False)
+            assert result.exit_code == 1, query
+            assert result.stdout == "", query
+            [line] = result.stderr.strip().splitlines()
+            assert line.startswith("Error: ") and message in line, (query, line)
+    _bad_filters_say_what_is_wrong(library, review_cli)
+    _suggest_without_a_theme_query_says_so(library, review_cli)
+
+
+BAD_FILTERS = [
+    (("--question", "Q9"), "no review question 'Q9' in review ai-sw (its questions: Q3, Q4)"),
+    (("--year", "2025-2019"), "the first year comes after the last"),
+    (("--year", "lately"), "write 2019-2025, 2019-, -2025 or 2020"),
+    (("--limit", "0"), "limit 0: give a number from 1 to 1000"),
+]
+
+
+def _bad_filters_say_what_is_wrong(library, review_cli):
+    for options, message in BAD_FILTERS:
+        result = review_cli("search", "ai-sw", "consent", *options, ok=False)
+        assert result.exit_code == 1
+        assert message in result.stderr, (options, result.stderr)
+
+
+def test_a_search_never_shows_another_reviews_records(library, review_cli, tmp_path):
+    review_cli("review", "create", "other", "--title", "Another review")
+    other = [csl_item("o1", "Consent and data protection elsewhere", 2021)]
+    review_cli("import", "other", str(write_library(tmp_path, other, "other.json")))
+    [other_id] = ids_by_key(review_cli, "other").values()
+    in_ai_sw = search_ids(review_cli, "consent")
+    assert other_id not in in_ai_sw
+    assert sorted(in_ai_sw) == sorted([library["consent-title"], library["fulltext-only"]])
+    assert search_ids(review_cli, "consent", slug="other") == [other_id]
+
+
+FOLDED = [
+    ("behavior", "bias"),  # the abstract says "behaviour"
+    ("behaviour", "fulltext-only"),  # page 3 says "behavior"
+    ("Muller", "consent-title"),
+    ("müller", "consent-title"),
+    ("organization", "summaries"),
+    ("lindqvist", "summaries"),  # Åsa Lindqvist
+    ("asa", "summaries"),
+]
+
+
+def _spelling_and_accents_are_folded(library, review_cli):
+    for query, key in FOLDED:
+        assert library[key] in search_ids(review_cli, query), query
+
+
+def test_british_and_american_spellings_meet():
+    assert american_spelling("behaviour") == american_spelling("behavior") == "behavior"
+    assert american_spelling("behavioural") == "behavioral"
+    assert american_spelling("organisations") == "organizations"
+    assert american_spelling("analysed") == "analyzed"
+    assert american_spelling("centre") == "center"
+    assert american_spelling("paediatric") == "pediatric"
+    assert american_spelling("programme") == "program"
+    assert american_spelling("analysis") == "analysis"  # not a verb in -yse
+    assert american_spelling("hour") == "hour"
+
+
+def test_title_matches_rank_above_full_text_matches(review_cli, tmp_path):
+    items = [
+        csl_item("deep", "A survey of tools", 2020),
+        csl_item("titled", "Surveillance", 2020),
+    ]
+    review_cli("import", "ai-sw", str(write_library(tmp_path, items)))
+    ids = ids_by_key(review_cli)
+    dense = ["surveillance " * 40 + "\nsurveillance everywhere"] * 5
+    review_cli(
+        "attach", "ai-sw", str(write_pdf(tmp_path, "d.pdf", dense)), "--record", str(ids["deep"])
+    )
+    assert search_ids(review_cli, "surveillance") == [ids["titled"], ids["deep"]]
+
+
+def test_suggest_lists_theme_matches_not_yet_tagged(library, review_cli):
+    out = review_cli.json("question", "suggest", "ai-sw", "Q4")
+    assert out["question"] == "Q4"
+    assert sorted(r["id"] for r in out["results"]) == sorted(
+        [library["consent-title"], library["fulltext-only"]]
+    )
+    review_cli("tag", "ai-sw", str(library["consent-title"]), "Q4")
+    out = review_cli.json("question", "suggest", "ai-sw", "q4")
+    assert [r["id"] for r in out["results"]] == [library["fulltext-only"]]
+    # The tag is in the index at once: the question filter and the result show it.
+    tagged = review_cli.json("search", "ai-sw", "consent", "--question", "Q4")
+    assert [(r["id"], r["questions"]) for r in tagged["results"]] == [
+        (library["consent-title"], ["Q4"])
+    ]
+
+
+def _suggest_without_a_theme_query_says_so(library, review_cli):
+    review_cli("question", "add", "ai-sw", "Q6", "Education")
+    result = review_cli("question", "suggest", "ai-sw", "Q6", ok=False)
+    assert result.exit_code == 1
+    assert "review question Q6 has no theme query" in result.stderr
+
+
+def _settings_and_factory(env):
+    settings = load_settings(env)
+    engine = sa.create_engine(env["LITREVIEW_DATABASE_URL"])
+    return settings, engine, make_session_factory(engine)
+
+
+def test_a_change_committed_without_an_index_update_is_caught_up_by_the_next_search(
+    library, review_cli, env
+):
+    settings, engine, factory = _settings_and_factory(env)
+    try:
+        with factory() as session:
+            # As if the process died right after its commit: the outbox holds the change.
+            record = session.get(Record, library["bias"])
+            record.title = "Algorithmic bias and fairness in child welfare risk scores"
+            session.commit()
+            assert session.scalars(sa.select(SearchOutbox.record_id)).all() == [library["bias"]]
+        # The index does not know yet ...
+        backend = search.open_backend(settings)
+        with factory() as session:
+            review = session.get(Record, library["bias"]).review_id
+        assert backend.search(review, "fairness", search.SearchFilters(), 10).total == 0
+        # ... and the next search catches up first.
+        assert search_ids(review_cli, "fairness") == [library["bias"]]
+        with factory() as session:
+            assert session.scalar(sa.select(sa.func.count(SearchOutbox.id))) == 0
+    finally:
+        engine.dispose()
+    _merging_a_duplicate_takes_it_out_of_the_index(library, review_cli)
+
+
+def test_screening_decisions_are_indexed_per_stage_and_filter(library, review_cli, env):
+    settings, engine, factory = _settings_and_factory(env)
+    try:
+        with factory() as session:
+            alice, bob = User(email="alice@example.org"), User(email="bob@example.org")
+            session.add_all([alice, bob])
+            session.flush()
+            review_id = session.get(Record, library["bias"]).review_id
+
+            def decide(key, user, stage, decision):
+                session.add(
+                    Decision(
+                        review_id=review_id,
+                        record_id=library[key],
+                        user_id=user.id,
+                        stage=stage,
+                        decision=decision,
+                    )
+                )
+
+            decide("bias", alice, "title_abstract", "include")
+            decide("bias", bob, "title_abstract", "include")
+            decide("bias", alice, "full_text", "include")
+            decide("consent-title", alice, "title_abstract", "include")
+            decide("consent-title", bob, "title_abstract", "exclude")
+            decide("summaries", alice, "title_abstract", "include")
+            decide("summaries", bob, "title_abstract", "exclude")
+            session.add(
+                Resolution(
+                    review_id=review_id,
+                    record_id=library["summaries"],
+                    user_id=alice.id,
+                    stage="title_abstract",
+                    decision="exclude",
+                )
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    everything = "risk* OR consent OR summaris* OR ethics"
+    out = review_cli.json("search", "ai-sw", everything, "--limit", "50")
+    decisions = {r["id"]: r["decision"] for r in out["results"]}
+    assert decisions == {
+        library["bias"]: "include",
+        library["consent-title"]: "conflict",
+        library["summaries"]: "exclude",
+        library["fulltext-only"]: "pending",
+        library["escape"]: "pending",
+    }
+    assert search_ids(review_cli, everything, "--decision", "include") == [library["bias"]]
+    assert search_ids(review_cli, everything, "--stage", "full_text") == [library["bias"]]
+    assert search_ids(
+        review_cli, everything, "--decision", "exclude", "--stage", "title_abstract"
+    ) == [library["summaries"]]
+    assert search_ids(review_cli, "decision:conflict") == [library["consent-title"]]
+
+
+def test_stage_decision_rules():
+    assert stage_decision([], None) == "pending"
+    assert stage_decision(["include", "include"], None) == "include"
+    assert stage_decision(["include", "exclude"], None) == "conflict"
+    assert stage_decision(["include", "exclude"], "maybe") == "maybe"
+
+
+def test_reindex_rebuilds_and_a_missing_index_is_rebuilt(library, review_cli, env):
+    result = review_cli("reindex", "ai-sw")
+    assert "indexed 5 records of ai-sw" in result.stdout
+    assert review_cli.json("reindex") == {"review": None, "records": 5}
+    shutil.rmtree(load_settings(env).index_dir)
+    # A lost index is rebuilt from the database on the next search.
+    assert sorted(search_ids(review_cli, "consent")) == sorted(
+        [library["consent-title"], library["fulltext-only"]]
+    )
+
+
+def test_a_busy_index_leaves_changes_queued_and_never_fails(library, review_cli, env):
+    settings, engine, factory = _settings_and_factory(env)
+    backend = search.open_backend(settings)
+    try:
+        with factory() as session:
+            session.get(Record, library["bias"]).title = "Fairness audits"
+            session.commit()
+        with backend.writer(timeout=1.0):  # another process is writing
+            assert search.apply_outbox(factory, backend, timeout=0.2) == 0
+            assert search.pending_count(factory) == 1
+            # A search still answers meanwhile, from the last committed index.
+            assert search_ids(review_cli, "algorithmic") == [library["bias"]]
+        assert search.apply_outbox(factory, backend, timeout=1.0) == 1
+        assert search_ids(review_cli, "fairness") == [library["bias"]]
+    finally:
+        engine.dispose()
+
+
+def _merging_a_duplicate_takes_it_out_of_the_index(library, review_cli):
+    review_cli("duplicates", "ai-sw", "--merge", str(library["bias"]), str(library["escape"]))
+    # The lead's hook calls sync_after_commit after `duplicates`; a search catches up anyway.
+    assert search_ids(review_cli, "chatbots") == []
+
+
+def _human_output_marks_words_and_pages(library, review_cli):
+    result = review_cli("search", "ai-sw", "unpredictable")
+    assert f"{library['fulltext-only']}\t2024\tA survey of practitioners" in result.stdout
+    assert "    p. 3: " in result.stdout and "*unpredictable*" in result.stdout
+    assert "1 of 1 records" in result.stderr
+
+
+def test_outbox_listener_queues_each_record_once_per_transaction(engine):
+    from litreview import reviews
+
+    with Session(engine) as session:
+        review = reviews.create_review(session, "r", "R", "me")
+        records = [Record(review_id=review.id, title=f"T{i}") for i in range(3)]
+        session.add_all(records)
+        session.flush()
+        records[0].title = "changed"
+        session.flush()
+        queued = session.scalars(sa.select(SearchOutbox.record_id).order_by("record_id")).all()
+        assert queued == [r.id for r in records]
+        session.rollback()  # the changes and their outbox rows go together
+        assert session.scalar(sa.select(sa.func.count(SearchOutbox.id))) == 0
+
+
+def test_totals_are_exact_over_many_index_segments(tmp_path):
+    # Whoosh's own count skips blocks that cannot reach the top 20 and, over several
+    # segments, can return the last segment's count: the total is counted apart.
+    from litreview.search.documents import RecordDoc
+    from litreview.search.whoosh_backend import WhooshBackend
+
+    backend = WhooshBackend(tmp_path / "index")
+    try:
+        for batch in range(4):  # four commits: four segments
+            with backend.writer(timeout=5) as writer:
+                for n in range(60):
+                    title = "regulation " * (1 + n % 7) + f"study {batch}-{n}"
+                    writer.add(RecordDoc(record_id=batch * 100 + n, review_id=1, title=title))
+        result = backend.search(1, "regulation", search.SearchFilters(), 5, snippets=False)
+        assert (result.total, len(result.hits)) == (240, 5)
+        assert backend.search(2, "regulation", search.SearchFilters(), 5).total == 0
+    finally:
+        backend.close()
+
+
+def test_bulk_statements_queue_the_records_they_touch(engine):
+    from litreview import reviews
+
+    with Session(engine) as session:
+        review = reviews.create_review(session, "r", "R", "me")
+        user = User(email="u@example.org")
+        records = [Record(review_id=review.id, title=f"T{i}") for i in range(3)]
+        session.add_all([user, *records])
+        session.flush()
+        session.add(
+            Decision(
+                review_id=review.id,
+                record_id=records[1].id,
+                user_id=user.id,
+                stage="title_abstract",
+                decision="include",
+            )
+        )
+        session.commit()
+        session.execute(sa.delete(SearchOutbox))
+        session.commit()
+        # What screening does to withdraw a decision: a bulk UPDATE, no ORM object.
+        session.execute(
+            sa.update(Decision).where(Decision.record_id == records[1].id).values(current=False)
+        )
+        # What a sync does: many records updated by primary key at once.
+        session.execute(sa.update(Record), [{"id": records[2].id, "zotero_key": "ABCD1234"}])
+        queued = sorted(session.scalars(sa.select(SearchOutbox.record_id)))
+        assert queued == [records[1].id, records[2].id]
+        session.rollback()
