@@ -386,12 +386,15 @@ def load_sample(ctx: Context, actor: str, as_json: bool) -> None:
     with ctx.session() as session:
         result = sample.load(session, actor)
         session.commit()
-    emit(
-        as_json,
-        result,
-        f"sample review {result['slug']}: {result['records']} records"
-        + (" (already loaded)" if not result["created"] else ""),
+    text = f"sample review {result['slug']}: {result['records']} records" + (
+        " (already loaded)" if not result["created"] else ""
     )
+    if result["password"]:
+        text += (
+            f"\nsign in as {result['user']} with password {result['password']} "
+            "(shown only this once)"
+        )
+    emit(as_json, result, text)
 
 
 @cli.command()

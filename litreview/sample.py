@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from . import imports, reviews
-from .models import Record, Review
+from . import accounts, imports, reviews
+from .models import Record, Review, User
 
 SAMPLE_DIR = Path(__file__).parent / "sample"
 SLUG = "ai-sw"
+DEMO_EMAIL = "demo@litreview.local"
 FILES = (
     ("library.ris", "Sample: database export (RIS)"),
     ("library.bib", "Sample: reference manager export (BibTeX)"),
@@ -48,9 +50,21 @@ def load(session: Session, actor: str) -> dict[str, Any]:
             imports.import_file(
                 session, existing, SAMPLE_DIR / name, actor=actor, source_label=label
             )
+    password = None
+    if session.scalar(sa.select(User.id).where(User.email == DEMO_EMAIL)) is None:
+        # A lead to sign in as; the password is random and shown once, never a constant.
+        password = secrets.token_urlsafe(12)
+        user = accounts.create_user(session, DEMO_EMAIL, password, name="Demo lead", actor=actor)
+        accounts.add_member(session, existing, user, "lead", actor=actor)
     count = session.scalar(
         sa.select(sa.func.count(Record.id)).where(
             Record.review_id == existing.id, Record.merged_into_id.is_(None)
         )
     )
-    return {"slug": SLUG, "created": created, "records": count}
+    return {
+        "slug": SLUG,
+        "created": created,
+        "records": count,
+        "user": DEMO_EMAIL,
+        "password": password,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from litreview import reviews, tagging
+from litreview import accounts, reviews, tagging
 from litreview.models import Record, ReviewQuestion
 
 from .webapp import make_site
@@ -94,3 +94,9 @@ def test_sample_review_loads_once_and_shows_its_questions(cli, database_url):
         )
         assert f'<strong id="record-count">{count}</strong> records' in html
         assert reviews.get_review(site.session, "ai-sw").title == "AI in social work"
+        # The demo lead's password is shown once, works, and is not shown again.
+        assert first["password"] and again["password"] is None
+        demo = accounts.authenticate(site.session, first["user"], first["password"])
+        assert demo is not None
+        review = reviews.get_review(site.session, "ai-sw")
+        assert accounts.role_of(site.session, review, demo) == "lead"
