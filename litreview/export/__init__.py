@@ -1,0 +1,1 @@
+"""Exports: annotated bibliographies in CSL styles, record files, PRISMA, backups."""
