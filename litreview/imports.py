@@ -137,6 +137,42 @@ def load_certain_index(session: Session, review_id: int) -> CertainIndex:
     return index
 
 
+class _Ids:
+    """Primary keys handed out before the INSERT, so a chunk goes in one executemany.
+
+    Without them SQLAlchemy must read each new id back, which on SQLite means one
+    INSERT per row. PostgreSQL reserves a block from the table's sequence; on SQLite
+    the import already holds the write lock (its batch row is flushed), so the next
+    free id cannot be taken by anyone else before the commit.
+    """
+
+    def __init__(self, session: Session, table: sa.Table, block: int = CHUNK) -> None:
+        self.session = session
+        self.table = table
+        self.block = block
+        self.free: list[int] = []
+        self.next_sqlite: int | None = None
+
+    def take(self) -> int:
+        if not self.free:
+            self._reserve()
+        return self.free.pop()
+
+    def _reserve(self) -> None:
+        if self.session.get_bind().dialect.name == "postgresql":
+            seq = f"{self.table.name}_id_seq"
+            ids = self.session.scalars(
+                sa.select(sa.func.nextval(seq)).select_from(sa.func.generate_series(1, self.block))
+            ).all()
+        else:
+            if self.next_sqlite is None:
+                top = self.session.scalar(sa.select(sa.func.max(self.table.c.id)))
+                self.next_sqlite = (top or 0) + 1
+            ids = list(range(self.next_sqlite, self.next_sqlite + self.block))
+            self.next_sqlite += self.block
+        self.free = sorted(ids, reverse=True)
+
+
 class _Importer:
     """State of one file's import: the dedup index and the chunk not yet flushed."""
 
@@ -151,13 +187,12 @@ class _Importer:
                 sa.select(RecordSource.fingerprint).where(RecordSource.review_id == review.id)
             )
         )
-        # New records get negative ids until flushed; then they map to real ones.
+        # This chunk's new records, by their (pre-assigned) id, until it is flushed.
         self.pending: dict[int, Record] = {}
-        self.real_ids: dict[int, int] = {}
+        self.record_ids = _Ids(session, Record.__table__)
+        self.source_ids = _Ids(session, RecordSource.__table__)
         self.chunk: list[object] = []
-        self.merges: list[tuple[Merge, RecordSource]] = []
         self.placed: list[tuple[str, Record]] = []
-        self.next_temp = -1
 
     def add(self, data: RecordData) -> None:
         self.report.read += 1
@@ -168,6 +203,7 @@ class _Importer:
         self.fingerprints.add(fp)
         fields = record_fields(data)
         source = RecordSource(
+            id=self.source_ids.take(),
             review_id=self.review.id,
             batch_id=self.batch.id,
             entry_key=data.entry_key,
@@ -187,12 +223,10 @@ class _Importer:
     def _place(self, fields: dict[str, Any], source: RecordSource, match: Match | None) -> Record:
         """A new record for the entry, or the entry merged into the one it duplicates."""
         if match is None:
-            record = Record(review_id=self.review.id, **fields)
+            record = Record(id=self.record_ids.take(), review_id=self.review.id, **fields)
             source.record = record
-            temp = self.next_temp
-            self.next_temp -= 1
-            self.pending[temp] = record
-            self.index.add(temp, fields["doi"], fields["pmid"], fields["match_key"])
+            self.pending[record.id] = record
+            self.index.add(record.id, fields["doi"], fields["pmid"], fields["match_key"])
             self.chunk += (record, source)
             self.report.imported += 1
             return record
@@ -206,19 +240,16 @@ class _Importer:
                 rule=match.rule,
                 score=1.0,
                 filled=filled,
-                source_ids=[],
+                source_ids=[source.id],
                 created_by=self.batch.created_by,
             )
-            self.merges.append((merge, source))
             self.chunk += (source, merge)
             self.report.merged_duplicates += 1
             return survivor
 
     def _resolve(self, record_id: int) -> Record:
-        if record_id < 0:
-            if record_id in self.pending:
-                return self.pending[record_id]
-            record_id = self.real_ids[record_id]
+        if record_id in self.pending:
+            return self.pending[record_id]
         record = self.session.get(Record, record_id)
         assert record is not None, f"record {record_id} vanished during import"
         self.chunk.append(record)
@@ -227,12 +258,6 @@ class _Importer:
     def flush(self) -> None:
         self.session.add_all(self.chunk)
         self.session.flush()
-        for merge, source in self.merges:
-            merge.source_ids = [source.id]
-        if self.merges:
-            self.session.flush()
-        for temp, record in self.pending.items():
-            self.real_ids[temp] = record.id
         if self.report.records is not None:
             self.report.records.update((key, record.id) for key, record in self.placed)
             self.placed.clear()
@@ -241,7 +266,6 @@ class _Importer:
                 self.session.expunge(obj)
         self.pending.clear()
         self.chunk.clear()
-        self.merges.clear()
 
 
 def import_file(

@@ -9,6 +9,7 @@ from .records import Author
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _DOI_SHAPE = re.compile(r"10\.\d{4,9}/\S+")
+_NON_WORD = re.compile(r"[^\w]+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 
 
@@ -74,10 +75,10 @@ def fold(text: str) -> str:
 
     Used for matching titles and names, never for display.
     """
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    text = re.sub(r"[^\w]+", " ", text.casefold())
-    return text.replace("_", " ").strip()
+    if not text.isascii():  # ASCII has no accents to strip: most titles skip this
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return _NON_WORD.sub(" ", text.casefold()).replace("_", " ").strip()
 
 
 def nfc(text: str | None) -> str | None:
