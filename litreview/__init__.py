@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
-
-from flask import Flask, g
+from typing import TYPE_CHECKING, Any
 
 from .config import load_settings, secret_key
 from .db import make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -18,6 +19,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``litreview.web.security`` for LITREVIEW_SECURE_COOKIES and when "auto" leaves the
     Secure flag off (tests, debug, a browser on this machine at http://127.0.0.1).
     """
+    # Imported here so that CLI commands, which never serve pages, do not load Flask.
+    from flask import Flask, g
+
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     settings = load_settings()
     app.config.from_mapping(
