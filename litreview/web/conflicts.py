@@ -12,7 +12,7 @@ from ..models.screening import STAGES
 from . import db
 from .access import requires
 from .blueprints import review
-from .helpers import commit, form_text, me, record_or_404, sentence
+from .helpers import commit, decision_form, me, record_or_404, sentence
 from .helpers import review as this_review
 from .helpers import role as my_role
 
@@ -50,11 +50,7 @@ def conflicts() -> tuple[str, int]:
 @requires("reviewer")
 def conflict_resolve(stage: str, record_id: int) -> object:
     record_or_404(record_id)
-    form = {
-        "decision": form_text("decision", 16),
-        "reason": form_text("reason", 500),
-        "note": form_text("note"),
-    }
+    form = decision_form()
     session = db()
     try:
         if not form["decision"]:

@@ -65,6 +65,15 @@ def form_text(name: str, limit: int = 10_000) -> str:
     return (request.form.get(name) or "").strip()[:limit]
 
 
+def decision_form() -> dict[str, str]:
+    """The decision, exclusion reason and note of a screening or resolving form, as typed."""
+    return {
+        "decision": form_text("decision", 16),
+        "reason": form_text("reason", 500),
+        "note": form_text("note"),
+    }
+
+
 def arg_int(name: str) -> int | None:
     """A query-string integer, or None when missing or not a number."""
     value = request.args.get(name, "").strip()

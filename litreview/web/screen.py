@@ -25,7 +25,7 @@ from . import db
 from .access import requires
 from .blueprints import review
 from .evidence import tagging_panel
-from .helpers import arg_int, form_text, me, record_or_404, sentence
+from .helpers import arg_int, decision_form, me, record_or_404, sentence
 from .helpers import commit as commit_and_sync
 from .helpers import review as this_review
 
@@ -156,11 +156,7 @@ def screen_record(stage: str, record_id: int) -> tuple[str, int]:
 @requires("reviewer")
 def screen_decide(stage: str, record_id: int) -> object:
     record_or_404(record_id)
-    form = {
-        "decision": form_text("decision", 16),
-        "reason": form_text("reason", 500),
-        "note": form_text("note"),
-    }
+    form = decision_form()
     session_ = db()
     try:
         if not form["decision"]:
