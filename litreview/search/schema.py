@@ -7,6 +7,9 @@ on page 7. The full text is stored with the character offset of every term, and
 ``page_map`` says where each page starts: a snippet is cut from the stored text at the
 offsets of the matched words (no re-reading, no re-analysis) and its page is looked up.
 (Indexing each page as a document of its own as well doubled the indexing time.)
+An abstract is short: its snippet is cut after analysing it again, and its postings
+keep positions only (character offsets made them three times larger, and reading the
+postings of a word found in most abstracts is what a phrase search spends its time on).
 
 Every document carries its ``review``: one index serves every review in a data folder
 and a search always filters on it.
@@ -19,7 +22,7 @@ from whoosh import fields
 from .analysis import text_analyzer
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INDEX_NAME = f"litreview_v{SCHEMA_VERSION}"
 
 # What a query word searches when it names no field, and how much each counts:
@@ -64,7 +67,7 @@ def make_schema() -> fields.Schema:
         review=fields.ID(stored=True),
         record_id=fields.ID(stored=True),
         title=fields.TEXT(analyzer=text, stored=True),
-        abstract=fields.TEXT(analyzer=text, stored=True, chars=True),
+        abstract=fields.TEXT(analyzer=text, stored=True),
         author=fields.TEXT(analyzer=text, stored=True),
         venue=fields.TEXT(analyzer=text),
         keywords=fields.TEXT(analyzer=text, stored=True),

@@ -6,7 +6,10 @@ caller then leaves its changes in the outbox for the next run, so a reviewer's r
 never fails for it. Deletes share one searcher: Whoosh 2.7 opens a searcher for each
 delete otherwise, which costs seconds per hundred changes on a large index.
 
-Reads never wait: a searcher sees the last committed version of the index.
+Reads never wait: a searcher sees the last committed version of the index. A query
+is run by :mod:`litreview.search.evaluate` on Whoosh's postings (exact totals; Whoosh's
+own collector can miss top documents and miscount over several segments), and
+highlighted by Whoosh's highlighter.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from whoosh import collectors, highlight, index
+from whoosh import highlight, index
 from whoosh import query as wq
 from whoosh.index import LockError
 from whoosh.query.qcore import QueryError
 
 from ..errors import Invalid
+from . import evaluate
 from .backend import Hit, IndexBusy, SearchFilters, SearchResult, Snippet
 from .documents import PENDING, RecordDoc
 from .query import make_parser, parse_query
@@ -56,8 +60,9 @@ class MarkFormatter(highlight.Formatter):
 def _highlighter(whole: bool = False) -> highlight.Highlighter:
     """Passages of about 240 characters around the matches (or the whole, for titles).
 
-    Fields with stored character offsets (abstract, full text) are highlighted from
-    those, without analysing their text again: that keeps snippets of 20 hits cheap.
+    The full text, with stored character offsets, is highlighted from those, without
+    analysing it again: that keeps snippets of 20 hits cheap. Short fields (title,
+    abstract) are analysed again.
     """
     fragmenter = highlight.WholeFragmenter() if whole else _Fragmenter()
     return highlight.Highlighter(
@@ -294,7 +299,7 @@ class WhooshBackend:
             constraint = _constraint(review_id, filters, alone)
             q = parsed if constraint is None else wq.And([parsed, constraint])
             try:
-                results, total = _run(s, q, limit)
+                results, total = evaluate.search(s, q, limit)
             except QueryError as exc:
                 raise Invalid(f"the query cannot be run: {exc}") from None
             results.highlighter = _highlighter()
@@ -313,48 +318,6 @@ class WhooshBackend:
                     found.snippets = _field_snippets(hit)
                 hits.append(found)
             return SearchResult(total=total, hits=hits)
-
-
-def _run(s, q: wq.Query, limit: int):
-    """The top ``limit`` results (with matched terms, for snippets) and the exact total.
-
-    Not len(results): with block-quality skipping over several segments, Whoosh 2.7 can
-    return the count of the last segment's matches only. A query with a phrase is run
-    once, scoring every match and counting as it goes (matching a phrase twice costs
-    more than scoring); any other is run with Whoosh's skipping, then counted apart.
-    """
-    if any(isinstance(node, wq.Phrase) for node in q.leaves()) or isinstance(q, wq.Phrase):
-        top = collectors.TopCollector(limit=limit, usequality=False, replace=0)
-        collector = collectors.TermsCollector(top)
-        s.search_with_collector(q, collector)
-        return collector.results(), top.total
-    return s.search(q, limit=limit, terms=True), len(_docset(s, q))
-
-
-def _docset(s, q: wq.Query) -> set[int]:
-    """The documents matching ``q``, counted by set algebra on its parts.
-
-    Walking the matcher tree of a broad query (six fields, OR, AND) costs several Python
-    calls per matching document; the posting lists of its terms, combined with C-level
-    set operations, cost a fraction of that. Anything else (phrases, ranges, wildcards)
-    is matched as Whoosh does.
-    """
-    if isinstance(q, wq.ConstantScoreQuery):
-        return _docset(s, q.child)
-    if isinstance(q, wq.Or):
-        return set().union(*(_docset(s, c) for c in q.subqueries))
-    if isinstance(q, wq.And) and q.subqueries:
-        positive = [c for c in q.subqueries if not isinstance(c, wq.Not)]
-        negative = [c.query for c in q.subqueries if isinstance(c, wq.Not)]
-        if positive:
-            sets = sorted((_docset(s, c) for c in positive), key=len)
-            found = sets[0].intersection(*sets[1:])
-            for n in negative:
-                found -= _docset(s, n)
-            return found
-    if isinstance(q, wq.AndNot):
-        return _docset(s, q.a) - _docset(s, q.b)
-    return set(s.docs_for_query(q))
 
 
 def _constraint(review_id: int, filters: SearchFilters, alone: bool) -> wq.Query | None:

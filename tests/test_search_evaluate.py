@@ -1,0 +1,173 @@
+"""Our query evaluation against Whoosh's own matchers, on a real index of many segments.
+
+litreview.search.evaluate reads the postings itself (see its docstring); what it
+returns must be what Whoosh's matchers say of every document: the same matching
+documents, the same scores, the same terms to highlight.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from whoosh import query as wq
+from whoosh.highlight import Highlighter
+
+from litreview.search import evaluate
+from litreview.search.backend import SearchFilters
+from litreview.search.documents import RecordDoc
+from litreview.search.query import parse_query
+from litreview.search.whoosh_backend import WhooshBackend, _constraint
+
+WORDS = (
+    "data protection consent informed algorithmic bias risk assessment social care "
+    "child welfare practitioners machine learning decision support records privacy "
+    "ethics training students regulation accountability transparency families"
+).split()
+
+QUERIES = [
+    "consent",
+    "data protection",
+    "consent OR privacy",
+    "consent AND NOT bias",
+    "bias ANDNOT risk",
+    "care ANDMAYBE ethics",
+    '"data protection"',
+    '"informed consent" AND ethics',
+    '"risk assessment tool"',
+    '"social care"~3',
+    '"machine learning" OR "decision support"',
+    "title:bias",
+    "author:smith",
+    "practition*",
+    "regul*",
+    "data AND year:[2015 TO 2020]",
+    "(consent OR privacy) AND (child OR families)",
+    "keywords:ethics OR fulltext:transparency",
+    "NOT consent",
+    "acc?untability",
+]
+FILTERS = [
+    SearchFilters(),
+    SearchFilters(year_from=2012, year_to=2019),
+    SearchFilters(has_fulltext=True),
+    SearchFilters(question="q4"),
+]
+
+
+def _text(rng: random.Random, n: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(n)]
+    if rng.random() < 0.3:
+        words.insert(rng.randrange(n), "risk assessment tool")
+    return " ".join(words)
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory):
+    rng = random.Random(7)
+    backend = WhooshBackend(tmp_path_factory.mktemp("evaluate") / "index")
+    for batch in range(4):  # four commits: four segments
+        with backend.writer(timeout=5) as writer:
+            for n in range(150):
+                record_id = batch * 1000 + n
+                pages = [(p, _text(rng, 120)) for p in range(1, 4)] if n % 5 == 0 else []
+                writer.add(
+                    RecordDoc(
+                        record_id=record_id,
+                        review_id=1 + (n % 7 == 0),
+                        title=_text(rng, 8),
+                        abstract=_text(rng, 60),
+                        author=rng.choice(["Ann Smith", "Bo Jones", "Cy Smithers"]),
+                        keywords="; ".join(rng.sample(WORDS, 3)),
+                        year=2005 + n % 20,
+                        questions=["Q4"] if n % 3 == 0 else [],
+                        pages=pages,
+                    )
+                )
+    with backend.writer(timeout=5) as writer:  # deleted documents in older segments
+        for record_id in (3, 40, 1010, 2100, 2101, 3149):
+            writer.delete_record(record_id)
+    yield backend
+    backend.close()
+
+
+def _whoosh_view(searcher, q):
+    """{global docnum: (score, matched terms)} from Whoosh's own matchers."""
+    found = {}
+    for sub, offset in searcher.leaf_searchers():
+        m = q.matcher(sub, searcher.context())
+        while m.is_active():
+            found[m.id() + offset] = (m.score(), set())
+            m.next()
+        # Terms as Whoosh records them for terms=True (a matcher that tracks them).
+        m = q.matcher(sub, searcher.context(needs_current=True))
+        while m.is_active():
+            found[m.id() + offset][1].update(m.matching_terms())
+            m.next()
+    return found
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=["none", "years", "fulltext", "question"])
+def test_same_documents_scores_and_terms_as_whooshs_matchers(backend, filters):
+    checked = 0
+    unshown = {"review"}  # the filter on the review: not a term anybody sees
+    with backend._searcher() as s:
+        for text in QUERIES:
+            parsed = parse_query(backend.parser, text)
+            constraint = _constraint(1, filters, alone=False)
+            q = wq.And([parsed, constraint])
+            expected = _whoosh_view(s, q)
+            # Scores and terms of the query alone: Whoosh scores a 0.0 constant-score filter as
+            # 1.0, and its AndMaybe drops the optional part's score when a filter makes
+            # it skip; a filter must change neither a document's score nor the order.
+            alone = _whoosh_view(s, parsed)
+            results, total = evaluate.search(s, q, 10)
+
+            assert total == len(expected), text
+            ranked = sorted(expected, key=lambda d: (-alone[d][0], d))[:10]
+            assert [d for _, d in results.top_n] == ranked, text
+            for score, docnum in results.top_n:
+                assert score == pytest.approx(alone[docnum][0], rel=1e-9), text
+                ours = {t for t in results.docterms[docnum] if t[0] not in unshown}
+                assert ours == {t for t in alone[docnum][1] if t[0] not in unshown}, text
+            checked += len(results.top_n)
+    assert checked > 100  # the queries do find documents
+
+
+def test_highlighting_offsets_match_whooshs_own_reading(backend):
+    with backend._searcher() as s:
+        for text in ['"data protection"', "consent OR privacy", "transparen*"]:
+            q = parse_query(backend.parser, text)
+            results, _ = evaluate.search(s, q, 10)
+            ours = results._char_cache
+            results._char_cache = {}
+            for field in ("fulltext",):  # the field stored with character offsets
+                schema = s.schema[field]
+                words = {schema.from_bytes(t) for f, t in results.matched_terms() if f == field}
+                Highlighter._load_chars(results, field, words, schema.to_bytes)
+                whooshs = results._char_cache[field]
+                assert ours[field] == whooshs, (text, field)
+
+
+def test_a_phrase_needs_its_words_in_order_and_next_to_each_other(tmp_path):
+    backend = WhooshBackend(tmp_path / "index")
+    try:
+        with backend.writer(timeout=5) as writer:
+            for record_id, title in enumerate(
+                [
+                    "data protection in practice",
+                    "protection of data",  # "of" is a stop word: still next to each other
+                    "data about protection",
+                    "protection data",
+                    "protection, and the data",  # stop words dropped: next to each other
+                ]
+            ):
+                writer.add(RecordDoc(record_id=record_id, review_id=1, title=title))
+        result = backend.search(1, '"data protection"', SearchFilters(), 10, snippets=False)
+        assert sorted(h.record_id for h in result.hits) == [0]
+        result = backend.search(1, '"protection data"', SearchFilters(), 10, snippets=False)
+        assert sorted(h.record_id for h in result.hits) == [1, 3, 4]
+        result = backend.search(1, '"data protection"~3', SearchFilters(), 10, snippets=False)
+        assert sorted(h.record_id for h in result.hits) == [0, 2]
+    finally:
+        backend.close()
