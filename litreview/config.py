@@ -15,6 +15,7 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str | None
+    search_cache_mb: int = 128  # decoded postings kept between searches (0: none)
 
     @property
     def attachments_dir(self) -> Path:
@@ -30,10 +31,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("LITREVIEW_DATA_DIR") or "instance").resolve()
     url = env.get("LITREVIEW_DATABASE_URL") or f"sqlite:///{data_dir / 'litreview.sqlite3'}"
+    cache = (env.get("LITREVIEW_SEARCH_CACHE_MB") or "128").strip()
+    if not cache.isdigit():
+        raise ValueError(f"LITREVIEW_SEARCH_CACHE_MB={cache!r}: give a whole number of megabytes")
     return Settings(
         data_dir=data_dir,
         database_url=url,
         secret_key=env.get("LITREVIEW_SECRET_KEY") or None,
+        search_cache_mb=int(cache),
     )
 
 

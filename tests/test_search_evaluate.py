@@ -110,6 +110,7 @@ def _whoosh_view(searcher, q):
 @pytest.mark.parametrize("filters", FILTERS, ids=["none", "years", "fulltext", "question"])
 def test_same_documents_scores_and_terms_as_whooshs_matchers(backend, filters):
     checked = 0
+    cache = evaluate.PostingsCache(8 * 2**20)  # shared: the second run reads from it
     unshown = {"review"}  # the filter on the review: not a term anybody sees
     with backend._searcher() as s:
         for text in QUERIES:
@@ -130,8 +131,13 @@ def test_same_documents_scores_and_terms_as_whooshs_matchers(backend, filters):
                 assert score == pytest.approx(alone[docnum][0], rel=1e-9), text
                 ours = {t for t in results.docterms[docnum] if t[0] not in unshown}
                 assert ours == {t for t in alone[docnum][1] if t[0] not in unshown}, text
+            for _ in range(2):
+                again, again_total = evaluate.search(s, q, 10, cache)
+                assert (again.top_n, again_total) == (results.top_n, total), text
+                assert again.docterms == results.docterms, text
             checked += len(results.top_n)
     assert checked > 100  # the queries do find documents
+    assert cache.size > 0
 
 
 def test_highlighting_offsets_match_whooshs_own_reading(backend):
@@ -171,3 +177,25 @@ def test_a_phrase_needs_its_words_in_order_and_next_to_each_other(tmp_path):
         assert sorted(h.record_id for h in result.hits) == [0, 2]
     finally:
         backend.close()
+
+
+def test_the_postings_cache_keeps_the_recently_used_within_its_size():
+    cache = evaluate.PostingsCache(1000)
+    for n in range(10):
+        cache.put(("segment", "title", n), {n}, size=200)
+        cache.get(("segment", "title", 0))  # used again and again: kept
+    assert cache.size <= 1000
+    assert cache.get(("segment", "title", 0)) == {0}
+    assert cache.get(("segment", "title", 9)) == {9}
+    assert cache.get(("segment", "title", 1)) is None  # the least recently used went
+    cache.put(("segment", "fulltext", "huge"), {1}, size=600)  # over a quarter: not kept
+    assert cache.get(("segment", "fulltext", "huge")) is None
+
+
+def test_the_cache_size_setting_is_checked():
+    from litreview.config import load_settings
+
+    assert load_settings({"LITREVIEW_SEARCH_CACHE_MB": "0"}).search_cache_mb == 0
+    assert load_settings({}).search_cache_mb == 128
+    with pytest.raises(ValueError, match="LITREVIEW_SEARCH_CACHE_MB='lots'"):
+        load_settings({"LITREVIEW_SEARCH_CACHE_MB": "lots"})

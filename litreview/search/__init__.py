@@ -74,7 +74,7 @@ def open_backend(settings: Settings) -> SearchBackend:
         if _shared is None or _shared.index_dir != Path(settings.index_dir):
             if _shared is not None:
                 _shared.close()
-            _shared = WhooshBackend(settings.index_dir)
+            _shared = WhooshBackend(settings.index_dir, cache_mb=settings.search_cache_mb)
         return _shared
 
 

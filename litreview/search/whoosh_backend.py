@@ -173,8 +173,10 @@ def _join_pages(pages: list[tuple[int | None, str]]) -> tuple[str, list[tuple[in
 class WhooshBackend:
     """One Whoosh index in ``index_dir``, holding every review of the data folder."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, cache_mb: int = 0) -> None:
         self.index_dir = Path(index_dir)
+        # Posting blocks decoded for one search serve the next (see evaluate).
+        self.postings = evaluate.PostingsCache(cache_mb * 2**20) if cache_mb else None
         self.schema = make_schema()
         self.parser = make_parser(self.schema)
         # One open searcher per thread, reopened only when the index has changed:
@@ -188,6 +190,8 @@ class WhooshBackend:
             searchers, self._searchers = list(self._searchers.values()), {}
         for s in searchers:
             s.close()
+        if self.postings is not None:
+            self.postings.clear()
 
     @contextmanager
     def _searcher(self) -> Iterator[Any]:
@@ -299,7 +303,7 @@ class WhooshBackend:
             constraint = _constraint(review_id, filters, alone)
             q = parsed if constraint is None else wq.And([parsed, constraint])
             try:
-                results, total = evaluate.search(s, q, limit)
+                results, total = evaluate.search(s, q, limit, self.postings)
             except QueryError as exc:
                 raise Invalid(f"the query cannot be run: {exc}") from None
             results.highlighter = _highlighter()
