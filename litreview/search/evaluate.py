@@ -38,10 +38,13 @@ from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
+from whoosh.query.qcore import QueryError
 from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Results
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
+
+from .schema import POSITIONS
 
 _first = itemgetter(0)
 _NOT_SCORE = 1.0  # what Whoosh's InverseMatcher gives each document a NOT lets through
@@ -119,17 +122,12 @@ def search(
     top = top[:limit]
     results = Results(searcher, q, top, docset=None)
     docterms: dict[int, list] = {}
-    termdocs: dict[tuple, list[int]] = {}
     for run, offset in runs:
         local = {d - offset for _, d in top if offset <= d < offset + run.reader.doc_count_all()}
         for d, terms in run.matched_terms(local).items():
             docterms[d + offset] = terms
-            for term in terms:
-                termdocs.setdefault(term, []).append(d + offset)
-    results.docterms = docterms
-    results.termdocs = termdocs
-    # The highlighter's character offsets for the top documents, from the postings
-    # read above (else it reads them again, a posting list per term and field).
+    # The highlighter's character offsets for the top documents, read now from the
+    # blocks that hold them (else it reads each term's whole posting list).
     char_fields = [name for name, field in searcher.schema.items() if _has_chars(field)]
     for name in char_fields:
         results._char_cache[name] = {d: {} for _, d in top}
@@ -137,6 +135,12 @@ def search(
         for name, docs in run.characters(docterms, offset).items():
             for d, words in docs.items():
                 results._char_cache[name][d].update(words)
+    termdocs: dict[tuple, list[int]] = {}
+    for d, terms in docterms.items():
+        for term in terms:
+            termdocs.setdefault(term, []).append(d)
+    results.docterms = docterms
+    results.termdocs = termdocs
     return results, total
 
 
@@ -255,8 +259,11 @@ class _Segment:
         candidates = set.intersection(*sets)
         if len(q.words) == 1 or not candidates:
             return candidates
-        fmt = self.schema[q.fieldname].format
-        positions = {w: self._positions(q.fieldname, w, candidates, fmt) for w in set(q.words)}
+        where = POSITIONS.get(q.fieldname, q.fieldname)
+        fmt = self.schema[where].format
+        if not fmt.supports("positions"):  # as Whoosh's own phrase matcher says it
+            raise QueryError(f"Phrase search: {q.fieldname!r} field has no positions")
+        positions = {w: self._positions(where, w, candidates, fmt) for w in set(q.words)}
         shifts = range(1, max(q.slop, 1) + 1)
         found = set()
         # (Numbering every occurrence document << 32 | position and intersecting once
@@ -278,7 +285,9 @@ class _Segment:
     def _positions(self, fieldname, word, docs: set[int], fmt) -> dict[int, list[int]]:
         decode = _decoder(fmt)
         found = {}
-        for ids, _, values in self._term_blocks(fieldname, word):
+        field = self.schema[fieldname]
+        blocks = _read_blocks(self.reader, fieldname, _bytes(field, word), sorted(docs))
+        for ids, _, values in blocks:
             for i, d in enumerate(ids):
                 if d in docs:
                     found[d] = decode(values[i])
@@ -399,24 +408,30 @@ class _Segment:
 
     def characters(self, docterms: dict[int, list], offset: int) -> dict[str, dict]:
         """{field: {global docnum: {word: [(pos, startchar, endchar)]}}} for the
-        matched terms of this segment's documents in ``docterms``."""
+        matched terms of this segment's documents in ``docterms``, read from the field
+        with the offsets (``fulltext_pos`` for ``fulltext``); that field's terms are
+        added to ``docterms``, for the highlighter."""
         found: dict[str, dict] = {}
         count = self.reader.doc_count_all()
+        wanted: dict[tuple[str, bytes], list[int]] = {}
         for docnum, terms in docterms.items():
             d = docnum - offset
-            if not 0 <= d < count:
-                continue
-            for fieldname, btext in terms:
-                field = self.schema[fieldname]
-                if not _has_chars(field):
-                    continue
-                for ids, _, values in self._term_blocks(fieldname, btext):
+            if 0 <= d < count:
+                for fieldname, btext in terms:
+                    where = POSITIONS.get(fieldname, fieldname)
+                    if _has_chars(self.schema[where]):
+                        wanted.setdefault((where, btext), []).append(d)
+        for (where, btext), docs in wanted.items():
+            field = self.schema[where]
+            word = field.from_bytes(btext)
+            for ids, _, values in _read_blocks(self.reader, where, btext, sorted(docs)):
+                for d in docs:
                     i = bisect_left(ids, d)
                     if i < len(ids) and ids[i] == d:
                         chars = field.format.decode_characters(values[i])
-                        word = field.from_bytes(btext)
-                        found.setdefault(fieldname, {}).setdefault(docnum, {})[word] = chars
-                        break
+                        found.setdefault(where, {}).setdefault(d + offset, {})[word] = chars
+                        if (where, btext) not in docterms[d + offset]:
+                            docterms[d + offset].append((where, btext))
         return found
 
     # ------------------------------------------------------------- matched terms
@@ -445,8 +460,9 @@ class _Segment:
         return found
 
 
-def _read_blocks(reader, fieldname: str, btext: bytes) -> Blocks:
-    """A term's postings in this segment, block by block, deleted documents included."""
+def _read_blocks(reader, fieldname: str, btext: bytes, docs: list[int] | None = None) -> Blocks:
+    """A term's postings in this segment, block by block, deleted documents included;
+    with ``docs`` (sorted), only the blocks that may hold one of them."""
     if (fieldname, btext) not in reader:
         return []
     m = reader.postings(fieldname, btext)
@@ -454,12 +470,23 @@ def _read_blocks(reader, fieldname: str, btext: bytes) -> Blocks:
         m = m.child
     blocks: Blocks = []
     if isinstance(m, W3LeafMatcher):
+        low = -1  # the block's ids are above the last block's highest
         while m.is_active():
+            if docs is not None:
+                # A block says its highest id before it is read and decompressed.
+                i = bisect_left(docs, low + 1)
+                low = m._maxid
+                if i == len(docs) or docs[i] > low:
+                    m._next_block()
+                    continue
             m._read_data()
             if not m._byteids:  # delta-coded ids, summed in C (Whoosh uses a generator)
                 m._ids = tuple(accumulate(m._data[0]))
             m._read_weights()
-            m._read_values()
+            if m._fixedsize is not None and m._fixedsize >= 0:
+                m._values = ()  # frequencies only: nothing a phrase or snippet needs
+            else:
+                m._read_values()
             blocks.append((m._ids, m._weights, m._values))
             m._next_block()
         return blocks

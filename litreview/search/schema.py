@@ -7,9 +7,13 @@ on page 7. The full text is stored with the character offset of every term, and
 ``page_map`` says where each page starts: a snippet is cut from the stored text at the
 offsets of the matched words (no re-reading, no re-analysis) and its page is looked up.
 (Indexing each page as a document of its own as well doubled the indexing time.)
-An abstract is short: its snippet is cut after analysing it again, and its postings
-keep positions only (character offsets made them three times larger, and reading the
-postings of a word found in most abstracts is what a phrase search spends its time on).
+
+Abstracts and full texts are indexed twice: ``abstract`` and ``fulltext`` hold term
+frequencies only, which is all that matching and scoring read, and ``abstract_pos`` and
+``fulltext_pos`` hold the positions (and, for the full text, the character offsets)
+that only a phrase or a snippet needs. Reading the postings of a word found in most
+records is most of what a query costs, and positions made them several times larger.
+An abstract is short: its snippet is cut after analysing it again.
 
 Every document carries its ``review``: one index serves every review in a data folder
 and a search always filters on it.
@@ -22,7 +26,7 @@ from whoosh import fields
 from .analysis import text_analyzer
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 INDEX_NAME = f"litreview_v{SCHEMA_VERSION}"
 
 # What a query word searches when it names no field, and how much each counts:
@@ -57,6 +61,8 @@ ALIASES = {
     "venue": ["journal"],
     "question": ["q"],
 }
+# The field holding the positions of a field indexed without them (see above).
+POSITIONS = {"abstract": "abstract_pos", "fulltext": "fulltext_pos"}
 DECISION_VALUES = ("include", "exclude", "maybe", "conflict", "pending")
 
 
@@ -67,7 +73,8 @@ def make_schema() -> fields.Schema:
         review=fields.ID(stored=True),
         record_id=fields.ID(stored=True),
         title=fields.TEXT(analyzer=text, stored=True),
-        abstract=fields.TEXT(analyzer=text, stored=True),
+        abstract=fields.TEXT(analyzer=text, stored=True, phrase=False),
+        abstract_pos=fields.TEXT(analyzer=text),
         author=fields.TEXT(analyzer=text, stored=True),
         venue=fields.TEXT(analyzer=text),
         keywords=fields.TEXT(analyzer=text, stored=True),
@@ -79,7 +86,8 @@ def make_schema() -> fields.Schema:
         decision_title_abstract=fields.ID(),
         decision_full_text=fields.ID(),
         has_fulltext=fields.BOOLEAN(),
-        # Stored with character offsets: snippets are cut without analysing it again.
-        fulltext=fields.TEXT(analyzer=text, stored=True, chars=True),
+        fulltext=fields.TEXT(analyzer=text, stored=True, phrase=False),
+        # Character offsets: snippets are cut from the stored text without analysing it.
+        fulltext_pos=fields.TEXT(analyzer=text, chars=True),
         page_map=fields.STORED(),  # [(offset in fulltext, page number), ...]
     )

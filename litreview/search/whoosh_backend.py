@@ -120,6 +120,7 @@ class _Writer:
     def __init__(self, writer) -> None:
         self._w = writer
         self._searcher = writer.searcher()
+        self._analyzer = writer.schema["title"].analyzer
 
     def delete_record(self, record_id: int) -> None:
         self._w.delete_by_term("record_id", str(record_id), searcher=self._searcher)
@@ -129,11 +130,16 @@ class _Writer:
 
     def add(self, doc: RecordDoc) -> None:
         fulltext, page_map = _join_pages(doc.pages)
+        # The abstract analysed once for both of its fields (a list bypasses the
+        # analyzer; stop words are already gone, so list positions are our positions).
+        abstract = _terms(self._analyzer, doc.abstract)
         fields = {
             "review": str(doc.review_id),
             "record_id": str(doc.record_id),
             "title": doc.title,
-            "abstract": doc.abstract,
+            "abstract": abstract,
+            "_stored_abstract": doc.abstract,
+            "abstract_pos": abstract,
             "author": doc.author,
             "venue": doc.venue,
             "keywords": doc.keywords,
@@ -145,7 +151,9 @@ class _Writer:
             "decision_title_abstract": doc.decisions.get("title_abstract", PENDING),
             "decision_full_text": doc.decisions.get("full_text", PENDING),
             "has_fulltext": bool(fulltext.strip()),
-            "fulltext": fulltext,
+            "fulltext": _terms(self._analyzer, fulltext),
+            "_stored_fulltext": fulltext,
+            "fulltext_pos": fulltext,
             "page_map": page_map,
         }
         if doc.year is not None:
@@ -154,6 +162,10 @@ class _Writer:
 
 
 PAGE_BREAK = "\n\n"
+
+
+def _terms(analyzer, text: str) -> list[str]:
+    return [t.text for t in analyzer(text)] if text else []
 
 
 def _join_pages(pages: list[tuple[int | None, str]]) -> tuple[str, list[tuple[int, int | None]]]:
@@ -361,7 +373,10 @@ def _field_snippets(hit) -> list[Snippet]:
     if "fulltext" in matched:
         page_map = hit.get("page_map") or []
         starts = [offset for offset, _ in page_map]
-        passages = _passages(starts).highlight_hit(hit, "fulltext", top=PAGES_PER_HIT)
+        # From the offsets of fulltext_pos (see schema), cut from the stored text.
+        passages = _passages(starts).highlight_hit(
+            hit, "fulltext_pos", text=hit["fulltext"], top=PAGES_PER_HIT
+        )
         for start, passage in passages:
             index = bisect.bisect_right(starts, start) - 1
             page = page_map[index][1] if index >= 0 else None
