@@ -263,6 +263,12 @@ class _Segment:
         fmt = self.schema[where].format
         if not fmt.supports("positions"):  # as Whoosh's own phrase matcher says it
             raise QueryError(f"Phrase search: {q.fieldname!r} field has no positions")
+        if len(q.words) == 2 and q.slop <= 1:
+            # The usual phrase, two words side by side: does the first word's set of
+            # positions + 1 meet the second's? (set.isdisjoint runs in C)
+            after = self._positions(where, q.words[0], candidates, fmt, shift=1)
+            second = self._positions(where, q.words[1], candidates, fmt)
+            return {d for d in candidates if not after[d].isdisjoint(second[d])}
         positions = {w: self._positions(where, w, candidates, fmt) for w in set(q.words)}
         shifts = range(1, max(q.slop, 1) + 1)
         found = set()
@@ -282,8 +288,10 @@ class _Segment:
                 found.add(d)
         return found
 
-    def _positions(self, fieldname, word, docs: set[int], fmt) -> dict[int, list[int]]:
-        decode = _decoder(fmt)
+    def _positions(self, fieldname, word, docs: set[int], fmt, shift: int = 0) -> dict:
+        """{document: the word's positions} for ``docs``; with ``shift``, as a set of
+        each position + shift."""
+        decode = _shifted(fmt, shift) if shift else _decoder(fmt)
         found = {}
         field = self.schema[fieldname]
         blocks = _read_blocks(self.reader, fieldname, _bytes(field, word), sorted(docs))
@@ -508,6 +516,22 @@ def _decoder(fmt):
     if kind is formats.Characters:
         return lambda v: list(accumulate(map(_first, _codes(v))))
     return fmt.decode_positions
+
+
+def _shifted(fmt, shift: int):
+    """Posting value -> {position + shift}, summed in C where the format allows."""
+
+    def shifted(codes):
+        sums = accumulate(codes, initial=shift)
+        next(sums)  # the initial value itself is no position
+        return set(sums)
+
+    kind = type(fmt)
+    if kind is formats.Positions:
+        return lambda v: shifted(_codes(v))
+    if kind is formats.Characters:
+        return lambda v: shifted(map(_first, _codes(v)))
+    return lambda v: {p + shift for p in fmt.decode_positions(v)}
 
 
 def _has_chars(field) -> bool:
