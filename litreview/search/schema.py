@@ -3,9 +3,10 @@
 A record's document holds everything a query can ask about it (bibliographic fields,
 review questions, screening decisions, and its whole full text in ``fulltext``), so
 ``consent AND "data protection"`` matches a paper that says one on page 3 and the other
-on page 7. The full text is stored with the character offset of every term, and
-``page_map`` says where each page starts: a snippet is cut from the stored text at the
-offsets of the matched words (no re-reading, no re-analysis) and its page is looked up.
+on page 7. The full text is stored, the character offset of every term is indexed
+(in ``fulltext_pos``, below), and ``page_map`` says where each page starts: a snippet is
+cut from the stored text at the offsets of the matched words (no re-reading, no
+re-analysis) and its page is looked up.
 (Indexing each page as a document of its own as well doubled the indexing time.)
 
 Abstracts and full texts are indexed twice: ``abstract`` and ``fulltext`` hold term
