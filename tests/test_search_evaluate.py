@@ -216,3 +216,28 @@ def test_the_cache_size_setting_is_checked():
     assert load_settings({}).search_cache_mb == 128
     with pytest.raises(ValueError, match="LITREVIEW_SEARCH_CACHE_MB='lots'"):
         load_settings({"LITREVIEW_SEARCH_CACHE_MB": "lots"})
+
+
+def test_abstract_snippets_mark_the_words_of_a_phrase_and_nothing_else(tmp_path):
+    # Whoosh's re-analysing highlighter marked a later word instead of the second of
+    # two matched words side by side (its tokenizer reuses one token object).
+    backend = WhooshBackend(tmp_path / "index")
+    try:
+        abstract = (
+            "Practitioners weigh consent. Data protection duties shape case recording in "
+            "social work, and data protection officers advise on retention of records."
+        )
+        with backend.writer(timeout=5) as writer:
+            title = "Data protection and data protection officers: records"
+            writer.add(RecordDoc(record_id=1, review_id=1, title=title, abstract=abstract))
+        [hit] = backend.search(1, '"data protection"', SearchFilters(), 5).hits
+        [title] = [s.text for s in hit.snippets if s.field == "title"]
+        assert title == (
+            "<b>Data</b> <b>protection</b> and <b>data</b> <b>protection</b> officers: records"
+        )
+        [snippet] = [s for s in hit.snippets if s.field == "abstract"]
+        assert snippet.text.count("<b>") == 4, snippet.text
+        assert "<b>Data</b> <b>protection</b> duties" in snippet.text
+        assert "<b>data</b> <b>protection</b> officers" in snippet.text
+    finally:
+        backend.close()

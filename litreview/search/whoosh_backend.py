@@ -32,6 +32,7 @@ from whoosh.query.qcore import QueryError
 
 from ..errors import Invalid
 from . import evaluate
+from .analysis import term_offsets
 from .backend import Hit, IndexBusy, SearchFilters, SearchResult, Snippet
 from .documents import PENDING, RecordDoc
 from .query import make_parser, parse_query
@@ -57,6 +58,13 @@ class MarkFormatter(highlight.Formatter):
         return "<b>" + html.escape(highlight.get_text(text, token, replace), quote=True) + "</b>"
 
 
+class _Highlighter(highlight.Highlighter):
+    """Whoosh's highlighter, also from offsets we found ourselves (see _field_snippets)."""
+
+    def can_load_chars(self, results, fieldname):
+        return fieldname in results._char_cache or super().can_load_chars(results, fieldname)
+
+
 def _highlighter(whole: bool = False) -> highlight.Highlighter:
     """Passages of about 240 characters around the matches (or the whole, for titles).
 
@@ -65,9 +73,7 @@ def _highlighter(whole: bool = False) -> highlight.Highlighter:
     abstract) are analysed again.
     """
     fragmenter = highlight.WholeFragmenter() if whole else _Fragmenter()
-    return highlight.Highlighter(
-        fragmenter=fragmenter, formatter=MarkFormatter(), order=highlight.SCORE
-    )
+    return _Highlighter(fragmenter=fragmenter, formatter=MarkFormatter(), order=highlight.SCORE)
 
 
 class _PassageFormatter(MarkFormatter):
@@ -361,11 +367,22 @@ def _clean(snippet: str) -> str:
     return _SPACES.sub(" ", snippet).strip()
 
 
+def _find_offsets(hit, field: str) -> None:
+    """Put where the matched words are in a field indexed without offsets (the
+    abstract) in the results' cache, where the highlighter looks for them."""
+    results, schema = hit.results, hit.searcher.schema
+    words = {schema[field].from_bytes(t) for f, t in hit.matched_terms() if f == field}
+    offsets = term_offsets(schema[field].analyzer, hit.get(field) or "", words)
+    results._char_cache.setdefault(field, {})[hit.docnum] = offsets
+
+
 def _field_snippets(hit) -> list[Snippet]:
     matched = {field for field, _ in hit.matched_terms()}
     found = []
     for field in SNIPPET_FIELDS:
         if field in matched:
+            if field not in _WHOLE:
+                _find_offsets(hit, field)
             highlighter = _highlighter(whole=field in _WHOLE)
             text = _clean(highlighter.highlight_hit(hit, field, top=2))
             if text:
