@@ -17,7 +17,7 @@ from litreview.search import evaluate
 from litreview.search.backend import SearchFilters
 from litreview.search.documents import RecordDoc
 from litreview.search.query import parse_query
-from litreview.search.schema import POSITIONS
+from litreview.search.schema import OFFSETS, POSITIONS
 from litreview.search.whoosh_backend import WhooshBackend, _constraint
 
 WORDS = (
@@ -102,7 +102,7 @@ def _on_positions(node):
 
 
 def _base_terms(terms) -> set:
-    names = {pos: field for field, pos in POSITIONS.items()}
+    names = {other: field for field, other in [*POSITIONS.items(), *OFFSETS.items()]}
     return {(names.get(field, field), text) for field, text in terms}
 
 
@@ -164,7 +164,7 @@ def test_highlighting_offsets_match_whooshs_own_reading(backend):
             results, _ = evaluate.search(s, q, 10)
             ours = results._char_cache
             results._char_cache = {}
-            for field in ("fulltext_pos",):  # the field with the character offsets
+            for field in ("fulltext_chars",):  # the field with the character offsets
                 schema = s.schema[field]
                 words = {schema.from_bytes(t) for f, t in results.matched_terms() if f == field}
                 Highlighter._load_chars(results, field, words, schema.to_bytes)

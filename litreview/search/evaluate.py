@@ -44,7 +44,7 @@ from whoosh.searching import Results
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
-from .schema import POSITIONS
+from .schema import OFFSETS, POSITIONS
 
 _first = itemgetter(0)
 _NOT_SCORE = 1.0  # what Whoosh's InverseMatcher gives each document a NOT lets through
@@ -417,7 +417,7 @@ class _Segment:
     def characters(self, docterms: dict[int, list], offset: int) -> dict[str, dict]:
         """{field: {global docnum: {word: [(pos, startchar, endchar)]}}} for the
         matched terms of this segment's documents in ``docterms``, read from the field
-        with the offsets (``fulltext_pos`` for ``fulltext``); that field's terms are
+        with the offsets (``fulltext_chars`` for ``fulltext``); that field's terms are
         added to ``docterms``, for the highlighter."""
         found: dict[str, dict] = {}
         count = self.reader.doc_count_all()
@@ -426,7 +426,7 @@ class _Segment:
             d = docnum - offset
             if 0 <= d < count:
                 for fieldname, btext in terms:
-                    where = POSITIONS.get(fieldname, fieldname)
+                    where = OFFSETS.get(fieldname, fieldname)
                     if _has_chars(self.schema[where]):
                         wanted.setdefault((where, btext), []).append(d)
         for (where, btext), docs in wanted.items():

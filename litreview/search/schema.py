@@ -4,17 +4,18 @@ A record's document holds everything a query can ask about it (bibliographic fie
 review questions, screening decisions, and its whole full text in ``fulltext``), so
 ``consent AND "data protection"`` matches a paper that says one on page 3 and the other
 on page 7. The full text is stored, the character offset of every term is indexed
-(in ``fulltext_pos``, below), and ``page_map`` says where each page starts: a snippet is
+(in ``fulltext_chars``, below), and ``page_map`` says where each page starts: a snippet is
 cut from the stored text at the offsets of the matched words (no re-reading, no
 re-analysis) and its page is looked up.
 (Indexing each page as a document of its own as well doubled the indexing time.)
 
-Abstracts and full texts are indexed twice: ``abstract`` and ``fulltext`` hold term
-frequencies only, which is all that matching and scoring read, and ``abstract_pos`` and
-``fulltext_pos`` hold the positions (and, for the full text, the character offsets)
-that only a phrase or a snippet needs. Reading the postings of a word found in most
-records is most of what a query costs, and positions made them several times larger.
-An abstract is short: its snippet is cut after analysing it again.
+Abstracts and full texts are indexed more than once: ``abstract`` and ``fulltext`` hold
+term frequencies only, which is all that matching and scoring read; ``abstract_pos``
+and ``fulltext_pos`` hold the positions that only a phrase needs, and
+``fulltext_chars`` the character offsets that only a snippet needs. Reading the
+postings of a word found in most records is most of what a query costs, and positions
+made them several times larger (offsets three times larger again). An abstract is
+short: its snippet's offsets are found in its stored text.
 
 Every document carries its ``review``: one index serves every review in a data folder
 and a search always filters on it.
@@ -27,7 +28,7 @@ from whoosh import fields
 from .analysis import text_analyzer
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 INDEX_NAME = f"litreview_v{SCHEMA_VERSION}"
 
 # What a query word searches when it names no field, and how much each counts:
@@ -64,6 +65,8 @@ ALIASES = {
 }
 # The field holding the positions of a field indexed without them (see above).
 POSITIONS = {"abstract": "abstract_pos", "fulltext": "fulltext_pos"}
+# The field holding the character offsets of a field indexed without them.
+OFFSETS = {"fulltext": "fulltext_chars"}
 DECISION_VALUES = ("include", "exclude", "maybe", "conflict", "pending")
 
 
@@ -88,7 +91,8 @@ def make_schema() -> fields.Schema:
         decision_full_text=fields.ID(),
         has_fulltext=fields.BOOLEAN(),
         fulltext=fields.TEXT(analyzer=text, stored=True, phrase=False),
+        fulltext_pos=fields.TEXT(analyzer=text),
         # Character offsets: snippets are cut from the stored text without analysing it.
-        fulltext_pos=fields.TEXT(analyzer=text, chars=True),
+        fulltext_chars=fields.TEXT(analyzer=text, chars=True),
         page_map=fields.STORED(),  # [(offset in fulltext, page number), ...]
     )

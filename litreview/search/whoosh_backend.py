@@ -136,9 +136,10 @@ class _Writer:
 
     def add(self, doc: RecordDoc) -> None:
         fulltext, page_map = _join_pages(doc.pages)
-        # The abstract analysed once for both of its fields (a list bypasses the
-        # analyzer; stop words are already gone, so list positions are our positions).
+        # Analysed once for the fields without offsets (a list bypasses the analyzer;
+        # stop words are already gone, so a word's place in the list is its position).
         abstract = _terms(self._analyzer, doc.abstract)
+        fulltext_terms = _terms(self._analyzer, fulltext)
         fields = {
             "review": str(doc.review_id),
             "record_id": str(doc.record_id),
@@ -157,9 +158,10 @@ class _Writer:
             "decision_title_abstract": doc.decisions.get("title_abstract", PENDING),
             "decision_full_text": doc.decisions.get("full_text", PENDING),
             "has_fulltext": bool(fulltext.strip()),
-            "fulltext": _terms(self._analyzer, fulltext),
+            "fulltext": fulltext_terms,
             "_stored_fulltext": fulltext,
-            "fulltext_pos": fulltext,
+            "fulltext_pos": fulltext_terms,
+            "fulltext_chars": fulltext,
             "page_map": page_map,
         }
         if doc.year is not None:
@@ -390,9 +392,9 @@ def _field_snippets(hit) -> list[Snippet]:
     if "fulltext" in matched:
         page_map = hit.get("page_map") or []
         starts = [offset for offset, _ in page_map]
-        # From the offsets of fulltext_pos (see schema), cut from the stored text.
+        # From the offsets of fulltext_chars (see schema), cut from the stored text.
         passages = _passages(starts).highlight_hit(
-            hit, "fulltext_pos", text=hit["fulltext"], top=PAGES_PER_HIT
+            hit, "fulltext_chars", text=hit["fulltext"], top=PAGES_PER_HIT
         )
         for start, passage in passages:
             index = bisect.bisect_right(starts, start) - 1
