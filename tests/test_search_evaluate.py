@@ -241,3 +241,17 @@ def test_abstract_snippets_mark_the_words_of_a_phrase_and_nothing_else(tmp_path)
         assert "<b>data</b> <b>protection</b> officers" in snippet.text
     finally:
         backend.close()
+
+
+def test_not_alone_leaves_out_deleted_records(tmp_path):
+    backend = WhooshBackend(tmp_path / "index")
+    try:
+        with backend.writer(timeout=5) as writer:
+            for record_id, title in enumerate(["consent forms", "bias in tools", "privacy"]):
+                writer.add(RecordDoc(record_id=record_id, review_id=1, title=title))
+        with backend.writer(timeout=5) as writer:
+            writer.delete_record(1)  # Whoosh's own NOT matcher still returned it
+        result = backend.search(1, "NOT consent", SearchFilters(), 10)
+        assert (result.total, [h.record_id for h in result.hits]) == (1, [2])
+    finally:
+        backend.close()

@@ -12,7 +12,7 @@ intersected as sets), and only the matching documents are scored, with the
 statistics of Whoosh's own BM25F scorer. The result is the documents, scores and
 matched terms that ``searcher.search(q, terms=True)`` gives (a test holds the two
 side by side), and its total is exact. Query types without a fast path here (ranges,
-wildcards, fuzzy terms, a lone NOT) are run by Whoosh's own matcher, segment by
+wildcards, fuzzy terms) are run by Whoosh's own matcher, segment by
 segment, inside the same evaluation.
 
 This reads Whoosh 2.7's posting blocks (``W3LeafMatcher``) directly: the version is
@@ -201,6 +201,8 @@ class _Segment:
             return self.docs(q.a)
         if kind is wq.ConstantScoreQuery:
             return self.docs(q.child)
+        if kind is wq.Not:  # (Whoosh's own NOT matcher lets deleted documents through)
+            return self._all_docs() - self.docs(q.query)
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
             return set()
         if isinstance(q, wq.MultiTerm):  # prefix, wildcard, fuzzy, term range
@@ -353,6 +355,9 @@ class _Segment:
             part = region.intersection(self.docs(q.b))
             if part:
                 self.accumulate(q.b, part, factor * boost, acc)
+        elif kind is wq.Not:
+            for d in region:
+                acc[d] += _NOT_SCORE * factor * boost
         elif kind is wq.ConstantScoreQuery:
             if q.score:
                 for d in region:
