@@ -12,7 +12,7 @@ from ..models.screening import STAGES
 from . import db
 from .access import requires
 from .blueprints import review
-from .helpers import commit, decision_form, me, record_or_404, sentence
+from .helpers import commit, decision_choice, decision_form, me, record_or_404, sentence
 from .helpers import review as this_review
 from .helpers import role as my_role
 
@@ -53,17 +53,9 @@ def conflict_resolve(stage: str, record_id: int) -> object:
     form = decision_form()
     session = db()
     try:
-        if not form["decision"]:
-            raise Invalid("choose include, exclude or maybe")
+        decision, reason, note = decision_choice(form)
         screening.resolve(
-            session,
-            this_review(),
-            record_id,
-            me(),
-            stage,
-            form["decision"],
-            reason=form["reason"] if form["decision"] == "exclude" else None,
-            note=form["note"],
+            session, this_review(), record_id, me(), stage, decision, reason=reason, note=note
         )
     except NotAllowed as exc:
         session.rollback()

@@ -132,11 +132,7 @@ def record_tag(record_id: int) -> object:
             done = "Annotation added"
         else:
             raise Invalid("tick a review question, or write a note or a quote")
-    except NotFound as exc:
-        session.rollback()
-        flash(sentence(str(exc)), "error")
-        return _back(record_id)
-    except Invalid as exc:
+    except (NotFound, Invalid) as exc:
         session.rollback()
         flash(sentence(str(exc)), "error")
         return _back(record_id)

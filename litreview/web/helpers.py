@@ -10,6 +10,7 @@ from flask import abort, current_app, g, request
 from flask_login import current_user
 
 from ..config import Settings
+from ..errors import Invalid
 from ..models import Record, Review, User
 from . import db
 
@@ -72,6 +73,16 @@ def decision_form() -> dict[str, str]:
         "reason": form_text("reason", 500),
         "note": form_text("note"),
     }
+
+
+def decision_choice(form: dict[str, str]) -> tuple[str, str | None, str]:
+    """(decision, reason, note) of a decision form for the domain; Invalid when no
+    decision was chosen. A reason picked before switching to include or maybe is not
+    an error to the person: it goes only with exclude."""
+    if not form["decision"]:
+        raise Invalid("choose include, exclude or maybe")
+    reason = form["reason"] if form["decision"] == "exclude" else None
+    return form["decision"], reason, form["note"]
 
 
 def arg_int(name: str) -> int | None:

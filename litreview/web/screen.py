@@ -25,7 +25,7 @@ from . import db
 from .access import requires
 from .blueprints import review
 from .evidence import tagging_panel
-from .helpers import arg_int, decision_form, me, record_or_404, sentence
+from .helpers import arg_int, decision_choice, decision_form, me, record_or_404, sentence
 from .helpers import commit as commit_and_sync
 from .helpers import review as this_review
 
@@ -159,18 +159,9 @@ def screen_decide(stage: str, record_id: int) -> object:
     form = decision_form()
     session_ = db()
     try:
-        if not form["decision"]:
-            raise Invalid("choose include, exclude or maybe")
+        decision, reason, note = decision_choice(form)
         screening.decide(
-            session_,
-            this_review(),
-            record_id,
-            me(),
-            stage,
-            form["decision"],
-            # A reason picked before switching to include is not an error to the person.
-            reason=form["reason"] if form["decision"] == "exclude" else None,
-            note=form["note"],
+            session_, this_review(), record_id, me(), stage, decision, reason=reason, note=note
         )
     except NotAllowed as exc:
         session_.rollback()
