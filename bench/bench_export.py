@@ -77,8 +77,9 @@ def make_review(url: str, data_dir: Path, n: int, annotate_every: int = 3) -> No
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
-    from litreview import imports, reviews, schema
     from litreview.db import make_engine
+    from litreview.library import imports, reviews
+    from litreview.migrations import runner as schema
     from litreview.models import Annotation, Decision, Record, RecordTag, User
 
     schema.upgrade(url)
@@ -149,7 +150,7 @@ def bench_annotated(url: str, out_dir: Path, repeat: int) -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
     from litreview.db import make_engine
-    from litreview.export import files
+    from litreview.export import outputs as files
     from litreview.models import Annotation, CitationCache, Review
 
     engine = make_engine(url)
@@ -239,9 +240,9 @@ def backup_worker(step: str, url: str, data_dir: str, path: str) -> dict[str, An
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
+    from litreview.backup import archive as backup
     from litreview.config import load_settings
     from litreview.db import make_engine
-    from litreview.export import backup
     from litreview.models import Review
 
     engine = make_engine(url)

@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from litreview import schema, screening  # noqa: E402
 from litreview.db import make_engine, make_session_factory  # noqa: E402
+from litreview.migrations import runner as schema
 from litreview.models import (  # noqa: E402
     Decision,
     Membership,
@@ -47,6 +47,7 @@ from litreview.models import (  # noqa: E402
     Review,
     User,
 )
+from litreview.screening import decisions as screening
 
 SEED = 20261126
 REASONS = ["Not about AI", "Not social work", "Not research"]

@@ -51,9 +51,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 import generate as vocab  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from litreview import attachments, reviews, schema, search  # noqa: E402
+from litreview import search  # noqa: E402
 from litreview.config import load_settings  # noqa: E402
 from litreview.db import make_engine, make_session_factory  # noqa: E402
+from litreview.evidence import attachments  # noqa: E402
+from litreview.library import reviews  # noqa: E402
+from litreview.migrations import runner as schema  # noqa: E402
 from litreview.models import (  # noqa: E402
     Attachment,
     AttachmentPage,

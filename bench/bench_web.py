@@ -50,8 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from argon2 import PasswordHasher  # noqa: E402
 
-from litreview import create_app, schema  # noqa: E402
+from litreview import create_app  # noqa: E402
 from litreview.db import make_engine  # noqa: E402
+from litreview.migrations import runner as schema  # noqa: E402
 from litreview.models import (  # noqa: E402
     Annotation,
     Attachment,

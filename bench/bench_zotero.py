@@ -46,12 +46,13 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from litreview import imports, reviews, schema  # noqa: E402
 from litreview.config import Settings  # noqa: E402
 from litreview.db import make_engine  # noqa: E402
-from litreview.ingest.zotero import read_item  # noqa: E402
-from litreview.zotero_client import Target, ZoteroClient  # noqa: E402
-from litreview.zotero_sync import import_library, sync_library  # noqa: E402
+from litreview.ingest.zotero_items import read_item  # noqa: E402
+from litreview.library import imports, reviews  # noqa: E402
+from litreview.migrations import runner as schema  # noqa: E402
+from litreview.zotero.client import Target, ZoteroClient  # noqa: E402
+from litreview.zotero.sync import import_library, sync_library  # noqa: E402
 from tests.zotero_server import Library, ZoteroServer, article, pdf_bytes  # noqa: E402
 
 TARGET_SYNC_S = 2.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .config import load_settings, secret_key
-from .db import make_engine, make_session_factory
+from litreview.config import load_settings, secret_key
+from litreview.db import make_engine, make_session_factory
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -51,7 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
-    from . import (
+    from litreview import (
         search,  # noqa: F401 - importing it installs the index outbox listener
         web,
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .models import AuditEntry
+from litreview.models import AuditEntry
 
 
 def log(

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from litreview import schema
-from litreview.cli import cli as litreview_cli
+from litreview.cli.main import cli as litreview_cli
 from litreview.db import Base, make_engine
+from litreview.migrations import runner as schema
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 DATA = Path(__file__).parent / "data"

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import pdfmaker
+from tests import pdfmaker
 
 
 def csl_item(key: str, title: str, year: int, **fields: Any) -> dict[str, Any]:

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from litreview.attachments import stored_path
 from litreview.config import load_settings
+from litreview.evidence.attachments import stored_path
 from litreview.models import (
     Annotation,
     Attachment,
@@ -37,8 +37,7 @@ from litreview.models import (
     ReviewQuestion,
     User,
 )
-
-from .conftest import DATA
+from tests.conftest import DATA
 
 IMPORTS = (
     (DATA / "import" / "scopus.ris", "Scopus"),

@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from litreview.ingest.records import Item, RecordData
+from litreview.ingest.record_data import Item, RecordData
 
 
 def as_json(items: list[Item]) -> list[dict]:

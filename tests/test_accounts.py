@@ -6,10 +6,11 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from litreview import accounts, reviews
-from litreview.cli import cli as litreview_cli
-from litreview.commands import screening as screening_commands
+from litreview.accounts import users as accounts
+from litreview.cli import screening_commands
+from litreview.cli.main import cli as litreview_cli
 from litreview.errors import Invalid, NotFound
+from litreview.library import reviews
 from litreview.models import AuditEntry, User
 
 ADMIN = "admin@example.org"

@@ -11,9 +11,8 @@ import sqlalchemy as sa
 from litreview.config import load_settings
 from litreview.ingest.pdf import clean_page_text, extract_in_process, extract_pages
 from litreview.models import Attachment, AttachmentPage, AuditEntry
-
-from . import pdfmaker
-from .evidence import csl_item, ids_by_key, search_ids, write_library, write_pdf
+from tests import pdfmaker
+from tests.evidence import csl_item, ids_by_key, search_ids, write_library, write_pdf
 
 ITEMS = [
     csl_item("okafor2021", "Predictive risk modelling in children's services", 2021,

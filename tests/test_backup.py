@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from litreview.backup import archive as backup_ops
 from litreview.config import load_settings
-from litreview.export import backup as backup_ops
 from litreview.models import (
     Annotation,
     AuditEntry,
@@ -30,8 +30,7 @@ from litreview.models import (
     User,
     ZoteroLink,
 )
-
-from . import exporting
+from tests import exporting
 
 
 def build(cli, session) -> exporting.Scenario:

@@ -14,12 +14,11 @@ import sqlalchemy as sa
 from docx import Document
 
 from litreview.export import _citeproc_memo, annotated, csl
-from litreview.ingest.files import read_file
-from litreview.ingest.records import RecordData
+from litreview.ingest.decoding import read_file
+from litreview.ingest.record_data import RecordData
 from litreview.models import Annotation, CitationCache, Record, Review
-
-from . import exporting
-from .conftest import DATA
+from tests import exporting
+from tests.conftest import DATA
 
 SAMPLE = Path(__file__).parents[1] / "litreview" / "sample"
 STYLE_NAMES = ("apa", "harvard", "vancouver", "chicago-author-date")

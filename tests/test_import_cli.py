@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DATA
+from tests.conftest import DATA
 
 IMPORT = DATA / "import"
 

@@ -12,7 +12,7 @@ import pytest
 from litreview.ingest import bibtex
 from litreview.ingest.bibtex import read
 from litreview.ingest.normalize import clean, nfc
-from litreview.ingest.records import Author, EntryError, Item, RecordData, UnreadableFile
+from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
 from tests.golden import check_golden
 
 DATA = Path(__file__).parent / "data" / "bibtex"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from litreview.ingest import csljson, medline, wos
-from litreview.ingest.records import Author, EntryError, RecordData, UnreadableFile
+from litreview.ingest.record_data import Author, EntryError, RecordData, UnreadableFile
 from tests.golden import check_golden
 
 DATA = Path(__file__).parent / "data"

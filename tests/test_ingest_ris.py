@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from litreview.ingest.records import Author, EntryError, Item, RecordData, UnreadableFile
+from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
 from litreview.ingest.ris import read
 from tests.golden import check_golden
 

@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from litreview import schema
 from litreview.db import Base
+from litreview.migrations import runner as schema
 
 
 def test_upgrade_head_leaves_no_autogenerate_difference(engine):

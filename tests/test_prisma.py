@@ -10,8 +10,7 @@ import sqlalchemy as sa
 
 from litreview.export import prisma
 from litreview.models import Decision, ImportBatch, Record, RecordSource, Resolution, Review
-
-from . import exporting
+from tests import exporting
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
-from litreview import reviews, screening, screening_stats
-from litreview.accounts import NotAllowed
+from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid, NotFound
+from litreview.library import reviews
 from litreview.models import (
     AuditEntry,
     Decision,
@@ -26,6 +26,8 @@ from litreview.models import (
     User,
     utcnow,
 )
+from litreview.screening import decisions as screening
+from litreview.screening import stats as screening_stats
 
 TA, FT = "title_abstract", "full_text"
 DECISIONS = ("include", "exclude", "maybe")
@@ -684,7 +686,7 @@ def test_two_reviewers_deciding_the_same_record_at_once_lose_nothing(engine, tea
 
 
 def test_the_same_reviewer_deciding_twice_at_once_keeps_both_rows(engine, team, caplog):
-    caplog.set_level(logging.INFO, logger="litreview.screening")
+    caplog.set_level(logging.INFO, logger="litreview.screening.decisions")
     r1 = team.records[0]
     done: list = []
     with Session(engine, expire_on_commit=False) as first:
@@ -792,7 +794,7 @@ ER  -
 
 
 def make_user(cli, email, role=None):
-    from litreview.cli import cli as litreview_cli
+    from litreview.cli.main import cli as litreview_cli
 
     result = cli.runner.invoke(
         litreview_cli, ["user", "create", email, "--password-stdin"], input="long enough\n"

@@ -14,8 +14,7 @@ from litreview.db import make_session_factory
 from litreview.models import Decision, Record, Resolution, SearchOutbox, User
 from litreview.search.analysis import american_spelling
 from litreview.search.documents import stage_decision
-
-from .evidence import csl_item, ids_by_key, search_ids, write_library, write_pdf
+from tests.evidence import csl_item, ids_by_key, search_ids, write_library, write_pdf
 
 LIBRARY = [
     csl_item(
@@ -401,7 +400,7 @@ def _human_output_marks_words_and_pages(library, review_cli):
 
 
 def test_outbox_listener_queues_each_record_once_per_transaction(engine):
-    from litreview import reviews
+    from litreview.library import reviews
 
     with Session(engine) as session:
         review = reviews.create_review(session, "r", "R", "me")
@@ -437,7 +436,7 @@ def test_totals_are_exact_over_many_index_segments(tmp_path):
 
 
 def test_bulk_statements_queue_the_records_they_touch(engine):
-    from litreview import reviews
+    from litreview.library import reviews
 
     with Session(engine) as session:
         review = reviews.create_review(session, "r", "R", "me")

@@ -16,8 +16,8 @@ from whoosh.highlight import Highlighter
 from litreview.search import evaluate
 from litreview.search.backend import SearchFilters
 from litreview.search.documents import RecordDoc
+from litreview.search.index_schema import OFFSETS, POSITIONS
 from litreview.search.query import parse_query
-from litreview.search.schema import OFFSETS, POSITIONS
 from litreview.search.whoosh_backend import WhooshBackend, _constraint
 
 WORDS = (
@@ -94,7 +94,7 @@ def backend(tmp_path_factory):
 
 def _on_positions(node):
     # Abstracts and full texts keep their positions in a field of their own (see
-    # litreview.search.schema), with the same terms and lengths: Whoosh's own phrase
+    # litreview.search.index_schema), with the same terms and lengths: Whoosh's own phrase
     # matcher runs there and scores the same.
     if type(node) is wq.Phrase and node.fieldname in POSITIONS:
         return wq.Phrase(POSITIONS[node.fieldname], node.words, node.slop, node.boost)

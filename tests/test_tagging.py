@@ -6,11 +6,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from litreview import reviews, tagging
 from litreview.errors import Invalid, NotFound
+from litreview.evidence import tags as tagging
+from litreview.library import reviews
 from litreview.models import Annotation, AuditEntry, Record, RecordTag, SearchOutbox
-
-from .evidence import csl_item, ids_by_key, write_library
+from tests.evidence import csl_item, ids_by_key, write_library
 
 
 @pytest.fixture

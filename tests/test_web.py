@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from litreview import accounts, reviews, tagging
+from litreview.accounts import users as accounts
+from litreview.evidence import tags as tagging
+from litreview.library import reviews
 from litreview.models import Record, ReviewQuestion
-
-from .webapp import make_site
+from tests.webapp import make_site
 
 XSS = """\
 TY  - JOUR

@@ -15,12 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from werkzeug.routing import Rule
 
-from litreview import attachments, duplicates, reviews, tagging
+from litreview.evidence import attachments
+from litreview.evidence import tags as tagging
+from litreview.library import duplicates, reviews
 from litreview.models import Annotation, AuditEntry, Membership, RecordTag, Review, User
 from litreview.web.access import RANK, level_of
 from tests.pdfmaker import text_pdf
-
-from .webapp import Client, Site, make_site, ris
+from tests.webapp import Client, Site, make_site, ris
 
 # "METHOD endpoint" -> who may call it: public, signed_in, or the least review role.
 EXPECTED = {

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from litreview import accounts
+from litreview.accounts import users as accounts
 from litreview.web.ratelimit import SignInLimiter
 from litreview.web.security import CONTENT_SECURITY_POLICY, secure_cookie_mode
-
-from .webapp import PASSWORD, make_site
+from tests.webapp import PASSWORD, make_site
 
 TEMPLATES = Path(__file__).parents[1] / "litreview" / "web" / "templates"
 

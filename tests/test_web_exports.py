@@ -8,9 +8,10 @@ import zipfile
 
 import pytest
 
-from litreview import reviews, screening, tagging
-
-from .webapp import make_site
+from litreview.evidence import tags as tagging
+from litreview.library import reviews
+from litreview.screening import decisions as screening
+from tests.webapp import make_site
 
 TA, FT = "title_abstract", "full_text"
 

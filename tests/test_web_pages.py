@@ -10,7 +10,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from litreview import accounts, reviews, screening, tagging
+from litreview.accounts import users as accounts
+from litreview.evidence import tags as tagging
+from litreview.library import reviews
 from litreview.models import (
     Annotation,
     Attachment,
@@ -21,10 +23,10 @@ from litreview.models import (
     RecordTag,
     Review,
 )
+from litreview.screening import decisions as screening
 from litreview.web.indexer import Indexer
 from tests.pdfmaker import text_pdf
-
-from .webapp import make_site, ris
+from tests.webapp import make_site, ris
 
 TA = "title_abstract"
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from litreview import imports, reviews, screening, tagging
+from litreview.evidence import tags as tagging
+from litreview.library import imports, reviews
 from litreview.models import Record
-
-from .webapp import make_site, ris
+from litreview.screening import decisions as screening
+from tests.webapp import make_site, ris
 
 TA = "title_abstract"
 

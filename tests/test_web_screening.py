@@ -8,11 +8,12 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from litreview import attachments, reviews, screening
+from litreview.evidence import attachments
+from litreview.library import reviews
 from litreview.models import Decision, Resolution
+from litreview.screening import decisions as screening
 from tests.pdfmaker import text_pdf
-
-from .webapp import make_site
+from tests.webapp import make_site
 
 TA, FT = "title_abstract", "full_text"
 

@@ -8,9 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from litreview.models import Record
-
-from .webapp import make_site
-from .zotero_server import Library, ZoteroServer, article
+from tests.webapp import make_site
+from tests.zotero_server import Library, ZoteroServer, article
 
 API_KEY = "Zt9sEcReTkEy0000wxyz"
 

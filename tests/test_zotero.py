@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from litreview.ingest.records import RECORD_TYPES, Author, EntryError, RecordData
-from litreview.ingest.zotero import TYPES, is_pdf_attachment, note_text, read_item
+from litreview.ingest.record_data import RECORD_TYPES, Author, EntryError, RecordData
+from litreview.ingest.zotero_items import TYPES, is_pdf_attachment, note_text, read_item
 from litreview.models import (
     Attachment,
     AuditEntry,
@@ -29,9 +29,8 @@ from litreview.models import (
     User,
     ZoteroLink,
 )
-
-from .conftest import DATA
-from .zotero_server import Library, ZoteroServer, article, pdf_bytes
+from tests.conftest import DATA
+from tests.zotero_server import Library, ZoteroServer, article, pdf_bytes
 
 ZDATA = DATA / "zotero"
 API_KEY = "Zt9sEcReTkEy0000abcd"

@@ -21,8 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from litreview import create_app, reviews
+from litreview import create_app
 from litreview.db import make_engine
+from litreview.library import reviews
 from litreview.models import Membership, Record, Review, User
 
 PASSWORD = "correct horse battery"

@@ -19,11 +19,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only
 
-from ..errors import Invalid
-from ..models import Annotation, Record, RecordTag, Review, ReviewQuestion, User, utcnow
-from ..models.screening import DECISIONS, STAGES
-from . import csl
-from .decisions import FULL_TEXT, TITLE_ABSTRACT, Outcome, outcomes
+from litreview.errors import Invalid
+from litreview.export import csl
+from litreview.export.decisions import FULL_TEXT, TITLE_ABSTRACT, Outcome, outcomes
+from litreview.models import Annotation, Record, RecordTag, Review, ReviewQuestion, User, utcnow
+from litreview.models.screening import DECISIONS, STAGES
 
 log = logging.getLogger(__name__)
 

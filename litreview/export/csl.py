@@ -45,9 +45,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..errors import Invalid
-from ..models import CitationCache, Record
-from . import _citeproc_memo
+from litreview.errors import Invalid
+from litreview.export import _citeproc_memo
+from litreview.models import CitationCache, Record
 
 log = logging.getLogger(__name__)
 

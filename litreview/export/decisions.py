@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Decision, Record, Resolution, Review
+from litreview.models import Decision, Record, Resolution, Review
 
 TITLE_ABSTRACT, FULL_TEXT = "title_abstract", "full_text"
 # The title/abstract outcomes that send a record on to full-text screening.

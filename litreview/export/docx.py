@@ -20,9 +20,9 @@ from docx import Document
 from docx.oxml.ns import qn
 from lxml import etree
 
-from . import annotated
-from .annotated import AnnotatedBibliography
-from .csl import clean_text
+from litreview.export import annotated
+from litreview.export.annotated import AnnotatedBibliography
+from litreview.export.csl import clean_text
 
 TWIPS_PER_CM = 567
 HANGING = round(1.27 * TWIPS_PER_CM)  # half an inch, as reference managers indent

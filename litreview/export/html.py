@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from . import annotated
-from .annotated import AnnotatedBibliography
-from .csl import clean_text, runs_to_html
+from litreview.export import annotated
+from litreview.export.annotated import AnnotatedBibliography
+from litreview.export.csl import clean_text, runs_to_html
 
 CSS = """
 body { font-family: Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto;

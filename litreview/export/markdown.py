@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from . import annotated
-from .annotated import AnnotatedBibliography, Entry
-from .csl import clean_text
+from litreview.export import annotated
+from litreview.export.annotated import AnnotatedBibliography, Entry
+from litreview.export.csl import clean_text
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~])")
 _LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))", re.MULTILINE)

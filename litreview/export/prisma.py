@@ -31,10 +31,10 @@ from xml.sax.saxutils import escape
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..errors import Invalid
-from ..models import Attachment, ImportBatch, Record, RecordSource, Review
-from .csl import clean_text
-from .decisions import FULL_TEXT, PASSES, TITLE_ABSTRACT, outcomes
+from litreview.errors import Invalid
+from litreview.export.csl import clean_text
+from litreview.export.decisions import FULL_TEXT, PASSES, TITLE_ABSTRACT, outcomes
+from litreview.models import Attachment, ImportBatch, Record, RecordSource, Review
 
 NO_REASON = "No reason given"
 FORMATS = ("svg", "png", "json")

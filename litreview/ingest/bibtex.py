@@ -56,8 +56,8 @@ from pylatexenc.latex2text import (
     get_default_latex_context_db,
 )
 
-from .normalize import clean, nfc, normalize_doi, parse_year
-from .records import Author, EntryError, Item, RecordData, UnreadableFile
+from litreview.ingest.normalize import clean, nfc, normalize_doi, parse_year
+from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
 
 # --------------------------------------------------------------------------
 # Entry types

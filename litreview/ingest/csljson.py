@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from .normalize import clean, nfc, normalize_doi, parse_year
-from .records import Author, EntryError, Item, RecordData, UnreadableFile
+from litreview.ingest.normalize import clean, nfc, normalize_doi, parse_year
+from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
 
 __all__ = ["looks_like", "read"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Indel
 
-from .normalize import fold
+from litreview.ingest.normalize import fold
 
 PROBABLE_THRESHOLD = 0.88
 WINDOW = 12

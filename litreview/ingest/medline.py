@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import TextIO
 
-from .normalize import clean, nfc, normalize_doi, parse_year, split_initials
-from .records import Author, EntryError, Item, RecordData
+from litreview.ingest.normalize import clean, nfc, normalize_doi, parse_year, split_initials
+from litreview.ingest.record_data import Author, EntryError, Item, RecordData
 
 __all__ = ["looks_like", "read"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .records import Author
+from litreview.ingest.record_data import Author
 
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
 _DOI_SHAPE = re.compile(r"10\.\d{4,9}/\S+")

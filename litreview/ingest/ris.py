@@ -35,8 +35,8 @@ from typing import TextIO
 
 import rispy
 
-from .normalize import nfc, normalize_doi, parse_year, split_name
-from .records import Author, EntryError, Item, RecordData, UnreadableFile
+from litreview.ingest.normalize import nfc, normalize_doi, parse_year, split_name
+from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
 
 # A tag line: two-character tag, up to two spaces, hyphen, an optional space, value.
 # A stray BOM is allowed at the start of any line (files joined with `cat`).

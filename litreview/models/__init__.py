@@ -1,7 +1,7 @@
 """The tables, by feature; the database is the one source of truth."""
 
-from .accounts import Membership, User
-from .core import (
+from litreview.models.accounts import Membership, User
+from litreview.models.core import (
     JSON,
     AuditEntry,
     ImportBatch,
@@ -14,10 +14,17 @@ from .core import (
     Timestamp,
     utcnow,
 )
-from .evidence import Annotation, Attachment, AttachmentPage, RecordNote, RecordTag, SearchOutbox
-from .export import CitationCache
-from .screening import STAGES, Decision, Resolution
-from .zotero import ZoteroLink
+from litreview.models.evidence import (
+    Annotation,
+    Attachment,
+    AttachmentPage,
+    RecordNote,
+    RecordTag,
+    SearchOutbox,
+)
+from litreview.models.export import CitationCache
+from litreview.models.screening import STAGES, Decision, Resolution
+from litreview.models.zotero import ZoteroLink
 
 __all__ = [
     "JSON",

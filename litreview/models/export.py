@@ -7,8 +7,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, utcnow
-from .core import Timestamp
+from litreview.db import Base, utcnow
+from litreview.models.core import Timestamp
 
 
 class CitationCache(Base):

@@ -7,9 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, utcnow
-from .accounts import User
-from .core import Timestamp
+from litreview.db import Base, utcnow
+from litreview.models.accounts import User
+from litreview.models.core import Timestamp
 
 STAGES = ("title_abstract", "full_text")
 DECISIONS = ("include", "exclude", "maybe")

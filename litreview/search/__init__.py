@@ -25,14 +25,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..config import Settings
-from ..errors import Invalid
-from ..models import STAGES, Review, ReviewQuestion
-from ..tagging import question_by_code
-from .backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
-from .outbox import apply_outbox, install, pending_count, queue_records, rebuild
-from .schema import DECISION_VALUES
-from .whoosh_backend import WhooshBackend
+from litreview.config import Settings
+from litreview.errors import Invalid
+from litreview.evidence.tags import question_by_code
+from litreview.models import STAGES, Review, ReviewQuestion
+from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
+from litreview.search.index_schema import DECISION_VALUES
+from litreview.search.outbox import apply_outbox, install, pending_count, queue_records, rebuild
+from litreview.search.whoosh_backend import WhooshBackend
 
 install()
 

@@ -12,7 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .documents import RecordDoc
+from litreview.search.documents import RecordDoc
 
 
 class IndexBusy(Exception):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import (
+from litreview.models import (
     STAGES,
     Attachment,
     AttachmentPage,

@@ -44,7 +44,7 @@ from whoosh.searching import Results
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
-from .schema import OFFSETS, POSITIONS
+from litreview.search.index_schema import OFFSETS, POSITIONS
 
 _first = itemgetter(0)
 _NOT_SCORE = 1.0  # what Whoosh's InverseMatcher gives each document a NOT lets through

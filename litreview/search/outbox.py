@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..models import (
+from litreview.models import (
     Annotation,
     Attachment,
     AttachmentPage,
@@ -42,8 +42,8 @@ from ..models import (
     SearchOutbox,
     utcnow,
 )
-from .backend import IndexBusy, SearchBackend
-from .documents import iter_review_docs, load_docs
+from litreview.search.backend import IndexBusy, SearchBackend
+from litreview.search.documents import iter_review_docs, load_docs
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import re
 from whoosh import qparser
 from whoosh import query as wq
 
-from ..errors import Invalid
-from .schema import ALIASES, DECISION_VALUES, DEFAULT_FIELDS, QUERY_FIELDS
+from litreview.errors import Invalid
+from litreview.search.index_schema import ALIASES, DECISION_VALUES, DEFAULT_FIELDS, QUERY_FIELDS
 
 MAX_QUERY_CHARS = 1000
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}

@@ -30,13 +30,13 @@ from whoosh import query as wq
 from whoosh.index import LockError
 from whoosh.query.qcore import QueryError
 
-from ..errors import Invalid
-from . import evaluate
-from .analysis import term_offsets
-from .backend import Hit, IndexBusy, SearchFilters, SearchResult, Snippet
-from .documents import PENDING, RecordDoc
-from .query import make_parser, parse_query
-from .schema import INDEX_NAME, make_schema
+from litreview.errors import Invalid
+from litreview.search import evaluate
+from litreview.search.analysis import term_offsets
+from litreview.search.backend import Hit, IndexBusy, SearchFilters, SearchResult, Snippet
+from litreview.search.documents import PENDING, RecordDoc
+from litreview.search.index_schema import INDEX_NAME, make_schema
+from litreview.search.query import make_parser, parse_query
 
 log = logging.getLogger(__name__)
 

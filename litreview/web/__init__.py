@@ -26,17 +26,32 @@ def init_app(app: Flask) -> None:
     """Wire the web app into ``app``: extensions, hooks, blueprints, error pages."""
     from flask_wtf.csrf import CSRFProtect
 
-    from . import access, auth, errors, features, filters, home, security
-    from .blueprints import review
-    from .importing import make_jobs
-    from .indexer import Indexer, search_applier
-    from .views import load_view_modules
+    # Each page module adds its routes to the ``review`` blueprint when imported.
+    from litreview.web import (  # noqa: F401
+        access,
+        auth,
+        conflict_pages,
+        dashboard,
+        duplicate_pages,
+        evidence_pages,
+        export_pages,
+        home,
+        import_pages,
+        record_pages,
+        screening_pages,
+        security,
+        settings_pages,
+    )
+    from litreview.web import error_pages as errors
+    from litreview.web import template_filters as filters
+    from litreview.web.blueprints import review
+    from litreview.web.import_pages import make_jobs
+    from litreview.web.indexer import Indexer, search_applier
 
     security.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)
     app.before_request(access.enforce)
-    load_view_modules()
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(review)
@@ -52,12 +67,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def catch_up_once() -> None:
-        # Changes committed while no process was indexing (a crash, the CLI without the
-        # search feature) are applied once a server starts taking requests.
+        # Changes committed while no process was indexing (a crash) are applied
+        # once a server starts taking requests.
         if not started and not app.testing:
             started.append(True)
             indexer.nudge()
-
-    available = features.available()
-    app.extensions["litreview.features"] = available
-    app.context_processor(lambda: {"features": available})

@@ -23,9 +23,10 @@ from typing import Any, TypeVar
 from flask import Response, abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
 
-from .. import accounts, reviews
-from ..errors import NotFound
-from . import db
+from litreview.accounts import users as accounts
+from litreview.errors import NotFound
+from litreview.library import reviews
+from litreview.web import db
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from flask import (
 )
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from .. import accounts
-from ..models import User
-from . import db
-from .access import requires
-from .ratelimit import SignInLimiter
-from .security import cookies_will_be_refused
+from litreview.accounts import users as accounts
+from litreview.models import User
+from litreview.web import db
+from litreview.web.access import requires
+from litreview.web.ratelimit import SignInLimiter
+from litreview.web.security import cookies_will_be_refused
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)

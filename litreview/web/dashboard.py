@@ -6,12 +6,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, render_template
 
-from .. import screening
-from ..models import ImportBatch
-from . import db
-from .access import requires
-from .blueprints import review
-from .helpers import review as this_review
+from litreview.models import ImportBatch
+from litreview.screening import decisions as screening
+from litreview.web import db
+from litreview.web.access import requires
+from litreview.web.blueprints import review
+from litreview.web.helpers import review as this_review
 
 
 @review.get("/")

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from flask import abort, current_app, g, request
 from flask_login import current_user
 
-from ..config import Settings
-from ..errors import Invalid
-from ..models import Record, Review, User
-from . import db
+from litreview.config import Settings
+from litreview.errors import Invalid
+from litreview.models import Record, Review, User
+from litreview.web import db
 
 log = logging.getLogger(__name__)
 

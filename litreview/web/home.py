@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, url_for
 
-from .. import accounts, reviews
-from ..errors import Invalid
-from ..models import Membership
-from . import db
-from .access import requires
-from .helpers import actor, commit, form_text, me, sentence
+from litreview.accounts import users as accounts
+from litreview.errors import Invalid
+from litreview.library import reviews
+from litreview.models import Membership
+from litreview.web import db
+from litreview.web.access import requires
+from litreview.web.helpers import actor, commit, form_text, me, sentence
 
 bp = Blueprint("home", __name__)
 

@@ -89,7 +89,7 @@ def search_applier(session_factory, settings) -> Callable[[], object]:
 
     def apply() -> object:
         try:
-            from .. import search
+            from litreview import search
         except ImportError:  # the search feature is not there yet
             return 0
         return search.catch_up(session_factory, settings)

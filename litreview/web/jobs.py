@@ -33,11 +33,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import imports
-from ..config import Settings
-from ..errors import LitreviewError
-from ..ingest.records import UnreadableFile
-from ..models import Review
+from litreview.config import Settings
+from litreview.errors import LitreviewError
+from litreview.ingest.record_data import UnreadableFile
+from litreview.library import imports
+from litreview.models import Review
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +293,8 @@ class ImportJobs:
         action: str,
         files: bool,
     ) -> None:
-        from .. import zotero_sync
-        from ..zotero_client import ZoteroClient, api_url
+        from litreview.zotero import sync as zotero_sync
+        from litreview.zotero.client import ZoteroClient, api_url
 
         status["state"] = "running"
         self._write(status)

@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ..models import Attachment, Decision, Record, RecordSource, RecordTag, Review
-from ..models.screening import DECISIONS, STAGES
-from ..screening_sql import FULL_TEXT, current, outcomes, passed_title_abstract
+from litreview.models import Attachment, Decision, Record, RecordSource, RecordTag, Review
+from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.outcome_sql import FULL_TEXT, current, outcomes, passed_title_abstract
 
 PAGE_SIZE = 50
 DECISION_FILTERS = (*DECISIONS, "conflict", "undecided")

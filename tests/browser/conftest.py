@@ -18,10 +18,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from litreview import create_app, reviews
+from litreview import create_app
 from litreview.db import make_engine
-
-from ..webapp import HASH, TEAM
+from litreview.library import reviews
+from tests.webapp import HASH, TEAM
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -12,10 +12,9 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from litreview import reviews
+from litreview.library import reviews
 from litreview.models import Annotation, Decision, Record, Resolution, Review
-
-from ..webapp import PASSWORD, ris
+from tests.webapp import PASSWORD, ris
 
 XSS_TITLE = "<script>alert(1)</script> Risk tools <img src=x onerror=alert(2)>"
 TIMEOUT = 15_000

@@ -1,1 +1,0 @@
-"""`litreview` subcommands by feature; each module has ``register(cli)``."""

@@ -1,0 +1,152 @@
+"""A file in, its format and its entries out: decoding and format detection from content."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from litreview.ingest import bibtex, csljson, medline, ris, wos
+from litreview.ingest.record_data import Item, Reader, UnreadableFile
+
+READERS: dict[str, Reader] = {
+    "bibtex": bibtex.read,
+    "ris": ris.read,
+    "medline": medline.read,
+    "wos": wos.read,
+    "csljson": csljson.read,
+}
+
+EXTENSIONS = {
+    ".bib": "bibtex",
+    ".bibtex": "bibtex",
+    ".ris": "ris",
+    ".nbib": "medline",
+    ".medline": "medline",
+    ".json": "csljson",
+    ".ciw": "wos",
+}
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# JabRef and others write "% Encoding: windows-1252" at the top of a .bib file.
+_DECLARED = re.compile(rb"^%\s*Encoding:\s*([\w.-]+)", re.IGNORECASE | re.MULTILINE)
+_RIS = re.compile(r"^\s*TY\s{0,2}-", re.IGNORECASE | re.MULTILINE)
+# A RIS file whose TY line is lost still has tagged lines and an ER.
+_RIS_TAG = re.compile(r"^[A-Z][A-Z0-9]  - ", re.MULTILINE)
+_RIS_END = re.compile(r"^ER  -", re.MULTILINE)
+_BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
+_HEAD_BYTES = 64 * 1024
+_CHECK_CHUNK = 1 << 20
+
+
+def sniff_encoding(path: Path, head: bytes) -> str:
+    """The file's encoding from its BOM, its declaration, or its bytes; UTF-8 is the default."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding
+    sample = head[:512]
+    if len(sample) >= 4:
+        # UTF-16 without a BOM: every other byte of ASCII text is zero.
+        zeros_even = sample[0::2].count(0)
+        zeros_odd = sample[1::2].count(0)
+        half = len(sample) // 2
+        if zeros_even > half * 0.6:
+            return "utf-16-be"
+        if zeros_odd > half * 0.6:
+            return "utf-16-le"
+    declared = _DECLARED.search(head[:4096])
+    if declared:
+        name = declared.group(1).decode("ascii", "replace")
+        try:
+            return codecs.lookup(name).name
+        except LookupError as exc:
+            raise UnreadableFile(f"{path}: declares unknown encoding {name!r}") from exc
+    return "utf-8"
+
+
+def check_decodes(path: Path, encoding: str) -> None:
+    """Decode the whole file once so a bad byte is reported up front, with its line."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    with path.open("rb") as f:
+        while chunk := f.read(_CHECK_CHUNK):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                before = decoder.decode(chunk[: exc.start]) if exc.start else ""
+                line += before.count("\n")
+                raise UnreadableFile(
+                    f"{path}: line {line}: not valid {encoding} (byte {chunk[exc.start]:#04x}); "
+                    "save the file as UTF-8 and import it again"
+                ) from None
+            line += text.count("\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise UnreadableFile(f"{path}: ends in the middle of a {encoding} character") from None
+
+
+def detect_format(path: Path, head: str) -> str:
+    """The format from the content; the extension only breaks ties."""
+    # Old Mac files end lines with a bare CR; the patterns below look for line starts.
+    head = head.replace("\r\n", "\n").replace("\r", "\n")
+    stripped = head.lstrip("\ufeff \t\n")
+    candidates = []
+    if stripped[:1] in "[{" and csljson.looks_like(head):
+        candidates.append("csljson")
+    if wos.looks_like(head):
+        candidates.append("wos")
+    if medline.looks_like(head):
+        candidates.append("medline")
+    if _RIS.search(head) or len(_RIS_TAG.findall(head)) >= 3 and _RIS_END.search(head):
+        candidates.append("ris")
+    if _BIBTEX.search(head):
+        candidates.append("bibtex")
+    if not candidates:
+        raise UnreadableFile(
+            f"{path}: not a bibliography file (no BibTeX, RIS, PubMed/MEDLINE, "
+            "Web of Science or CSL-JSON entries found)"
+        )
+    by_extension = EXTENSIONS.get(path.suffix.lower())
+    return by_extension if by_extension in candidates else candidates[0]
+
+
+@contextmanager
+def open_bibliography(path: Path, format: str | None = None) -> Iterator[tuple[str, TextIO]]:
+    """Open a bibliography file as text: yields its format and a text stream."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(_HEAD_BYTES)
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UnreadableFile(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot be read ({exc.strerror})") from None
+    if not head.strip():
+        raise UnreadableFile(f"{path}: the file is empty")
+    encoding = sniff_encoding(path, head)
+    check_decodes(path, encoding)
+    head_text = head.decode(encoding, errors="ignore")
+    if format is None:
+        format = detect_format(path, head_text)
+    elif format not in READERS:
+        raise UnreadableFile(f"unknown format {format!r}; known: {', '.join(READERS)}")
+    with open(path, encoding=encoding, newline=None) as stream:
+        # utf-16 without BOM decodes a leading U+FEFF as text; readers tolerate it.
+        yield format, stream
+
+
+def read_file(path: Path, format: str | None = None) -> tuple[str, list[Item]]:
+    """Every item of a file at once: for tests and small files, not for imports."""
+    with open_bibliography(path, format) as (fmt, stream):
+        return fmt, list(READERS[fmt](stream, str(path)))

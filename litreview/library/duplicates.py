@@ -1,0 +1,166 @@
+"""Probable duplicates for a person to judge; merging, keeping apart, and undoing a merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from litreview import audit
+from litreview.errors import Invalid, NotFound
+from litreview.ingest.dedup import Candidate, Pair, match_key, probable_pairs
+from litreview.ingest.record_data import Author, RecordData
+from litreview.library.imports import FILLABLE, fill_empty, record_fields
+from litreview.models import KeepApart, Merge, Record, RecordSource, Review, utcnow
+
+
+def find_probable(session: Session, review: Review) -> list[Pair]:
+    """Pairs of live records that are probably the same work and not yet judged."""
+    rows = session.execute(
+        sa.select(Record.id, Record.title, Record.year, Record.authors, Record.doi).where(
+            Record.review_id == review.id, Record.merged_into_id.is_(None)
+        )
+    )
+    candidates = [
+        Candidate(r.id, r.title, r.year, r.authors[0]["family"] if r.authors else None, r.doi)
+        for r in rows
+    ]
+    apart = {
+        (a, b)
+        for a, b in session.execute(
+            sa.select(KeepApart.record_a_id, KeepApart.record_b_id).where(
+                KeepApart.review_id == review.id
+            )
+        )
+    }
+    return probable_pairs(candidates, apart)
+
+
+def _live_record(session: Session, review: Review, record_id: int) -> Record:
+    record = session.get(Record, record_id)
+    if record is None or record.review_id != review.id:
+        raise NotFound(f"no record {record_id} in review {review.slug}")
+    if record.merged_into_id is not None:
+        raise Invalid(f"record {record_id} was merged into record {record.merged_into_id}")
+    return record
+
+
+def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: str) -> Merge:
+    """Merge record ``other_id`` into ``keep_id``: its sources move, its fields fill gaps."""
+    if keep_id == other_id:
+        raise Invalid("a record cannot be merged with itself")
+    keep = _live_record(session, review, keep_id)
+    other = _live_record(session, review, other_id)
+    sources = list(other.sources)
+    for source in sources:
+        source.record = keep
+    filled = fill_empty(
+        keep, {name: getattr(other, name) for name in (*FILLABLE, "authors", "keywords")}
+    )
+    other.merged_into_id = keep.id
+    entry = Merge(
+        review_id=review.id,
+        record=keep,
+        duplicate_id=other.id,
+        rule="manual",
+        score=1.0,
+        filled=filled,
+        source_ids=[s.id for s in sources],
+        created_by=actor,
+    )
+    session.add(entry)
+    session.flush()
+    audit.log(
+        session,
+        actor,
+        "record.merge",
+        review_id=review.id,
+        target_type="record",
+        target_id=keep.id,
+        duplicate=other.id,
+        merge=entry.id,
+        rule="manual",
+        filled=sorted(filled),
+    )
+    return entry
+
+
+def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: str) -> None:
+    """Record that two records are different works, so the pair is not listed again."""
+    if a_id == b_id:
+        raise Invalid("a record is always the same as itself")
+    _live_record(session, review, a_id)
+    _live_record(session, review, b_id)
+    low, high = sorted((a_id, b_id))
+    exists = session.scalar(
+        sa.select(KeepApart.id).where(KeepApart.record_a_id == low, KeepApart.record_b_id == high)
+    )
+    if exists is None:
+        session.add(
+            KeepApart(review_id=review.id, record_a_id=low, record_b_id=high, created_by=actor)
+        )
+        session.flush()
+        audit.log(
+            session,
+            actor,
+            "record.keep_apart",
+            review_id=review.id,
+            target_type="record",
+            target_id=low,
+            other=high,
+        )
+
+
+def list_merges(session: Session, review: Review) -> list[Merge]:
+    return list(
+        session.scalars(sa.select(Merge).where(Merge.review_id == review.id).order_by(Merge.id))
+    )
+
+
+def undo_merge(session: Session, review: Review, merge_id: int, actor: str) -> Record:
+    """Split a merge apart again; returns the record that comes back."""
+    entry = session.get(Merge, merge_id)
+    if entry is None or entry.review_id != review.id:
+        raise NotFound(f"no merge {merge_id} in review {review.slug}")
+    if entry.undone_at is not None:
+        raise Invalid(f"merge {merge_id} was already undone")
+    keep = entry.record
+    for name, before in entry.filled.items():
+        setattr(keep, name, before)
+    first = keep.authors[0]["family"] if keep.authors else None
+    keep.match_key = match_key(keep.title, keep.year, first)
+    sources = list(
+        session.scalars(sa.select(RecordSource).where(RecordSource.id.in_(entry.source_ids)))
+    )
+    if entry.duplicate_id is not None:
+        restored = session.get(Record, entry.duplicate_id)
+        assert restored is not None
+        restored.merged_into_id = None
+    else:
+        restored = Record(review_id=review.id, **record_fields(data_of(sources[0].data)))
+        session.add(restored)
+    for source in sources:
+        source.record = restored
+    entry.undone_at = utcnow()
+    entry.undone_by = actor
+    session.flush()
+    audit.log(
+        session,
+        actor,
+        "record.unmerge",
+        review_id=review.id,
+        target_type="record",
+        target_id=keep.id,
+        merge=entry.id,
+        restored=restored.id,
+    )
+    return restored
+
+
+def data_of(stored: dict[str, Any]) -> RecordData:
+    """A RecordData back from its stored JSON form."""
+    fields = dict(stored)
+    fields["authors"] = [Author(a["family"], a.get("given")) for a in fields.get("authors", [])]
+    known = RecordData.__dataclass_fields__
+    return RecordData(**{k: v for k, v in fields.items() if k in known})

@@ -1,0 +1,71 @@
+"""The sample review "AI in social work": six review questions and an invented library."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from litreview.accounts import users as accounts
+from litreview.library import imports, reviews
+from litreview.models import Record, Review, User
+
+SAMPLE_DIR = Path(__file__).parent / "sample_data"
+SLUG = "ai-sw"
+DEMO_EMAIL = "demo@litreview.local"
+FILES = (
+    ("library.ris", "Sample: database export (RIS)"),
+    ("library.bib", "Sample: reference manager export (BibTeX)"),
+)
+
+
+def load(session: Session, actor: str) -> dict[str, Any]:
+    """Create the sample review and import its files, unless it is already there."""
+    existing = session.scalar(sa.select(Review).where(Review.slug == SLUG))
+    created = existing is None
+    if existing is None:
+        existing = reviews.create_review(
+            session,
+            SLUG,
+            "AI in social work",
+            actor,
+            description="Sample review: how is AI used in social work, and what are its risks? "
+            "Its records are invented for demonstration.",
+        )
+        questions = json.loads((SAMPLE_DIR / "questions.json").read_text(encoding="utf-8"))
+        for q in questions:
+            reviews.add_question(
+                session,
+                existing,
+                q["code"],
+                q["title"],
+                actor,
+                q.get("description"),
+                q.get("query"),
+            )
+        for name, label in FILES:
+            imports.import_file(
+                session, existing, SAMPLE_DIR / name, actor=actor, source_label=label
+            )
+    password = None
+    if session.scalar(sa.select(User.id).where(User.email == DEMO_EMAIL)) is None:
+        # A lead to sign in as; the password is random and shown once, never a constant.
+        password = secrets.token_urlsafe(12)
+        user = accounts.create_user(session, DEMO_EMAIL, password, name="Demo lead", actor=actor)
+        accounts.add_member(session, existing, user, "lead", actor=actor)
+    count = session.scalar(
+        sa.select(sa.func.count(Record.id)).where(
+            Record.review_id == existing.id, Record.merged_into_id.is_(None)
+        )
+    )
+    return {
+        "slug": SLUG,
+        "created": created,
+        "records": count,
+        "user": DEMO_EMAIL,
+        "password": password,
+    }

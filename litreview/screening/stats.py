@@ -1,0 +1,419 @@
+"""Screening progress and agreement: counts per stage, per source, Cohen's kappa per pair.
+
+Everything comes from a fixed handful of GROUP BY queries whatever the number of
+records: one pass over the review's current decisions grouped by record, grouped again
+by what matters (outcome, reason, who decided what), so the dashboard of a
+50,000-record review reads a few hundred rows, not one per record.
+
+The result is kept per review in this process and reused while the review's audit log
+has not moved: every change that moves these numbers (a decision, an undo, a
+resolution, an import, a merge, a setting) appends an audit entry in the same
+transaction, so the newest entry's id and time say whether anything changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import threading
+from collections import Counter
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from litreview.models import (
+    AuditEntry,
+    Decision,
+    ImportBatch,
+    Merge,
+    Record,
+    RecordSource,
+    Review,
+    User,
+)
+from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.outcome_sql import (
+    CONFLICT,
+    FULL_TEXT,
+    PASSES,
+    TITLE_ABSTRACT,
+    current,
+    dead_records,
+    needed,
+    passed_title_abstract,
+    per_stage,
+    settle,
+    settled,
+    unpack,
+)
+
+NO_REASON = "(no reason given)"
+# Up to this many merged/withdrawn records are left out by listing their ids.
+MAX_LISTED = 5000
+_cache: dict[tuple[str, int], tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_cache_lock = threading.Lock()
+
+
+def cohen_kappa(table: list[list[int]]) -> tuple[float | None, float | None, float | None]:
+    """(observed agreement, expected agreement, kappa) of a square table of counts.
+
+    Rows are one rater's categories, columns the other's. Kappa is None when it is
+    undefined: no items, or both raters used a single category throughout (expected
+    agreement 1).
+    """
+    n = sum(sum(row) for row in table)
+    if n == 0:
+        return None, None, None
+    k = len(table)
+    observed = sum(table[i][i] for i in range(k)) / n
+    rows = [sum(table[i]) / n for i in range(k)]
+    cols = [sum(table[i][j] for i in range(k)) / n for j in range(k)]
+    expected = sum(r * c for r, c in zip(rows, cols, strict=True))
+    if expected >= 1:
+        return observed, expected, None
+    return observed, expected, (observed - expected) / (1 - expected)
+
+
+def _empty_stage() -> dict[str, Any]:
+    return {
+        "eligible": 0,
+        "screened": 0,
+        "remaining": 0,
+        "in_progress": 0,
+        "included": 0,
+        "excluded": 0,
+        "maybe": 0,
+        "conflicts": 0,
+        "resolved": 0,
+        "excluded_by_reason": Counter(),
+    }
+
+
+_KEYS = {"include": "included", "exclude": "excluded", "maybe": "maybe", CONFLICT: "conflicts"}
+
+
+def _add(
+    counts: dict[str, Any],
+    outcome: str | None,
+    reason: str | None,
+    started: bool,
+    resolved: bool,
+    n: int,
+) -> None:
+    counts["eligible"] += n
+    if resolved:
+        counts["resolved"] += n
+    if outcome is None:
+        if started:  # some reviewers decided, not yet as many as the mode needs
+            counts["in_progress"] += n
+        return
+    counts["screened"] += n
+    counts[_KEYS[outcome]] += n
+    if outcome == "exclude":
+        counts["excluded_by_reason"][reason or NO_REASON] += n
+
+
+def _progress(
+    session: Session, review: Review
+) -> tuple[dict[str, dict[str, Any]], int, Counter, bool]:
+    """Per-stage counts, live records, kappa cells from two-reviewer records, and a flag.
+
+    Kappa cells: (stage, user a, user b, decision a, decision b) -> records. The flag
+    says some record has more than two reviewers at a stage (see ``_crowded_pairs``).
+    """
+    need = needed(review)
+    # The few records not screened (merged away, withdrawn), found in one pass, so the
+    # big queries leave them out by id instead of scanning the records again for them.
+    dead = session.execute(
+        sa.select(Record.id, Record.merged_into_id).where(
+            Record.review_id == review.id,
+            sa.or_(Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)),
+        )
+    ).all()
+    unmerged = session.scalar(
+        sa.select(sa.func.count(Record.id)).where(
+            Record.review_id == review.id, Record.merged_into_id.is_(None)
+        )
+    )
+    live = unmerged - sum(1 for _id, merged_into in dead if merged_into is None)
+    dead_ids = [record_id for record_id, _merged_into in dead]
+    listed = dead_ids if len(dead_ids) <= MAX_LISTED else dead_records(review.id)
+    stages = {stage: _empty_stage() for stage in STAGES}
+    cells: Counter = Counter()
+    crowded = False
+    for stage in STAGES:
+        per = per_stage(review, stage, dead=listed, detail=True)
+        res = settled(review, stage, dead=listed)
+        columns = [
+            per.c.k,
+            per.c.rlo,
+            per.c.rhi,
+            per.c.a,
+            per.c.b,
+            res.c.decision.label("res_decision"),
+            res.c.reason.label("res_reason"),
+        ]
+        # Grouped again by plain columns, so a few hundred rows come back, not one per
+        # record (and no expressions: PostgreSQL would not match expressions carrying
+        # bound parameters between the select list and GROUP BY).
+        decided = sa.select(*columns, sa.func.count().label("records")).outerjoin(
+            res, res.c.record_id == per.c.record_id
+        )
+        # Resolved records whose reviewers all took their decisions back since.
+        orphans = sa.select(
+            *[sa.cast(sa.null(), c.type) for c in columns[:5]],
+            res.c.decision,
+            res.c.reason,
+            sa.func.count(),
+        ).where(res.c.orphan)
+        if stage == FULL_TEXT:
+            # Few rows reach here: the probes run only for records decided at full text.
+            decided = decided.where(
+                passed_title_abstract(review, per.c.record_id, candidates=False)
+            )
+            orphans = orphans.where(
+                passed_title_abstract(review, res.c.record_id, candidates=False)
+            )
+        query = sa.union_all(
+            decided.group_by(*columns), orphans.group_by(res.c.decision, res.c.reason)
+        )
+        counts, touched = stages[stage], 0
+        for k, rlo, rhi, a, b, res_decision, res_reason, records in session.execute(query):
+            touched += records
+            n = sum(unpack(k))
+            # Agreement is about the reviewers' own decisions, whatever came of them.
+            if n == 2:
+                cells[stage, a // 4, b // 4, a % 4, b % 4] += records
+            crowded = crowded or n > 2
+            if res_decision is not None:
+                decided_as, reason = res_decision, res_reason
+            else:
+                decided_as, reason = settle(k, rlo, rhi, need)
+            _add(counts, decided_as, reason, n > 0, res_decision is not None, records)
+        # Records nobody has decided yet at this stage.
+        waiting = (
+            live
+            if stage == TITLE_ABSTRACT
+            else sum(stages[TITLE_ABSTRACT][_KEYS[p]] for p in PASSES)
+        )
+        _add(counts, None, None, False, False, waiting - touched)
+    for counts in stages.values():
+        counts["remaining"] = counts["eligible"] - counts["screened"]
+        counts["excluded_by_reason"] = dict(sorted(counts["excluded_by_reason"].items()))
+    return stages, live, cells, crowded
+
+
+def _crowded_pairs(session: Session, review: Review, cells: Counter) -> None:
+    """Add to ``cells`` every pair of reviewers on records that more than two decided.
+
+    Rare (a third reviewer who decided instead of resolving), so a self-join over just
+    those records; the two-reviewer records were counted from their grouped row.
+    """
+    a, b = aliased(Decision), aliased(Decision)
+    crowded = []
+    for stage in STAGES:
+        many = (
+            sa.select(Decision.record_id)
+            .where(Decision.stage == stage, current(Decision))
+            .group_by(Decision.record_id)
+            .having(sa.func.count() > 2)
+        )
+        condition = sa.and_(a.stage == stage, a.record_id.in_(many))
+        if stage == FULL_TEXT:
+            condition = sa.and_(
+                condition, passed_title_abstract(review, a.record_id, candidates=False)
+            )
+        crowded.append(condition)
+    code = {d: n for n, d in enumerate(DECISIONS)}
+    query = (
+        sa.select(a.stage, a.user_id, b.user_id, a.decision, b.decision, sa.func.count())
+        .join(
+            b,
+            sa.and_(
+                b.record_id == a.record_id,
+                b.stage == a.stage,
+                current(b),
+                b.user_id > a.user_id,
+            ),
+        )
+        .where(
+            a.review_id == review.id,
+            current(a),
+            sa.or_(*crowded),
+            a.record_id.not_in(dead_records(review.id)),
+        )
+        .group_by(a.stage, a.user_id, b.user_id, a.decision, b.decision)
+    )
+    for stage, a_id, b_id, a_dec, b_dec, count in session.execute(query):
+        cells[stage, a_id, b_id, code[a_dec], code[b_dec]] += count
+
+
+def _agreement(session: Session, cells: Counter) -> dict[str, list[dict[str, Any]]]:
+    """Cohen's kappa per stage and pair of reviewers, with the 3x3 table behind it."""
+    ids = {user for (_s, a, b, _x, _y) in cells for user in (a, b)}
+    emails = dict(session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).all())
+    tables: dict[tuple[str, int, int], list[list[int]]] = {}
+    for (stage, a, b, x, y), count in cells.items():
+        table = tables.setdefault((stage, a, b), [[0] * len(DECISIONS) for _ in DECISIONS])
+        table[x][y] += count
+    result: dict[str, list[dict[str, Any]]] = {stage: [] for stage in STAGES}
+    for (stage, a, b), table in sorted(tables.items()):
+        observed, expected, kappa = cohen_kappa(table)
+        result[stage].append(
+            {
+                "reviewers": [emails.get(a), emails.get(b)],
+                "labels": list(DECISIONS),
+                "table": table,
+                "records": sum(map(sum, table)),
+                "agreed": sum(table[i][i] for i in range(len(DECISIONS))),
+                "observed": _round(observed),
+                "expected": _round(expected),
+                "kappa": _round(kappa),
+            }
+        )
+    return result
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _sources(session: Session, review: Review) -> list[dict[str, Any]]:
+    """Per import: its file and label, the entries it holds now, the records they are on."""
+    query = (
+        sa.select(
+            ImportBatch.id,
+            ImportBatch.file_name,
+            ImportBatch.source_label,
+            ImportBatch.format,
+            ImportBatch.created_at,
+            sa.func.count(RecordSource.id),
+            sa.func.count(sa.distinct(RecordSource.record_id)),
+        )
+        .outerjoin(RecordSource, RecordSource.batch_id == ImportBatch.id)
+        .where(ImportBatch.review_id == review.id)
+        .group_by(
+            ImportBatch.id,
+            ImportBatch.file_name,
+            ImportBatch.source_label,
+            ImportBatch.format,
+            ImportBatch.created_at,
+        )
+        .order_by(ImportBatch.id)
+    )
+    return [
+        {
+            "batch": batch_id,
+            "file": file_name,
+            "source": label,
+            "format": fmt,
+            "imported_at": created_at.isoformat() if created_at else None,
+            "entries": entries,
+            "records": records,
+        }
+        for batch_id, file_name, label, fmt, created_at, entries, records in session.execute(query)
+    ]
+
+
+def _version(session: Session, review: Review) -> tuple[Any, ...]:
+    """What identifies the review's state: its newest audit entry (id and time)."""
+    newest = session.execute(
+        sa.select(AuditEntry.id, AuditEntry.at)
+        .where(AuditEntry.review_id == review.id)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    # The time as well as the id: SQLite hands a rolled-back id out again.
+    return (review.created_at, review.screening_mode, *(newest or ()))
+
+
+def stats(session: Session, review: Review, *, fresh: bool = False) -> dict[str, Any]:
+    """The review's dashboard numbers, as one JSON-ready dict (a copy: change it freely).
+
+    ``stages``: per stage, ``eligible`` records (title/abstract: every live record;
+    full text: those whose title/abstract outcome is include or maybe), ``screened``
+    (with an outcome: included + excluded + maybe + conflicts), ``remaining``
+    (eligible - screened), ``in_progress`` (some but not all of the reviewers the mode
+    needs have decided; part of remaining), ``resolved`` conflicts, and
+    ``excluded_by_reason``. ``agreement``: per stage, Cohen's kappa for each pair of
+    reviewers over the records both decided, with the 3x3 table behind it (rows: the
+    first reviewer, columns: the second; include, exclude, maybe). ``sources``: per
+    import, its entries and the records they are on. ``duplicates_merged``: merges not
+    undone (on import and by hand).
+
+    Eight queries (nine when some record has more than two reviewers at a stage),
+    whatever the number of records; one while nothing changed since the last call in
+    this process, unless ``fresh``.
+    """
+    key = (str(session.get_bind().url), review.id)
+    version = _version(session, review)
+    if not fresh:
+        with _cache_lock:
+            cached = _cache.get(key)
+        if cached is not None and cached[0] == version:
+            return copy.deepcopy(cached[1])
+    stages, live, cells, crowded = _progress(session, review)
+    if crowded:
+        _crowded_pairs(session, review, cells)
+    merged = session.scalar(
+        sa.select(sa.func.count(Merge.id)).where(
+            Merge.review_id == review.id, Merge.undone_at.is_(None)
+        )
+    )
+    result = {
+        "review": review.slug,
+        "mode": review.screening_mode,
+        "records": live,
+        "duplicates_merged": merged,
+        "sources": _sources(session, review),
+        "stages": stages,
+        "agreement": _agreement(session, cells),
+    }
+    with _cache_lock:
+        _cache[key] = (version, result)
+    return copy.deepcopy(result)
+
+
+def _cell(value: Any) -> Any:
+    # A spreadsheet runs a cell that starts with =, +, - or @ as a formula.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def kappa_csv(stats_: dict[str, Any]) -> str:
+    """The agreement part of ``stats`` as CSV: one row per stage and pair of reviewers."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    cells = [f"a_{a}_b_{b}" for a in DECISIONS for b in DECISIONS]
+    writer.writerow(
+        [
+            "stage",
+            "reviewer_a",
+            "reviewer_b",
+            "records",
+            "agreed",
+            "observed_agreement",
+            "expected_agreement",
+            "kappa",
+            *cells,
+        ]
+    )
+    for stage in STAGES:
+        for pair in stats_["agreement"].get(stage, []):
+            writer.writerow(
+                [
+                    stage,
+                    _cell(pair["reviewers"][0]),
+                    _cell(pair["reviewers"][1]),
+                    pair["records"],
+                    pair["agreed"],
+                    "" if pair["observed"] is None else pair["observed"],
+                    "" if pair["expected"] is None else pair["expected"],
+                    "" if pair["kappa"] is None else pair["kappa"],
+                    *(count for row in pair["table"] for count in row),
+                ]
+            )
+    return out.getvalue()

@@ -1,0 +1,167 @@
+"""Importing bibliography files from the browser: upload, then watch the import's progress.
+
+Uploads are saved under a generated folder (``<data>/uploads/<job id>/<n>/``) with the
+file's name made safe, never a path the user chose, and never served back. The format
+is detected from the content by the import pipeline; the size limit is the app's
+MAX_CONTENT_LENGTH (a larger upload gets a 413 page saying so).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.utils import secure_filename
+
+from litreview.library.imports import READERS
+from litreview.web import db
+from litreview.web.access import requires
+from litreview.web.blueprints import review
+from litreview.web.helpers import actor, form_text
+from litreview.web.helpers import review as this_review
+from litreview.web.jobs import ImportJobs, Upload
+
+MAX_FILES = 20
+
+
+def jobs() -> ImportJobs:
+    return current_app.extensions["litreview.import_jobs"]
+
+
+def make_jobs(app: Flask) -> ImportJobs:
+    """The app's import runner; after each file's commit the search indexer is nudged."""
+    config = app.config["LITREVIEW_SETTINGS"]
+    indexer = app.extensions["litreview.indexer"]
+    return ImportJobs(config, app.extensions["litreview.sessions"], indexer.nudge)
+
+
+def _zotero_link() -> Any:
+    """The review's Zotero link, or None."""
+    from litreview.errors import NotFound
+    from litreview.zotero import sync as zotero_sync
+
+    try:
+        return zotero_sync.get_link(db(), this_review())
+    except NotFound:
+        return None
+
+
+def _form(status: int = 200, **context: object) -> tuple[str, int]:
+    context.setdefault("source", "")
+    context.setdefault("zotero", {"library_type": "group", "files": "1"})
+    return (
+        render_template("import.html", formats=sorted(READERS), link=_zotero_link(), **context),
+        status,
+    )
+
+
+@review.get("/import")
+@requires("reviewer")
+def import_form() -> tuple[str, int]:
+    return _form()
+
+
+@review.post("/import")
+@requires("reviewer")
+def import_start() -> object:
+    source = form_text("source", 500)
+    files = [f for f in request.files.getlist("files") if f and f.filename]
+    if not files:
+        return _form(400, source=source, error="Choose one or more files to import.")
+    if len(files) > MAX_FILES:
+        return _form(400, source=source, error=f"Import at most {MAX_FILES} files at once.")
+    job_id, folder = jobs().new_upload_dir()
+    uploads = []
+    for n, storage in enumerate(files, start=1):
+        name = secure_filename(storage.filename or "") or f"upload-{n}"
+        target = folder / str(n) / name
+        target.parent.mkdir()
+        storage.save(target)
+        uploads.append(
+            Upload(path=target, name=storage.filename or name, size=target.stat().st_size)
+        )
+    jobs().start(job_id, folder, this_review(), actor(), uploads, source or None)
+    return redirect(url_for("review.import_job", job_id=job_id), code=303)
+
+
+_COLLECTION = re.compile(r"^[A-Z0-9]{8}$")
+
+
+@review.post("/import/zotero")
+@requires("reviewer")
+def import_zotero() -> object:
+    """Import (or sync) the review's Zotero library in the background.
+
+    The API key is used for this one job and never stored, shown or logged.
+    """
+    from litreview.zotero.client import Target
+    from litreview.zotero.sync import target_of
+
+    form = {
+        "action": form_text("action", 16) or "import",
+        "library_type": form_text("library_type", 16),
+        "library_id": form_text("library_id", 32),
+        "collection": form_text("collection", 16).upper(),
+        "files": form_text("files", 4),
+    }
+    api_key = (request.form.get("api_key") or "").strip() or None
+    link = _zotero_link()
+    if form["action"] == "sync":
+        if link is None:
+            return _form(400, zotero=form, error="This review has no Zotero library to sync yet.")
+        target = target_of(link)
+    else:
+        problem = None
+        if form["library_type"] not in ("user", "group"):
+            problem = "Choose a user or a group library."
+        elif not form["library_id"].isdigit():
+            problem = "The library ID is a number (Zotero shows it in the library's URL)."
+        elif form["collection"] and not _COLLECTION.match(form["collection"]):
+            problem = "A collection key is eight letters and digits, such as ABCD2345."
+        if problem:
+            return _form(400, zotero=form, error=problem)
+        target = Target(form["library_type"], form["library_id"], form["collection"] or None)
+    job_id = jobs().start_zotero(
+        this_review(), actor(), target, api_key, form["action"], files=bool(form["files"])
+    )
+    return redirect(url_for("review.import_job", job_id=job_id), code=303)
+
+
+def _status_or_404(job_id: str) -> dict:
+    status = jobs().status(job_id)
+    if status is None or status["review_id"] != this_review().id:
+        abort(404)
+    return status
+
+
+@review.get("/import/jobs/<job_id>")
+@requires("reviewer")
+def import_job(job_id: str) -> str:
+    return render_template("import_job.html", job=_status_or_404(job_id))
+
+
+@review.get("/import/jobs/<job_id>/status.json")
+@requires("reviewer", json=True)
+def import_status(job_id: str) -> object:
+    status = _status_or_404(job_id)
+    if status.get("kind") == "zotero":
+        done, total = status["done"], status["total"]
+    else:
+        done, total = status["bytes_done"], status["bytes_total"]
+    return jsonify(
+        state=status["state"],
+        stage=status.get("stage"),
+        done=done,
+        total=total,
+        files=[{"name": f["name"], "state": f["state"]} for f in status["files"]],
+    )

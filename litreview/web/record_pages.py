@@ -1,0 +1,202 @@
+"""The records table (filters, sorting, pages) and a record's page: every field and
+source, decisions and their history, tags and annotations, attachments (PDF upload
+here; a PDF is served only to the review's members, from its generated path)."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy.orm import selectinload
+from werkzeug.utils import secure_filename
+
+from litreview.accounts import users as accounts
+from litreview.errors import Invalid, NotFound
+from litreview.models import Attachment, ImportBatch, Record, RecordSource, Resolution
+from litreview.models.screening import STAGES
+from litreview.screening import decisions as screening
+from litreview.web import db
+from litreview.web.access import requires
+from litreview.web.blueprints import review
+from litreview.web.evidence_pages import tagging_panel
+from litreview.web.helpers import actor, commit, me, record_or_404, sentence, settings
+from litreview.web.helpers import review as this_review
+from litreview.web.helpers import role as my_role
+from litreview.web.record_table import DECISION_FILTERS, SORTS, fetch, parse
+from litreview.web.template_filters import STAGE_NAMES
+
+
+def _choices() -> dict[str, Any]:
+    """What the filters offer: reviewers, questions, sources (ids and labels)."""
+    rv = this_review()
+    session = db()
+    members = [m for m in accounts.members(session, rv) if m.role in ("lead", "reviewer")]
+    if rv.screening_mode == "dual" and my_role() != "lead":
+        # Blind dual mode: filtering by another reviewer would show what they decided.
+        members = [m for m in members if m.user_id == me().id]
+    batches = session.execute(
+        sa.select(ImportBatch.id, ImportBatch.file_name, ImportBatch.source_label)
+        .where(ImportBatch.review_id == rv.id)
+        .order_by(ImportBatch.id)
+    ).all()
+    return {
+        "reviewers": [(m.user_id, m.user.email) for m in members],
+        "questions": [(q.id, f"{q.code}: {q.title}") for q in rv.questions],
+        "sources": [(b.id, b.source_label or b.file_name) for b in batches],
+    }
+
+
+@review.get("/records")
+@requires("viewer")
+def records() -> str:
+    choices = _choices()
+    allowed = {
+        name: {value for value, _ in choices[f"{name}s"]}
+        for name in ("reviewer", "question", "source")
+    }
+    query = parse(request.args, allowed)
+    table = fetch(db(), this_review(), query)
+    args = {k: v for k, v in request.args.items() if v and k != "page"}
+    return render_template(
+        "records.html",
+        query=query,
+        table=table,
+        args=args,
+        choices=choices,
+        stage_options=[(s, STAGE_NAMES[s]) for s in STAGES],
+        decision_options=[(d, d) for d in DECISION_FILTERS],
+        sort_options=[
+            (f"{sign}{key}", f"{key} {'descending' if sign else 'ascending'}")
+            for key in SORTS
+            for sign in ("", "-")
+        ],
+        form=request.args,
+    )
+
+
+@review.get("/records/<int:record_id>")
+@requires("viewer")
+def record(record_id: int) -> str:
+    return _record_page(record_id)
+
+
+def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
+    rv = this_review()
+    session = db()
+    rec = session.scalar(
+        sa.select(Record)
+        .where(Record.id == record_id, Record.review_id == rv.id)
+        .options(selectinload(Record.sources).selectinload(RecordSource.batch))
+    )
+    if rec is None:
+        abort(404)
+    attachments = list(
+        session.scalars(
+            sa.select(Attachment)
+            .where(Attachment.record_id == rec.id, Attachment.review_id == rv.id)
+            .order_by(Attachment.id)
+        )
+    )
+    history = [
+        (row, isinstance(row, Resolution))
+        for row in screening.history(session, rv, rec.id, for_user=me())
+    ]
+    outcomes = {stage: screening.effective_decision(session, rv, rec.id, stage) for stage in STAGES}
+    tags, annotations = _evidence(rec)
+    page = render_template(
+        "record.html",
+        record=rec,
+        attachments=attachments,
+        history=history,
+        outcomes=outcomes,
+        tags=tags,
+        annotations=annotations,
+        questions={q.id: q for q in rv.questions},
+        tagging=tagging_panel(rec),
+        here=url_for("review.record", record_id=rec.id),
+        **extra,
+    )
+    return page, status
+
+
+def _evidence(rec: Record) -> tuple[list[dict[str, Any]], list[Any]]:
+    try:
+        from litreview.evidence import tags as tagging
+    except ImportError:
+        return [], []
+    rv = this_review()
+    return tagging.record_tags(db(), rv, rec.id), tagging.record_annotations(db(), rv, rec.id)
+
+
+@review.post("/records/<int:record_id>/attachments")
+@requires("reviewer")
+def attachment_upload(record_id: int) -> Any:
+    record_or_404(record_id)
+    upload = request.files.get("pdf")
+    if upload is None or not upload.filename:
+        return _record_page(record_id, 400, error="Choose a PDF file to upload.")
+    from litreview.evidence import attachments
+
+    folder = settings().data_dir / "uploads" / secrets.token_hex(16)
+    folder.mkdir(parents=True, mode=0o700)
+    try:
+        path = folder / (secure_filename(upload.filename) or "upload.pdf")
+        upload.save(path)
+        session = db()
+        try:
+            attached = attachments.attach_pdf(
+                session, settings(), this_review(), record_id, path, actor()
+            )
+        except NotFound:
+            session.rollback()
+            abort(404)
+        except Invalid as exc:
+            session.rollback()
+            message = sentence(str(exc).replace(str(path), upload.filename))
+            return _record_page(record_id, 400, error=message)
+        commit()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    a = attached.attachment
+    if attached.created:
+        flash(f"{a.filename} attached: {a.status}, {len(a.pages)} page(s) of text.", "info")
+    else:
+        flash(f"{a.filename} was attached to this record already.", "info")
+    return redirect(url_for("review.record", record_id=record_id), code=303)
+
+
+@review.get("/records/<int:record_id>/attachments/<int:attachment_id>")
+@requires("viewer")
+def attachment_file(record_id: int, attachment_id: int) -> Any:
+    """The PDF, inline, only to members; from the path the app generated, checked to be
+    inside the data folder."""
+    attachment = db().scalar(
+        sa.select(Attachment).where(
+            Attachment.id == attachment_id,
+            Attachment.record_id == record_id,
+            Attachment.review_id == this_review().id,
+        )
+    )
+    if attachment is None or attachment.kind != "pdf" or not attachment.path:
+        abort(404)
+    root = settings().data_dir.resolve()
+    path = (root / attachment.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        abort(404)
+    name = secure_filename(attachment.filename or "") or f"record-{record_id}.pdf"
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"
+    response = send_file(
+        Path(path),
+        mimetype="application/pdf",
+        as_attachment=False,
+        download_name=name,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,213 @@
+"""Screening, one record at a time, at title/abstract or full text; keyboard-driven.
+
+A decision is a POST that redirects to the next record (so reloading never decides
+twice). "Skip" keeps a short list of put-off records in the signed session cookie:
+they come back once everything else at that stage is done. In blind dual mode the page
+shows only the reviewer's own decision until they have decided (``visible_decisions``
+hides the other reviewer's from reviewers; leads are shown theirs only after deciding
+too, so a lead who screens is as blind as anyone).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, session, url_for
+from sqlalchemy.orm import selectinload
+
+from litreview.accounts.users import NotAllowed
+from litreview.errors import Invalid, NotFound
+from litreview.models import Attachment, AttachmentPage, Decision, Record, RecordSource
+from litreview.screening import decisions as screening
+from litreview.screening.outcome_sql import current
+from litreview.web import db
+from litreview.web.access import requires
+from litreview.web.blueprints import review
+from litreview.web.evidence_pages import tagging_panel
+from litreview.web.helpers import (
+    arg_int,
+    decision_choice,
+    decision_form,
+    me,
+    record_or_404,
+    sentence,
+)
+from litreview.web.helpers import commit as commit_and_sync
+from litreview.web.helpers import review as this_review
+
+STAGE = "<any(title_abstract, full_text):stage>"
+MAX_SKIPS = 200
+
+
+def _skip_key(stage: str) -> str:
+    return f"skip:{this_review().id}:{stage}"
+
+
+def _skips(stage: str) -> list[int]:
+    return [i for i in session.get(_skip_key(stage), []) if isinstance(i, int)]
+
+
+def _set_skips(stage: str, ids: list[int]) -> None:
+    if ids:
+        session[_skip_key(stage)] = ids[-MAX_SKIPS:]
+    else:
+        session.pop(_skip_key(stage), None)
+
+
+def _load(record_id: int) -> Record:
+    """The record with what the page shows of it, in a fixed number of queries."""
+    record = db().scalar(
+        sa.select(Record)
+        .where(Record.id == record_id, Record.review_id == this_review().id)
+        .options(selectinload(Record.sources).selectinload(RecordSource.batch))
+    )
+    if record is None:
+        abort(404)
+    return record
+
+
+def _full_text(record: Record) -> tuple[list[Attachment], list[AttachmentPage]]:
+    attachments = list(
+        db().scalars(
+            sa.select(Attachment)
+            .where(Attachment.record_id == record.id, Attachment.review_id == record.review_id)
+            .order_by(Attachment.id)
+        )
+    )
+    pages: list[AttachmentPage] = []
+    if attachments:
+        pages = list(
+            db().scalars(
+                sa.select(AttachmentPage)
+                .where(AttachmentPage.attachment_id.in_([a.id for a in attachments]))
+                .order_by(AttachmentPage.attachment_id, AttachmentPage.page)
+            )
+        )
+    return attachments, pages
+
+
+def _decided_count(stage: str) -> int:
+    return db().scalar(
+        sa.select(sa.func.count(Decision.id)).where(
+            Decision.review_id == this_review().id,
+            Decision.stage == stage,
+            Decision.user_id == me().id,
+            current(Decision),
+        )
+    )
+
+
+def _page(
+    stage: str, record: Record, status: int = 200, form: dict[str, Any] | None = None, **extra: Any
+) -> tuple[str, int]:
+    rv, user = this_review(), me()
+    visible = screening.visible_decisions(db(), rv, record.id, user, stage)
+    mine = next((d for d in visible if d.user_id == user.id), None)
+    if rv.screening_mode == "dual" and mine is None:
+        visible = []  # blind: nobody else's decision before one's own
+    others = [d for d in visible if d.user_id != user.id]
+    previous = screening.previous_record(db(), rv, user, stage, before_id=record.id)
+    if form is None:
+        form = {
+            "decision": mine.decision if mine else "",
+            "reason": (mine.reason or "") if mine else "",
+            "note": (mine.note or "") if mine else "",
+        }
+    attachments, pages = _full_text(record) if stage == "full_text" else ([], [])
+    context = {
+        "stage": stage,
+        "record": record,
+        "mine": mine,
+        "others": others,
+        "previous": previous,
+        "form": form,
+        "attachments": attachments,
+        "pdfs": [a for a in attachments if a.kind == "pdf" and a.path],
+        "pages": pages,
+        "skipped": len(_skips(stage)),
+        "reasons": rv.exclusion_reasons or [],
+        "tagging": tagging_panel(record),
+        "here": url_for("review.screen_record", stage=stage, record_id=record.id),
+    }
+    context.update(extra)
+    return render_template("screen.html", **context), status
+
+
+@review.get(f"/screen/{STAGE}/")
+@requires("reviewer")
+def screen_next(stage: str) -> object:
+    rv, user = this_review(), me()
+    skips = _skips(stage)
+    after = arg_int("after")
+    record = screening.next_record(db(), rv, user, stage, after_id=after, skip_ids=skips)
+    if record is None and after is not None:  # wrap around to the start
+        record = screening.next_record(db(), rv, user, stage, skip_ids=skips)
+    if record is None and skips:
+        record = screening.next_record(db(), rv, user, stage)
+        if record is not None:
+            _set_skips(stage, [])
+            flash(f"Back to the {len(skips)} record(s) you skipped.", "info")
+    if record is None:
+        return render_template("screen_done.html", stage=stage, decided=_decided_count(stage))
+    return _page(stage, _load(record.id))
+
+
+@review.get(f"/screen/{STAGE}/<int:record_id>")
+@requires("reviewer")
+def screen_record(stage: str, record_id: int) -> tuple[str, int]:
+    return _page(stage, _load(record_id))
+
+
+@review.post(f"/screen/{STAGE}/<int:record_id>")
+@requires("reviewer")
+def screen_decide(stage: str, record_id: int) -> object:
+    record_or_404(record_id)
+    form = decision_form()
+    session_ = db()
+    try:
+        decision, reason, note = decision_choice(form)
+        screening.decide(
+            session_, this_review(), record_id, me(), stage, decision, reason=reason, note=note
+        )
+    except NotAllowed as exc:
+        session_.rollback()
+        abort(403, str(exc))
+    except NotFound:
+        session_.rollback()
+        abort(404)
+    except Invalid as exc:
+        session_.rollback()
+        return _page(stage, _load(record_id), 400, form=form, error=sentence(str(exc)))
+    commit_and_sync()
+    _set_skips(stage, [i for i in _skips(stage) if i != record_id])
+    return redirect(url_for("review.screen_next", stage=stage, after=record_id), code=303)
+
+
+@review.post(f"/screen/{STAGE}/<int:record_id>/skip")
+@requires("reviewer")
+def screen_skip(stage: str, record_id: int) -> object:
+    record_or_404(record_id)
+    skips = [i for i in _skips(stage) if i != record_id]
+    _set_skips(stage, [*skips, record_id])
+    return redirect(url_for("review.screen_next", stage=stage, after=record_id), code=303)
+
+
+@review.post(f"/screen/{STAGE}/undo")
+@requires("reviewer")
+def screen_undo(stage: str) -> object:
+    session_ = db()
+    try:
+        undone = screening.undo_last(session_, this_review(), me(), stage)
+    except Invalid as exc:
+        session_.rollback()
+        flash(sentence(str(exc)), "error")
+        return redirect(url_for("review.screen_next", stage=stage), code=303)
+    if undone is None:
+        flash("There is nothing to undo at this stage.", "info")
+        return redirect(url_for("review.screen_next", stage=stage), code=303)
+    commit_and_sync()
+    flash(f"Undone: your {undone.decision} on record {undone.record_id}.", "info")
+    return redirect(
+        url_for("review.screen_record", stage=stage, record_id=undone.record_id), code=303
+    )
