@@ -20,7 +20,7 @@ from litreview.models import Annotation, CitationCache, Record, Review
 from tests import exporting
 from tests.conftest import DATA
 
-SAMPLE = Path(__file__).parents[1] / "litreview" / "sample"
+SAMPLE = Path(__file__).parents[1] / "litreview" / "library" / "sample_data"
 STYLE_NAMES = ("apa", "harvard", "vancouver", "chicago-author-date")
 
 
