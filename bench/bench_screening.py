@@ -47,7 +47,7 @@ from litreview.models import (  # noqa: E402
     Review,
     User,
 )
-from litreview.screening import decisions as screening
+from litreview import screening
 
 SEED = 20261126
 REASONS = ["Not about AI", "Not social work", "Not research"]

@@ -22,12 +22,13 @@ from litreview.models import (
     Membership,
     Record,
     Resolution,
+    StageOutcome,
     Review,
     User,
     utcnow,
 )
-from litreview.screening import decisions as screening
-from litreview.screening import stats as screening_stats
+from litreview import screening
+from litreview.screening import progress as screening_stats
 
 TA, FT = "title_abstract", "full_text"
 DECISIONS = ("include", "exclude", "maybe")
@@ -118,7 +119,7 @@ def test_changing_a_decision_adds_a_row_and_keeps_the_history(session, team):
         ("ann@example.org", first.id, "include", None),
         ("ann@example.org", changed.id, "exclude", first.id),
     ]
-    assert screening.effective_decision(session, team.review, r1, TA) == "exclude"
+    assert screening.outcome_at(session, team.review, r1, TA) == "exclude"
 
 
 def test_only_leads_and_reviewers_decide(session, team):
@@ -215,7 +216,7 @@ def test_undo_walks_back_through_the_decisions_in_reverse_order(session, team):
     assert [c for *_, c in rows_of(session, r1)] == [True, False, True, False]
     assert screening.undo_last(session, team.review, team.ann, TA) is d1
     assert screening.undo_last(session, team.review, team.ann, TA) is None
-    assert screening.effective_decision(session, team.review, r1, TA) == "include"  # ben's
+    assert screening.outcome_at(session, team.review, r1, TA) == "include"  # ben's
     session.commit()
     undone = session.scalars(
         sa.select(AuditEntry.target_id)
@@ -251,19 +252,19 @@ def test_effective_decisions_single_and_dual(session, team):
     screening.decide(session, team.review, r3, team.ben, TA, "include")
     screening.decide(session, team.review, r4, team.ann, TA, "include")
     screening.decide(session, team.review, r4, team.ben, TA, "maybe")
-    assert screening.effective_decisions(session, team.review, TA) == {
+    assert screening.outcomes_at(session, team.review, TA) == {
         r1: "include",
         r2: "exclude",
         r3: "include",
         r4: "conflict",  # even in single mode, two people who disagree are a conflict
     }
     reviews.update_settings(session, team.review, actor=LEAD, screening_mode="dual")
-    assert screening.effective_decisions(session, team.review, TA) == {
+    assert screening.outcomes_at(session, team.review, TA) == {
         r3: "include",
         r4: "conflict",
     }
-    assert screening.effective_decision(session, team.review, r1, TA) is None
-    assert screening.effective_decisions(session, team.review, FT) == {}
+    assert screening.outcome_at(session, team.review, r1, TA) is None
+    assert screening.outcomes_at(session, team.review, FT) == {}
 
 
 def test_blind_dual_reviewers_see_only_their_own_until_both_decided(session, dual):
@@ -340,7 +341,7 @@ def test_conflicts_and_resolutions_are_kept_apart_from_the_decisions(session, du
     )
     session.commit()
     assert screening.conflicts(session, dual.review, TA) == []
-    assert screening.effective_decision(session, dual.review, r1, TA) == "exclude"
+    assert screening.outcome_at(session, dual.review, r1, TA) == "exclude"
     assert rows_of(session, r1) == [
         (dual.ann.id, "include", None, True),
         (dual.ben.id, "exclude", "Not about AI", True),
@@ -441,7 +442,7 @@ def test_next_record_and_stats_make_the_same_few_queries_at_any_size(session, en
             after_stats = len(statements)
             assert screening.stats(session, team.review) == cold  # nothing changed: cached
             after_cached = len(statements)
-            screening.effective_decisions(session, team.review, FT)
+            screening.outcomes_at(session, team.review, FT)
             screening.conflicts(session, team.review, TA)
         finally:
             stop()
@@ -455,10 +456,11 @@ def test_next_record_and_stats_make_the_same_few_queries_at_any_size(session, en
         )
         # Next round: undo everything so the same decisions can be made again on more records.
         session.execute(sa.delete(Decision))
+        session.execute(sa.delete(StageOutcome))
         session.commit()
-    # next_record: one query each; stats: eight, then one while nothing changes;
-    # effective_decisions one, conflicts three.
-    assert counts[0] == counts[1] == (2, 8, 1, 4)
+    # next_record: one query each; stats: seven, then one while nothing changes;
+    # outcomes_at one, conflicts three.
+    assert counts[0] == counts[1] == (2, 7, 1, 4)
 
 
 # ------------------------------------------------------------------ agreement and stats
@@ -590,7 +592,7 @@ def test_stats_counts_add_up(session, team, monkeypatch):
         assert stage["screened"] + stage["remaining"] == stage["eligible"]
         assert sum(stage["excluded_by_reason"].values()) == stage["excluded"]
     assert s["agreement"][TA][0]["reviewers"] == ["ben@example.org", "cat@example.org"]
-    assert merged not in screening.effective_decisions(session, team.review, TA)
+    assert merged not in screening.outcomes_at(session, team.review, TA)
     # Many records merged away: they are left out by a subquery instead of a list.
     monkeypatch.setattr(screening_stats, "MAX_LISTED", 0)
     assert screening.stats(session, team.review, fresh=True) == s
@@ -619,8 +621,8 @@ def test_a_resolution_stands_when_the_reviewers_take_their_decisions_back(sessio
     screening.resolve(session, dual.review, r1, dual.lead, TA, "maybe")
     screening.undo_last(session, dual.review, dual.ann, TA)
     screening.undo_last(session, dual.review, dual.ben, TA)
-    assert screening.effective_decision(session, dual.review, r1, TA) == "maybe"
-    assert screening.effective_decisions(session, dual.review, TA) == {r1: "maybe"}
+    assert screening.outcome_at(session, dual.review, r1, TA) == "maybe"
+    assert screening.outcomes_at(session, dual.review, TA) == {r1: "maybe"}
     ta, ft = (screening.stats(session, dual.review)["stages"][s] for s in (TA, FT))
     assert (ta["screened"], ta["maybe"], ta["resolved"], ta["remaining"]) == (1, 1, 1, 7)
     assert (ft["eligible"], ft["remaining"]) == (1, 1)

@@ -10,7 +10,7 @@ import pytest
 
 from litreview.evidence import tags as tagging
 from litreview.library import reviews
-from litreview.screening import decisions as screening
+from litreview import screening
 from tests.webapp import make_site
 
 TA, FT = "title_abstract", "full_text"

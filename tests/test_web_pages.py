@@ -23,7 +23,7 @@ from litreview.models import (
     RecordTag,
     Review,
 )
-from litreview.screening import decisions as screening
+from litreview import screening
 from litreview.web.indexer import Indexer
 from tests.pdfmaker import text_pdf
 from tests.webapp import make_site, ris

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from litreview.evidence import tags as tagging
 from litreview.library import imports, reviews
 from litreview.models import Record
-from litreview.screening import decisions as screening
+from litreview import screening
 from tests.webapp import make_site, ris
 
 TA = "title_abstract"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from litreview.evidence import attachments
 from litreview.library import reviews
 from litreview.models import Decision, Resolution
-from litreview.screening import decisions as screening
+from litreview import screening
 from tests.pdfmaker import text_pdf
 from tests.webapp import make_site
 
@@ -71,7 +71,7 @@ def test_screen_records_one_after_another_with_skip_and_undo(site):
     )
     assert "Nothing left to screen" in html
     assert "(4 decided)" in html
-    effective = screening.effective_decisions(site.session, site.review, TA)
+    effective = screening.outcomes_at(site.session, site.review, TA)
     assert effective == {ids[0]: "include", ids[1]: "include", ids[2]: "exclude", ids[3]: "include"}
     # The history keeps the withdrawn maybe.
     rows = site.session.scalars(

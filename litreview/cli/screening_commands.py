@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from litreview import screening
 from litreview.accounts import users as accounts
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
 from litreview.errors import NotFound
@@ -14,7 +15,6 @@ from litreview.library import reviews
 from litreview.models import Decision, Resolution, User
 from litreview.models.accounts import ROLES
 from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening import decisions as screening
 
 stage_option = click.option(
     "--stage",

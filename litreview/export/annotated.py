@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, load_only
 
 from litreview.errors import Invalid
 from litreview.export import csl
-from litreview.export.decisions import FULL_TEXT, TITLE_ABSTRACT, Outcome, outcomes
 from litreview.models import Annotation, Record, RecordTag, Review, ReviewQuestion, User, utcnow
 from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.outcomes import FULL_TEXT, TITLE_ABSTRACT, Outcome
+from litreview.screening.outcomes import outcomes_with_reasons as outcomes
 
 log = logging.getLogger(__name__)
 

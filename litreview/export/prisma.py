@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session
 
 from litreview.errors import Invalid
 from litreview.export.csl import clean_text
-from litreview.export.decisions import FULL_TEXT, PASSES, TITLE_ABSTRACT, outcomes
 from litreview.models import Attachment, ImportBatch, Record, RecordSource, Review
+from litreview.screening.outcomes import FULL_TEXT, PASSES, TITLE_ABSTRACT
+from litreview.screening.outcomes import outcomes_with_reasons as outcomes
 
 NO_REASON = "No reason given"
 FORMATS = ("svg", "png", "json")

@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 from litreview.errors import Invalid
 from litreview.export import csl
 from litreview.export.annotated import page_label
-from litreview.export.decisions import FULL_TEXT, TITLE_ABSTRACT, outcomes
 from litreview.models import Annotation, Record, RecordNote, RecordTag, Review, ReviewQuestion
 from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.outcomes import FULL_TEXT, TITLE_ABSTRACT
+from litreview.screening.outcomes import outcomes_with_reasons as outcomes
 
 FORMATS = ("ris", "bibtex", "csv", "csljson")
 EXTENSIONS = {"ris": "ris", "bibtex": "bib", "csv": "csv", "csljson": "json"}

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from litreview import audit
 from litreview.errors import Invalid, NotFound
 from litreview.models import Review, ReviewQuestion
+from litreview.screening import outcomes
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -151,6 +152,8 @@ def update_settings(session: Session, review: Review, *, actor: str, **fields: o
     for name, change in changes.items():
         setattr(review, name, change["to"])
     session.flush()
+    if "screening_mode" in changes:
+        outcomes.refresh(session, review)
     if changes:
         audit.log(
             session,

@@ -23,7 +23,7 @@ from litreview.models.evidence import (
     SearchOutbox,
 )
 from litreview.models.export import CitationCache
-from litreview.models.screening import STAGES, Decision, Resolution
+from litreview.models.screening import STAGES, Decision, Resolution, StageOutcome
 from litreview.models.zotero import ZoteroLink
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "Review",
     "ReviewQuestion",
     "SearchOutbox",
+    "StageOutcome",
     "Timestamp",
     "User",
     "ZoteroLink",

@@ -69,3 +69,32 @@ class Resolution(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class StageOutcome(Base):
+    """A record's outcome at a stage, kept up to date by ``screening.outcomes.refresh``.
+
+    Derived from the current decisions and resolution (the rule is
+    ``screening.outcomes.outcome_of``), so pages and exports read one row instead of
+    recomputing it. A row exists once someone decided or resolved the record at the
+    stage (at full text, once title/abstract let it through); ``outcome`` is None while
+    fewer reviewers than the mode needs have decided. ``pair_a``/``pair_b``: with exactly
+    two reviewers, who decided what (``user_id * 4 + decision code``), for Cohen's kappa.
+    """
+
+    __tablename__ = "stage_outcome"
+    __table_args__ = (
+        sa.Index("ix_stage_outcome_review_stage_outcome", "review_id", "stage", "outcome"),
+    )
+
+    record_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    votes: Mapped[int] = mapped_column(default=0)
+    resolved: Mapped[bool] = mapped_column(default=False)
+    pair_a: Mapped[int | None]
+    pair_b: Mapped[int | None]

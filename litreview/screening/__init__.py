@@ -1,0 +1,63 @@
+"""Screening: decisions at title/abstract and full text, single or blind dual, conflicts.
+
+The package's public face; each rule has one module:
+
+* :mod:`.outcomes` - a record's outcome at a stage (the one rule) and the table that
+  keeps it;
+* :mod:`.visibility` - what a person may see of the decisions (the blind rule);
+* :mod:`.decisions` - writing decisions, undos and resolutions;
+* :mod:`.queue` - what a reviewer screens next;
+* :mod:`.progress` - progress and agreement (the dashboard's numbers).
+"""
+
+from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.decisions import decide, resolve, undo_last
+from litreview.screening.outcomes import (
+    CONFLICT,
+    FULL_TEXT,
+    OUTCOMES,
+    PASSES,
+    PENDING,
+    TITLE_ABSTRACT,
+    latest_outcomes,
+    outcome_at,
+    outcomes_at,
+    record_ids_with,
+)
+from litreview.screening.queue import next_record, previous_record
+from litreview.screening.progress import cohen_kappa, kappa_csv, stats
+from litreview.screening.visibility import (
+    Conflict,
+    conflicts,
+    history,
+    sees_others,
+    visible_decisions,
+)
+
+__all__ = [
+    "CONFLICT",
+    "DECISIONS",
+    "FULL_TEXT",
+    "OUTCOMES",
+    "PASSES",
+    "PENDING",
+    "STAGES",
+    "TITLE_ABSTRACT",
+    "Conflict",
+    "cohen_kappa",
+    "conflicts",
+    "decide",
+    "history",
+    "kappa_csv",
+    "latest_outcomes",
+    "next_record",
+    "outcome_at",
+    "outcomes_at",
+    "previous_record",
+    "record_ids_with",
+    "resolve",
+    "sees_others",
+    "stats",
+    "undo_last",
+    "visible_decisions",
+]

@@ -1,4 +1,4 @@
-"""Screening: decisions at title/abstract and full text, single or blind dual, conflicts.
+"""Screening decisions and resolutions: writing them, with the rules that guard them.
 
 Rules this module keeps (the web and the CLI rely on them):
 
@@ -15,75 +15,37 @@ Rules this module keeps (the web and the CLI rely on them):
   stays. Deciding exactly the same again (a double click) adds nothing.
 * Records merged into another or withdrawn are not screened (Invalid).
 * Resolutions are rows of their own, never edits of the reviewers' decisions.
+* Every write takes the record's row lock first (PostgreSQL; SQLite has one writer),
+  so writes on one record follow each other and its kept outcome
+  (:mod:`litreview.screening.outcomes`) is computed from what they all wrote.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from litreview import audit
-from litreview.accounts.users import NotAllowed, require_role, role_of
+from litreview.accounts.users import NotAllowed, require_role
 from litreview.errors import Invalid, NotFound
 from litreview.models import AuditEntry, Decision, Record, Resolution, Review, User
-from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening.outcome_sql import (
-    ANYONE,
+from litreview.models.screening import DECISIONS
+from litreview.screening import outcomes
+from litreview.screening.outcomes import (
     CONFLICT,
     FULL_TEXT,
-    MINE,
     PASSES,
-    SETTLED,
     TITLE_ABSTRACT,
-    current,
-    needed,
-    not_withdrawn,
-    outcomes,
-    passed_title_abstract,
+    check_stage,
 )
-from litreview.screening.stats import cohen_kappa, kappa_csv, stats
-
-__all__ = [
-    "DECISIONS",
-    "STAGES",
-    "Conflict",
-    "cohen_kappa",
-    "conflicts",
-    "decide",
-    "effective_decision",
-    "effective_decisions",
-    "history",
-    "kappa_csv",
-    "next_record",
-    "previous_record",
-    "resolve",
-    "stats",
-    "undo_last",
-    "visible_decisions",
-]
+from litreview.screening.sql import current
 
 log = logging.getLogger(__name__)
 
-# Retries when the same reviewer's decision on the same record is written twice at once.
+# Retries when the same reviewer's undo is taken by another request at the same moment.
 ATTEMPTS = 3
-
-
-@dataclass
-class Conflict:
-    """A record whose reviewers disagree at a stage, with their current decisions."""
-
-    record: Record
-    stage: str
-    decisions: list[Decision]
-
-
-def _check_stage(stage: str) -> None:
-    if stage not in STAGES:
-        raise Invalid(f"stage {stage!r}: choose {' or '.join(STAGES)}")
 
 
 def _check_decision(decision: str) -> None:
@@ -91,15 +53,24 @@ def _check_decision(decision: str) -> None:
         raise Invalid(f"decision {decision!r}: choose {', '.join(DECISIONS)}")
 
 
-def _record(session: Session, review: Review, record_id: int) -> Record:
+def review_record(session: Session, review: Review, record_id: int) -> Record:
+    """The review's record ``record_id`` (NotFound otherwise)."""
     record = session.get(Record, record_id)
     if record is None or record.review_id != review.id:
         raise NotFound(f"no record {record_id} in review {review.slug}")
     return record
 
 
-def _screenable(session: Session, review: Review, record_id: int) -> Record:
-    record = _record(session, review, record_id)
+def _locked_screenable(session: Session, review: Review, record_id: int) -> Record:
+    """The record, locked for this transaction, if it can be screened (else Invalid)."""
+    record = session.scalar(
+        sa.select(Record)
+        .where(Record.id == record_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if record is None or record.review_id != review.id:
+        raise NotFound(f"no record {record_id} in review {review.slug}")
     if record.merged_into_id is not None:
         raise Invalid(
             f"record {record_id} was merged into record {record.merged_into_id}: "
@@ -131,7 +102,7 @@ def _clean_reason(review: Review, stage: str, decision: str, reason: str | None)
 
 
 def _require_full_text(session: Session, review: Review, record_id: int) -> None:
-    outcome = effective_decision(session, review, record_id, TITLE_ABSTRACT)
+    outcome = outcomes.outcome_at(session, review, record_id, TITLE_ABSTRACT)
     if outcome not in PASSES:
         state = {
             None: "not decided yet",
@@ -157,77 +128,29 @@ def decide(
 
     A change adds a new row and clears ``current`` on the old one; the same decision,
     reason and note again returns the existing row. Two reviewers deciding the same
-    record at once each keep their own row; the same reviewer twice at once keeps both
-    rows, the later one current (the unique index on current rows, then a retry).
+    record at once, or one reviewer twice, are written one after the other (the
+    record's lock), so each keeps one current row and the outcome counts both.
+    About seven statements: the role, the locked record, the cleared row, the new
+    row, its audit entry, and the record's outcome read and rewritten.
     """
-    _check_stage(stage)
+    check_stage(stage)
     _check_decision(decision)
     require_role(session, review, user, "lead", "reviewer")
-    _screenable(session, review, record_id)
     reason = _clean_reason(review, stage, decision, reason)
     note = (note or "").strip() or None
+    _locked_screenable(session, review, record_id)
     if stage == FULL_TEXT:
         _require_full_text(session, review, record_id)
-    session.flush()
-    for attempt in range(1, ATTEMPTS + 1):
-        outcome = _write_decision(session, review, record_id, user, stage, decision, reason, note)
-        if outcome is not None:
-            break
-        # Another request of this reviewer made a current row for this record in the
-        # meantime; it has committed now, so the next attempt sees and replaces it.
-        log.info("decision on record %s by user %s raced; attempt %s", record_id, user.id, attempt)
-    else:
-        raise Invalid(
-            f"your decision on record {record_id} was changed elsewhere at the same moment; "
-            "reload and decide again"
-        )
-    row, previous = outcome
-    if row.id != (previous.id if previous else None):
-        audit.log(
-            session,
-            user.email,
-            "screen.decide",
-            review_id=review.id,
-            target_type="decision",
-            target_id=row.id,
-            record=record_id,
-            stage=stage,
-            decision=decision,
-            reason=reason,
-            note=note,
-            previous=previous.id if previous else None,
-            previous_decision=previous.decision if previous else None,
-        )
-    return row
-
-
-def _write_decision(
-    session: Session,
-    review: Review,
-    record_id: int,
-    user: User,
-    stage: str,
-    decision: str,
-    reason: str | None,
-    note: str | None,
-) -> tuple[Decision, Decision | sa.Row | None] | None:
-    """(new or unchanged row, the row it replaced), or None when a concurrent write won."""
-    mine = (
-        Decision.record_id == record_id,
-        Decision.stage == stage,
-        Decision.user_id == user.id,
-        current(Decision),
-    )
-    seen = session.scalar(sa.select(Decision).where(*mine))
-    if seen is not None and (seen.decision, seen.reason, seen.note) == (decision, reason, note):
-        return seen, seen  # a double click: nothing to add
-    # The write comes before the savepoint: on SQLite (pysqlite) a SAVEPOINT that opens
-    # the transaction would commit it on release. It also takes SQLite's write lock, so
-    # a request that waited for another one's commit now sees what that one wrote;
-    # RETURNING says which row was actually replaced, whatever was read above.
+    # The write comes first: on SQLite it takes the write lock, so what is read after it
+    # is what other writers committed. RETURNING says which row was replaced.
     cleared = session.execute(
         sa.update(Decision)
-        .where(*mine)
+        .where(
+            Decision.record_id == record_id,
+            Decision.stage == stage,
+            Decision.user_id == user.id,
+            current(Decision),
+        )
         .values(current=False)
         .returning(Decision.id, Decision.decision, Decision.reason, Decision.note)
         .execution_options(synchronize_session="fetch")
@@ -238,11 +161,11 @@ def _write_decision(
         reason,
         note,
     ):
-        # The same decision, made at the same moment elsewhere: keep that one.
+        # A double click: the same decision stays current, nothing is added.
         same = session.get(Decision, previous.id)
         same.current = True
         session.flush()
-        return same, same
+        return same
     row = Decision(
         review_id=review.id,
         record_id=record_id,
@@ -253,13 +176,25 @@ def _write_decision(
         note=note,
         current=True,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except sa.exc.IntegrityError:
-        return None
-    return row, previous
+    session.add(row)
+    session.flush()
+    audit.log(
+        session,
+        user.email,
+        "screen.decide",
+        review_id=review.id,
+        target_type="decision",
+        target_id=row.id,
+        record=record_id,
+        stage=stage,
+        decision=decision,
+        reason=reason,
+        note=note,
+        previous=previous.id if previous else None,
+        previous_decision=previous.decision if previous else None,
+    )
+    outcomes.refresh(session, review, [record_id])
+    return row
 
 
 def undo_last(session: Session, review: Review, user: User, stage: str) -> Decision | None:
@@ -271,7 +206,7 @@ def undo_last(session: Session, review: Review, user: User, stage: str) -> Decis
     in ``next_record``. Repeated undos walk back through the user's decisions in the
     reverse order they were made, like an editor's undo.
     """
-    _check_stage(stage)
+    check_stage(stage)
     require_role(session, review, user, "lead", "reviewer")
     session.flush()
     for _attempt in range(ATTEMPTS):
@@ -288,6 +223,7 @@ def undo_last(session: Session, review: Review, user: User, stage: str) -> Decis
         )
         if latest is None:
             return None
+        session.execute(sa.select(Record.id).where(Record.id == latest.record_id).with_for_update())
         cleared = session.execute(
             sa.update(Decision)
             .where(Decision.id == latest.id, current(Decision))
@@ -298,13 +234,7 @@ def undo_last(session: Session, review: Review, user: User, stage: str) -> Decis
             continue
         reinstated = _replaced(session, latest)
         if reinstated is not None:
-            try:
-                with session.begin_nested():
-                    reinstated.current = True
-                    session.flush()
-            except sa.exc.IntegrityError:
-                # A new decision on that record was made meanwhile: it stands.
-                reinstated = None
+            reinstated.current = True
         audit.log(
             session,
             user.email,
@@ -317,6 +247,7 @@ def undo_last(session: Session, review: Review, user: User, stage: str) -> Decis
             decision=latest.decision,
             reinstated=reinstated.id if reinstated else None,
         )
+        outcomes.refresh(session, review, [latest.record_id])
         return latest
     raise Invalid("your decisions changed elsewhere at the same moment; reload and undo again")
 
@@ -343,208 +274,16 @@ def _replaced(session: Session, withdrawn: Decision) -> Decision | None:
     )
 
 
-def effective_decisions(session: Session, review: Review, stage: str) -> dict[int, str]:
-    """Every live record's effective decision at ``stage`` (records without one left out).
-
-    Single mode: the current decision. Dual mode: the resolution if any, else the two
-    reviewers' decision if they agree, else "conflict"; None (left out) while fewer
-    than two have decided. At the full-text stage, only records that went on to it.
-    One query.
-    """
-    _check_stage(stage)
-    found = outcomes(review, stage)
-    rows = session.execute(
-        sa.select(found.c.record_id, found.c.effective)
-        .join(Record, Record.id == found.c.record_id)
-        .where(found.c.effective.is_not(None), *_live())
-    )
-    return {record_id: effective for record_id, effective in rows}
-
-
-def _live() -> list[sa.ColumnElement[bool]]:
-    return [Record.merged_into_id.is_(None), Record.withdrawn_at.is_(None)]
-
-
-def effective_decision(session: Session, review: Review, record_id: int, stage: str) -> str | None:
-    """One record's effective decision at ``stage`` (see ``effective_decisions``). One query."""
-    _check_stage(stage)
-    found = outcomes(review, stage, record_id)
-    return session.scalar(sa.select(found.c.effective).limit(1))
-
-
-def _not_done_for(review: Review, user: User, stage: str) -> list[sa.ColumnElement[bool]]:
-    """Conditions on ``Record``: this user still has to decide it at ``stage``.
-
-    In the order SQLite should try them (it evaluates subquery conditions as written):
-    the one likely to rule out most records first, so most cost one index probe.
-    """
-    mine, anyone, res = MINE, ANYONE, SETTLED
-    conditions = []
-    if stage == FULL_TEXT:
-        conditions.append(passed_title_abstract(review))
-    if needed(review) == 1:
-        # Nobody decided it: that includes this user.
-        conditions.append(
-            ~sa.exists().where(
-                anyone.record_id == Record.id, anyone.stage == stage, current(anyone)
-            )
-        )
-    else:
-        decided = (
-            sa.select(sa.func.count())
-            .where(anyone.record_id == Record.id, anyone.stage == stage, current(anyone))
-            .scalar_subquery()
-        )
-        # A reviewer coming back has decided the records before the next one: their
-        # own decision is the cheapest probe and rules out the most.
-        conditions += [
-            ~sa.exists().where(
-                mine.record_id == Record.id,
-                mine.stage == stage,
-                mine.user_id == user.id,
-                current(mine),
-            ),
-            decided < 2,
-        ]
-    conditions.append(
-        ~sa.exists().where(res.record_id == Record.id, res.stage == stage, current(res))
-    )
-    return conditions
-
-
-def next_record(
-    session: Session,
-    review: Review,
-    user: User,
-    stage: str,
-    *,
-    after_id: int | None = None,
-    skip_ids: tuple[int, ...] | list[int] | set[int] = (),
-) -> Record | None:
-    """The next record ``user`` has to screen at ``stage``, in id order, or None when done.
-
-    Title/abstract: every live record. Full text: live records whose title/abstract
-    outcome is include or maybe. Left out: records this user decided, records with a
-    resolution, and records decided by enough reviewers already (anyone, in single
-    mode; two others, in dual mode). ``after_id`` starts after that id (it does not
-    wrap around); ``skip_ids`` are records the user put off. One query.
-    """
-    _check_stage(stage)
-    conditions = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
-    if after_id is not None:
-        conditions.append(Record.id > after_id)
-    if skip_ids:
-        conditions.append(Record.id.not_in(list(skip_ids)))
-    conditions += [*_not_done_for(review, user, stage), not_withdrawn()]
-    return session.scalar(sa.select(Record).where(*conditions).order_by(Record.id).limit(1))
-
-
-def previous_record(
-    session: Session, review: Review, user: User, stage: str, *, before_id: int | None = None
-) -> Record | None:
-    """The record before ``before_id`` (in id order) that ``user`` decided at ``stage``.
-
-    For a "previous" button: going back to look at, or change, a decision. Two queries.
-    """
-    _check_stage(stage)
-    # Usually one round: a decided record merged away or withdrawn since is stepped over.
-    for _round in range(20):
-        conditions = [
-            Decision.review_id == review.id,
-            Decision.stage == stage,
-            current(Decision),
-            Decision.user_id == user.id,
-        ]
-        if before_id is not None:
-            conditions.append(Decision.record_id < before_id)
-        latest = session.scalar(sa.select(sa.func.max(Decision.record_id)).where(*conditions))
-        if latest is None:
-            return None
-        record = session.get(Record, latest)
-        if record is not None and record.merged_into_id is None and record.withdrawn_at is None:
-            return record
-        before_id = latest
-    return None
-
-
-def _current_decisions(session: Session, record_id: int, stage: str) -> list[Decision]:
+def current_decisions(session: Session, record_id: int, stage: str) -> list[Decision]:
+    """The reviewers' current decisions on a record at a stage, users loaded, oldest first."""
     return list(
         session.scalars(
             sa.select(Decision)
             .where(Decision.record_id == record_id, Decision.stage == stage, current(Decision))
-            .options(selectinload(Decision.user))
+            .options(sa.orm.selectinload(Decision.user))
             .order_by(Decision.id)
         )
     )
-
-
-def _blind_for(
-    session: Session, review: Review, user: User | None, decisions: list, resolved: bool
-) -> bool:
-    """Whether ``user`` may see only their own decisions at a stage (blind dual mode)."""
-    if review.screening_mode != "dual" or resolved:
-        return False
-    if len({d.user_id for d in decisions}) >= needed(review):
-        return False
-    return role_of(session, review, user) != "lead"
-
-
-def visible_decisions(
-    session: Session, review: Review, record_id: int, user: User, stage: str
-) -> list[Decision]:
-    """The current decisions on a record at a stage that ``user`` may see.
-
-    Single mode: all of them. Blind dual mode: a reviewer (or viewer) sees only their
-    own until two reviewers have decided (or the conflict is resolved); leads see all
-    at any time (a lead who screens in dual mode is therefore not blind: the page
-    should not show others' decisions to a lead before they decide themselves).
-    """
-    _check_stage(stage)
-    _record(session, review, record_id)
-    decisions = _current_decisions(session, record_id, stage)
-    resolved = (
-        session.scalar(
-            sa.select(Resolution.id)
-            .where(
-                Resolution.record_id == record_id,
-                Resolution.stage == stage,
-                current(Resolution),
-            )
-            .limit(1)
-        )
-        is not None
-    )
-    if _blind_for(session, review, user, decisions, resolved):
-        return [d for d in decisions if d.user_id == user.id]
-    return decisions
-
-
-def conflicts(session: Session, review: Review, stage: str) -> list[Conflict]:
-    """Records whose reviewers disagree at ``stage`` with no resolution yet, by record id.
-
-    Each comes with the current decisions (users loaded). Three queries, whatever the count.
-    """
-    _check_stage(stage)
-    found = outcomes(review, stage)
-    ids = sa.select(found.c.record_id).where(found.c.effective == CONFLICT)
-    records = list(
-        session.scalars(sa.select(Record).where(Record.id.in_(ids), *_live()).order_by(Record.id))
-    )
-    by_record: dict[int, list[Decision]] = {r.id: [] for r in records}
-    if records:
-        rows = session.scalars(
-            sa.select(Decision)
-            .where(
-                Decision.record_id.in_(list(by_record)),
-                Decision.stage == stage,
-                current(Decision),
-            )
-            .options(selectinload(Decision.user))
-            .order_by(Decision.id)
-        )
-        for row in rows:
-            by_record[row.record_id].append(row)
-    return [Conflict(record=r, stage=stage, decisions=by_record[r.id]) for r in records]
 
 
 def resolve(
@@ -564,17 +303,15 @@ def resolve(
     reviewer). What: a record in conflict, or one resolved before (a re-resolution adds
     a row and clears ``current`` on the old one). Reasons follow the rules of ``decide``.
     """
-    _check_stage(stage)
+    check_stage(stage)
     _check_decision(decision)
     role = require_role(session, review, user, "lead", "reviewer")
-    _screenable(session, review, record_id)
     reason = _clean_reason(review, stage, decision, reason)
     note = (note or "").strip() or None
+    _locked_screenable(session, review, record_id)
     if stage == FULL_TEXT:
         _require_full_text(session, review, record_id)
-    # Serialise resolutions of one record (PostgreSQL; SQLite has one writer anyway).
-    session.execute(sa.select(Record.id).where(Record.id == record_id).with_for_update())
-    decisions = _current_decisions(session, record_id, stage)
+    decisions = current_decisions(session, record_id, stage)
     if role != "lead" and any(d.user_id == user.id for d in decisions):
         raise NotAllowed(
             f"{user.email} decided record {record_id} at {stage}: "
@@ -582,16 +319,12 @@ def resolve(
         )
     previous = session.scalar(
         sa.select(Resolution)
-        .where(
-            Resolution.record_id == record_id,
-            Resolution.stage == stage,
-            current(Resolution),
-        )
+        .where(Resolution.record_id == record_id, Resolution.stage == stage, current(Resolution))
         .order_by(Resolution.id.desc())
         .limit(1)
     )
     if previous is None:
-        outcome = effective_decision(session, review, record_id, stage)
+        outcome = outcomes.outcome_at(session, review, record_id, stage)
         if outcome != CONFLICT:
             raise Invalid(
                 f"record {record_id} has no conflict at {stage} to resolve "
@@ -599,11 +332,7 @@ def resolve(
             )
     session.execute(
         sa.update(Resolution)
-        .where(
-            Resolution.record_id == record_id,
-            Resolution.stage == stage,
-            current(Resolution),
-        )
+        .where(Resolution.record_id == record_id, Resolution.stage == stage, current(Resolution))
         .values(current=False)
     )
     row = Resolution(
@@ -633,46 +362,5 @@ def resolve(
         decisions={d.user.email: d.decision for d in decisions},
         previous=previous.id if previous else None,
     )
+    outcomes.refresh(session, review, [record_id])
     return row
-
-
-def history(
-    session: Session, review: Review, record_id: int, *, for_user: User | None = None
-) -> list[Decision | Resolution]:
-    """Every decision and resolution on a record, current or not, oldest first.
-
-    With ``for_user``, the blind rule of ``visible_decisions`` applies per stage: in dual
-    mode a reviewer sees only their own rows at a stage until two have decided there.
-    """
-    _record(session, review, record_id)
-    decisions = list(
-        session.scalars(
-            sa.select(Decision)
-            .where(Decision.record_id == record_id)
-            .options(selectinload(Decision.user))
-        )
-    )
-    resolutions = list(
-        session.scalars(
-            sa.select(Resolution)
-            .where(Resolution.record_id == record_id)
-            .options(selectinload(Resolution.user))
-        )
-    )
-    if for_user is not None and review.screening_mode == "dual":
-        hidden: set[str] = set()
-        for stage in STAGES:
-            at_stage = [d for d in decisions if d.stage == stage and d.current]
-            resolved = any(r.stage == stage and r.current for r in resolutions)
-            if _blind_for(session, review, for_user, at_stage, resolved):
-                hidden.add(stage)
-        decisions = [d for d in decisions if d.stage not in hidden or d.user_id == for_user.id]
-        resolutions = [r for r in resolutions if r.stage not in hidden]
-    rows: list[Decision | Resolution] = [*decisions, *resolutions]
-    rows.sort(key=lambda r: (_utc(r.created_at), isinstance(r, Resolution), r.id))
-    return rows
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite gives back naive UTC; rows made in this session still carry their tzinfo.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

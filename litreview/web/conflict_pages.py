@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 
+from litreview import screening
 from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid, NotFound
 from litreview.models.screening import STAGES
-from litreview.screening import decisions as screening
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, render_template
 
+from litreview import screening
 from litreview.models import ImportBatch
-from litreview.screening import decisions as screening
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review

@@ -14,11 +14,12 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from sqlalchemy.orm import selectinload
 from werkzeug.utils import secure_filename
 
+from litreview import screening
 from litreview.accounts import users as accounts
 from litreview.errors import Invalid, NotFound
+from litreview.library.record_table import DECISION_FILTERS, SORTS, fetch, parse
 from litreview.models import Attachment, ImportBatch, Record, RecordSource, Resolution
 from litreview.models.screening import STAGES
-from litreview.screening import decisions as screening
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -26,7 +27,6 @@ from litreview.web.evidence_pages import tagging_panel
 from litreview.web.helpers import actor, commit, me, record_or_404, sentence, settings
 from litreview.web.helpers import review as this_review
 from litreview.web.helpers import role as my_role
-from litreview.web.record_table import DECISION_FILTERS, SORTS, fetch, parse
 from litreview.web.template_filters import STAGE_NAMES
 
 
@@ -105,7 +105,7 @@ def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
         (row, isinstance(row, Resolution))
         for row in screening.history(session, rv, rec.id, for_user=me())
     ]
-    outcomes = {stage: screening.effective_decision(session, rv, rec.id, stage) for stage in STAGES}
+    outcomes = {stage: screening.outcome_at(session, rv, rec.id, stage) for stage in STAGES}
     tags, annotations = _evidence(rec)
     page = render_template(
         "record.html",

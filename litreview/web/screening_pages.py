@@ -16,11 +16,11 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, session, url_for
 from sqlalchemy.orm import selectinload
 
+from litreview import screening
 from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid, NotFound
 from litreview.models import Attachment, AttachmentPage, Decision, Record, RecordSource
-from litreview.screening import decisions as screening
-from litreview.screening.outcome_sql import current
+from litreview.screening.sql import current
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review

@@ -29,11 +29,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from litreview import audit
+from litreview import audit, screening
 from litreview.errors import Invalid
 from litreview.models import Record, RecordTag, Review, ReviewQuestion
 from litreview.models.screening import DECISIONS
-from litreview.screening import decisions as screening
 from litreview.zotero.client import ZoteroClient, ZoteroConflict, ZoteroNotFound
 from litreview.zotero.sync import RQ_PREFIX, get_link, is_own_tag, target_of
 
@@ -78,8 +77,8 @@ def wanted_tags(session: Session, review: Review, prefix: str) -> dict[str, set[
         ).all()
     )
     wanted: dict[int, set[str]] = defaultdict(set)
-    full_text = screening.effective_decisions(session, review, "full_text")
-    title_abstract = screening.effective_decisions(session, review, "title_abstract")
+    full_text = screening.outcomes_at(session, review, "full_text")
+    title_abstract = screening.outcomes_at(session, review, "title_abstract")
     for record_id in records:
         outcome = full_text.get(record_id, title_abstract.get(record_id))
         if outcome in DECISIONS:

@@ -1,9 +1,9 @@
 """The records table's query: filters, sorting and pages in two queries, whatever the size.
 
 One query counts the matching records, one fetches a page of them with everything a
-row shows (the decision at the chosen stage, whether there is a PDF), so a page never
-makes a query per record. The decision comes from ``screening_sql.outcomes``, the
-same SQL ``screening.effective_decisions`` answers with, joined as a subquery. Pages
+row shows (the outcome at the chosen stage, whether there is a PDF), so a page never
+makes a query per record. Outcomes are screening's kept ones
+(:mod:`litreview.screening.outcomes`), the same every page and export shows. Pages
 use OFFSET over indexed columns (see bench/bench_web.py for their cost at 50,000).
 """
 
@@ -15,9 +15,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from litreview.models import Attachment, Decision, Record, RecordSource, RecordTag, Review
+from litreview.models import (
+    Attachment,
+    Decision,
+    Record,
+    RecordSource,
+    RecordTag,
+    Review,
+    StageOutcome,
+)
 from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening.outcome_sql import FULL_TEXT, current, outcomes, passed_title_abstract
+from litreview.screening.outcomes import FULL_TEXT, PASSES, TITLE_ABSTRACT
+from litreview.screening.sql import current
 
 PAGE_SIZE = 50
 DECISION_FILTERS = (*DECISIONS, "conflict", "undecided")
@@ -124,10 +133,17 @@ def fetch(session: Session, review: Review, q: TableQuery) -> TablePage:
     (marked) rather than filtered out, as ``withdrawn_at`` has no index. The decision
     shown is computed for the page's records only.
     """
-    outcome = outcomes(review, q.stage)  # (record_id, effective): screening's own SQL
+    o = StageOutcome
+    at_stage = [o.review_id == review.id, o.stage == q.stage]
     where: list[Any] = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
     if q.stage == FULL_TEXT:  # only the records that went on to full text
-        where.append(passed_title_abstract(review))
+        where.append(
+            Record.id.in_(
+                sa.select(o.record_id).where(
+                    o.review_id == review.id, o.stage == TITLE_ABSTRACT, o.outcome.in_(PASSES)
+                )
+            )
+        )
     if q.reviewer is not None:
         mine = sa.orm.aliased(Decision)
         theirs = [
@@ -143,11 +159,11 @@ def fetch(session: Session, review: Review, q: TableQuery) -> TablePage:
         else:  # the records this reviewer decided
             where.append(sa.exists().where(*theirs))
     elif q.decision == "undecided":
-        decided = sa.select(outcome.c.record_id).where(outcome.c.effective.is_not(None))
+        decided = sa.select(o.record_id).where(*at_stage, o.outcome.is_not(None))
         where.append(Record.id.not_in(decided))
     elif q.decision is not None:
         where.append(
-            Record.id.in_(sa.select(outcome.c.record_id).where(outcome.c.effective == q.decision))
+            Record.id.in_(sa.select(o.record_id).where(*at_stage, o.outcome == q.decision))
         )
     if q.question is not None:
         where.append(
@@ -213,7 +229,7 @@ def fetch(session: Session, review: Review, q: TableQuery) -> TablePage:
     if found is None:
         found = page_of(page, with_total=False)
     ids = [row.id for row in found]
-    rows = _rows(session, review, q, ids, outcome, has_pdf) if ids else []
+    rows = _rows(session, q, ids, has_pdf) if ids else []
     return TablePage(rows=rows, total=total, page=page, pages=pages)
 
 
@@ -229,9 +245,7 @@ class Row:
     decision: str | None
 
 
-def _rows(
-    session: Session, review: Review, q: TableQuery, ids: list[int], outcome: Any, has_pdf: Any
-) -> list[Row]:
+def _rows(session: Session, q: TableQuery, ids: list[int], has_pdf: Any) -> list[Row]:
     """What the table shows of the page's records, in the page's order (two queries)."""
     found = {
         r.id: r
@@ -261,8 +275,8 @@ def _rows(
     else:
         decisions = dict(
             session.execute(
-                sa.select(outcome.c.record_id, outcome.c.effective).where(
-                    outcome.c.record_id.in_(ids)
+                sa.select(StageOutcome.record_id, StageOutcome.outcome).where(
+                    StageOutcome.record_id.in_(ids), StageOutcome.stage == q.stage
                 )
             ).all()
         )

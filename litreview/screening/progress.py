@@ -1,8 +1,8 @@
 """Screening progress and agreement: counts per stage, per source, Cohen's kappa per pair.
 
 Everything comes from a fixed handful of GROUP BY queries whatever the number of
-records: one pass over the review's current decisions grouped by record, grouped again
-by what matters (outcome, reason, who decided what), so the dashboard of a
+records: the kept outcomes (:mod:`litreview.screening.outcomes`) grouped by what
+matters (stage, outcome, reason, who decided what), so the dashboard of a
 50,000-record review reads a few hundred rows, not one per record.
 
 The result is kept per review in this process and reused while the review's audit log
@@ -31,23 +31,12 @@ from litreview.models import (
     Record,
     RecordSource,
     Review,
+    StageOutcome,
     User,
 )
 from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening.outcome_sql import (
-    CONFLICT,
-    FULL_TEXT,
-    PASSES,
-    TITLE_ABSTRACT,
-    current,
-    dead_records,
-    needed,
-    passed_title_abstract,
-    per_stage,
-    settle,
-    settled,
-    unpack,
-)
+from litreview.screening.outcomes import CONFLICT, FULL_TEXT, PASSES, TITLE_ABSTRACT
+from litreview.screening.sql import current
 
 NO_REASON = "(no reason given)"
 # Up to this many merged/withdrawn records are left out by listing their ids.
@@ -123,9 +112,8 @@ def _progress(
     Kappa cells: (stage, user a, user b, decision a, decision b) -> records. The flag
     says some record has more than two reviewers at a stage (see ``_crowded_pairs``).
     """
-    need = needed(review)
     # The few records not screened (merged away, withdrawn), found in one pass, so the
-    # big queries leave them out by id instead of scanning the records again for them.
+    # big query leaves them out by id instead of joining every record.
     dead = session.execute(
         sa.select(Record.id, Record.merged_into_id).where(
             Record.review_id == review.id,
@@ -139,70 +127,39 @@ def _progress(
     )
     live = unmerged - sum(1 for _id, merged_into in dead if merged_into is None)
     dead_ids = [record_id for record_id, _merged_into in dead]
-    listed = dead_ids if len(dead_ids) <= MAX_LISTED else dead_records(review.id)
+    o = StageOutcome
+    where = [o.review_id == review.id]
+    if dead_ids:
+        where.append(o.record_id.not_in(dead_ids if len(dead_ids) <= MAX_LISTED else _dead(review)))
+    columns = [o.stage, o.outcome, o.reason, o.votes, o.resolved, o.pair_a, o.pair_b]
+    # The kept outcomes grouped by what the dashboard shows: a few hundred rows.
+    query = sa.select(*columns, sa.func.count()).where(*where).group_by(*columns)
     stages = {stage: _empty_stage() for stage in STAGES}
+    touched = Counter()
     cells: Counter = Counter()
     crowded = False
-    for stage in STAGES:
-        per = per_stage(review, stage, dead=listed, detail=True)
-        res = settled(review, stage, dead=listed)
-        columns = [
-            per.c.k,
-            per.c.rlo,
-            per.c.rhi,
-            per.c.a,
-            per.c.b,
-            res.c.decision.label("res_decision"),
-            res.c.reason.label("res_reason"),
-        ]
-        # Grouped again by plain columns, so a few hundred rows come back, not one per
-        # record (and no expressions: PostgreSQL would not match expressions carrying
-        # bound parameters between the select list and GROUP BY).
-        decided = sa.select(*columns, sa.func.count().label("records")).outerjoin(
-            res, res.c.record_id == per.c.record_id
-        )
-        # Resolved records whose reviewers all took their decisions back since.
-        orphans = sa.select(
-            *[sa.cast(sa.null(), c.type) for c in columns[:5]],
-            res.c.decision,
-            res.c.reason,
-            sa.func.count(),
-        ).where(res.c.orphan)
-        if stage == FULL_TEXT:
-            # Few rows reach here: the probes run only for records decided at full text.
-            decided = decided.where(
-                passed_title_abstract(review, per.c.record_id, candidates=False)
-            )
-            orphans = orphans.where(
-                passed_title_abstract(review, res.c.record_id, candidates=False)
-            )
-        query = sa.union_all(
-            decided.group_by(*columns), orphans.group_by(res.c.decision, res.c.reason)
-        )
-        counts, touched = stages[stage], 0
-        for k, rlo, rhi, a, b, res_decision, res_reason, records in session.execute(query):
-            touched += records
-            n = sum(unpack(k))
-            # Agreement is about the reviewers' own decisions, whatever came of them.
-            if n == 2:
-                cells[stage, a // 4, b // 4, a % 4, b % 4] += records
-            crowded = crowded or n > 2
-            if res_decision is not None:
-                decided_as, reason = res_decision, res_reason
-            else:
-                decided_as, reason = settle(k, rlo, rhi, need)
-            _add(counts, decided_as, reason, n > 0, res_decision is not None, records)
-        # Records nobody has decided yet at this stage.
-        waiting = (
-            live
-            if stage == TITLE_ABSTRACT
-            else sum(stages[TITLE_ABSTRACT][_KEYS[p]] for p in PASSES)
-        )
-        _add(counts, None, None, False, False, waiting - touched)
+    for stage, outcome, reason, votes, resolved, a, b, records in session.execute(query):
+        touched[stage] += records
+        # Agreement is about the reviewers' own decisions, whatever came of them.
+        if votes == 2 and a is not None:
+            cells[stage, a // 4, b // 4, a % 4, b % 4] += records
+        crowded = crowded or votes > 2
+        _add(stages[stage], outcome, reason, votes > 0, resolved, records)
+    # Records nobody has decided yet at a stage.
+    _add(stages[TITLE_ABSTRACT], None, None, False, False, live - touched[TITLE_ABSTRACT])
+    passed = sum(stages[TITLE_ABSTRACT][_KEYS[p]] for p in PASSES)
+    _add(stages[FULL_TEXT], None, None, False, False, passed - touched[FULL_TEXT])
     for counts in stages.values():
         counts["remaining"] = counts["eligible"] - counts["screened"]
         counts["excluded_by_reason"] = dict(sorted(counts["excluded_by_reason"].items()))
     return stages, live, cells, crowded
+
+
+def _dead(review: Review) -> sa.Select:
+    return sa.select(Record.id).where(
+        Record.review_id == review.id,
+        sa.or_(Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)),
+    )
 
 
 def _crowded_pairs(session: Session, review: Review, cells: Counter) -> None:
@@ -212,20 +169,13 @@ def _crowded_pairs(session: Session, review: Review, cells: Counter) -> None:
     those records; the two-reviewer records were counted from their grouped row.
     """
     a, b = aliased(Decision), aliased(Decision)
-    crowded = []
-    for stage in STAGES:
-        many = (
-            sa.select(Decision.record_id)
-            .where(Decision.stage == stage, current(Decision))
-            .group_by(Decision.record_id)
-            .having(sa.func.count() > 2)
-        )
-        condition = sa.and_(a.stage == stage, a.record_id.in_(many))
-        if stage == FULL_TEXT:
-            condition = sa.and_(
-                condition, passed_title_abstract(review, a.record_id, candidates=False)
-            )
-        crowded.append(condition)
+    many = sa.select(StageOutcome.record_id).where(
+        StageOutcome.review_id == review.id, StageOutcome.votes > 2
+    )
+    crowded = [
+        sa.and_(a.stage == stage, a.record_id.in_(many.where(StageOutcome.stage == stage)))
+        for stage in STAGES
+    ]
     code = {d: n for n, d in enumerate(DECISIONS)}
     query = (
         sa.select(a.stage, a.user_id, b.user_id, a.decision, b.decision, sa.func.count())
@@ -242,7 +192,7 @@ def _crowded_pairs(session: Session, review: Review, cells: Counter) -> None:
             a.review_id == review.id,
             current(a),
             sa.or_(*crowded),
-            a.record_id.not_in(dead_records(review.id)),
+            a.record_id.not_in(_dead(review)),
         )
         .group_by(a.stage, a.user_id, b.user_id, a.decision, b.decision)
     )

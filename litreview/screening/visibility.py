@@ -1,0 +1,153 @@
+"""What a person may see of a record's screening: the one place that decides it.
+
+Blind dual mode: a reviewer (or viewer) sees no other reviewer's decision on a record
+at a stage until they have decided it themselves, or until it is settled there
+(enough reviewers decided, or a lead resolved it: then nobody screens it blind any
+more, and a third reviewer who resolves a conflict must see both sides). Leads see
+every decision at any time. Single mode hides nothing.
+
+Outcomes (:mod:`litreview.screening.outcomes`) need no hiding: in dual mode a record
+has an outcome only once two reviewers decided it, so an outcome never tells anyone
+how a single other reviewer decided. Every face shows outcomes from there and
+individual decisions through :func:`visible_decisions` and :func:`history`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from litreview.accounts.users import role_of
+from litreview.models import Decision, Record, Resolution, Review, StageOutcome, User
+from litreview.models.screening import STAGES
+from litreview.screening.decisions import current_decisions, review_record
+from litreview.screening.outcomes import CONFLICT, check_stage, needed
+from litreview.screening.sql import current
+
+
+@dataclass
+class Conflict:
+    """A record whose reviewers disagree at a stage, with their current decisions."""
+
+    record: Record
+    stage: str
+    decisions: list[Decision]
+
+
+def sees_others(
+    review: Review, role: str | None, *, decided_myself: bool, votes: int, resolved: bool
+) -> bool:
+    """Whether a person with ``role`` sees the other reviewers' decisions on a record at a
+    stage where ``votes`` reviewers decided (see the module docstring): the blind rule."""
+    if review.screening_mode != "dual" or role == "lead":
+        return True
+    return decided_myself or resolved or votes >= needed(review)
+
+
+def visible_decisions(
+    session: Session, review: Review, record_id: int, user: User, stage: str
+) -> list[Decision]:
+    """The current decisions on a record at a stage that ``user`` may see."""
+    check_stage(stage)
+    review_record(session, review, record_id)
+    decisions = current_decisions(session, record_id, stage)
+    resolved = session.scalar(
+        sa.select(StageOutcome.resolved).where(
+            StageOutcome.record_id == record_id, StageOutcome.stage == stage
+        )
+    )
+    mine = any(d.user_id == user.id for d in decisions)
+    if sees_others(
+        review,
+        role_of(session, review, user),
+        decided_myself=mine,
+        votes=len(decisions),
+        resolved=bool(resolved),
+    ):
+        return decisions
+    return [d for d in decisions if d.user_id == user.id]
+
+
+def history(
+    session: Session, review: Review, record_id: int, *, for_user: User | None = None
+) -> list[Decision | Resolution]:
+    """Every decision and resolution on a record, current or not, oldest first.
+
+    With ``for_user``, the blind rule applies per stage: at a stage where the person
+    may not see the others' decisions, only their own rows are listed.
+    """
+    review_record(session, review, record_id)
+    decisions = list(
+        session.scalars(
+            sa.select(Decision)
+            .where(Decision.record_id == record_id)
+            .options(selectinload(Decision.user))
+        )
+    )
+    resolutions = list(
+        session.scalars(
+            sa.select(Resolution)
+            .where(Resolution.record_id == record_id)
+            .options(selectinload(Resolution.user))
+        )
+    )
+    if for_user is not None and review.screening_mode == "dual":
+        role = role_of(session, review, for_user)
+        hidden: set[str] = set()
+        for stage in STAGES:
+            at_stage = [d for d in decisions if d.stage == stage and d.current]
+            if not sees_others(
+                review,
+                role,
+                decided_myself=any(d.user_id == for_user.id for d in at_stage),
+                votes=len(at_stage),
+                resolved=any(r.stage == stage and r.current for r in resolutions),
+            ):
+                hidden.add(stage)
+        decisions = [d for d in decisions if d.stage not in hidden or d.user_id == for_user.id]
+        resolutions = [r for r in resolutions if r.stage not in hidden]
+    rows: list[Decision | Resolution] = [*decisions, *resolutions]
+    rows.sort(key=lambda r: (_utc(r.created_at), isinstance(r, Resolution), r.id))
+    return rows
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite gives back naive UTC; rows made in this session still carry their tzinfo.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def conflicts(session: Session, review: Review, stage: str) -> list[Conflict]:
+    """Records whose reviewers disagree at ``stage`` with no resolution yet, by record id.
+
+    Each comes with the current decisions (users loaded). Two queries, whatever the count.
+    """
+    check_stage(stage)
+    records = list(
+        session.scalars(
+            sa.select(Record)
+            .join(StageOutcome, StageOutcome.record_id == Record.id)
+            .where(
+                StageOutcome.review_id == review.id,
+                StageOutcome.stage == stage,
+                StageOutcome.outcome == CONFLICT,
+                Record.merged_into_id.is_(None),
+                Record.withdrawn_at.is_(None),
+            )
+            .order_by(Record.id)
+        )
+    )
+    by_record: dict[int, list[Decision]] = {r.id: [] for r in records}
+    for start in range(0, len(records), 500):
+        chunk = [r.id for r in records[start : start + 500]]
+        rows = session.scalars(
+            sa.select(Decision)
+            .where(Decision.record_id.in_(chunk), Decision.stage == stage, current(Decision))
+            .options(selectinload(Decision.user))
+            .order_by(Decision.id)
+        )
+        for row in rows:
+            by_record[row.record_id].append(row)
+    return [Conflict(record=r, stage=stage, decisions=by_record[r.id]) for r in records]
