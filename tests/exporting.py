@@ -37,6 +37,7 @@ from litreview.models import (
     ReviewQuestion,
     User,
 )
+from litreview.screening import outcomes
 from tests.conftest import DATA
 
 IMPORTS = (
@@ -139,6 +140,8 @@ def build(cli, session: Session, slug: str = "ai-sw") -> Scenario:
     decide("chapter", "full_text", "exclude", "Wrong population")
     decide("chatbots", "full_text", "exclude", "Wrong population")
     decide("book", "full_text", "exclude", "Not empirical")
+    # Rows written directly, as a restore writes them: the kept outcomes are rebuilt.
+    outcomes.refresh(session, review)
 
     for name, content in (("okafor", b"%PDF-1.4 okafor"), ("generative", b"%PDF-1.4 nakamura")):
         attach(session, review.id, ids[name], content)

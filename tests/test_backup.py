@@ -30,6 +30,7 @@ from litreview.models import (
     User,
     ZoteroLink,
 )
+from litreview.screening import outcomes
 from tests import exporting
 
 
@@ -54,6 +55,7 @@ def build(cli, session) -> exporting.Scenario:
     )
     session.add(Membership(review_id=rid, user_id=scenario.users[exporting.ALICE], role="lead"))
     session.add(ZoteroLink(review_id=rid, library_type="group", library_id="12345"))
+    outcomes.refresh(session, session.get(Review, rid))
     session.commit()
     return scenario
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from litreview.export import prisma
 from litreview.models import Decision, ImportBatch, Record, RecordSource, Resolution, Review
+from litreview.screening import outcomes
 from tests import exporting
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -127,6 +128,7 @@ def test_the_numbers_follow_the_data_and_add_up(review_cli, session):
             reason="Not empirical",
         )
     )
+    outcomes.refresh(session, review)
     session.commit()
     now = prisma.numbers(session, review)
     assert (before.included, now.included) == (3, 4)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
+from litreview import screening
 from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid, NotFound
 from litreview.library import reviews
@@ -22,12 +23,11 @@ from litreview.models import (
     Membership,
     Record,
     Resolution,
-    StageOutcome,
     Review,
+    StageOutcome,
     User,
     utcnow,
 )
-from litreview import screening
 from litreview.screening import progress as screening_stats
 
 TA, FT = "title_abstract", "full_text"

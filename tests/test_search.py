@@ -8,12 +8,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from litreview import search
+from litreview import screening, search
+from litreview.accounts import users as accounts
 from litreview.config import load_settings
 from litreview.db import make_session_factory
-from litreview.models import Decision, Record, Resolution, SearchOutbox, User
+from litreview.library import reviews
+from litreview.models import Decision, Record, Review, SearchOutbox, User
 from litreview.search.analysis import american_spelling
-from litreview.search.documents import stage_decision
 from tests.evidence import csl_item, ids_by_key, search_ids, write_library, write_pdf
 
 LIBRARY = [
@@ -155,7 +156,8 @@ BAD_QUERIES = [
     ("consent AND", "the query has AND with nothing after it"),
     ("OR consent", "the query starts with OR with nothing before it"),
     ("year:recent", "year: write a year"),
-    ("decision:yes", "a decision is one of include, exclude, maybe, conflict, pending"),
+    ("decision:include", "decision:... is not part of a query: choose the decision in the"),
+    ("question:Q4", "question:... is not part of a query: choose the review question in"),
 ]
 
 
@@ -293,42 +295,33 @@ def test_a_change_committed_without_an_index_update_is_caught_up_by_the_next_sea
     _merging_a_duplicate_takes_it_out_of_the_index(library, review_cli)
 
 
-def test_screening_decisions_are_indexed_per_stage_and_filter(library, review_cli, env):
+def test_decision_filters_and_labels_are_screenings_outcomes(library, review_cli, env):
+    """Hits show, and the decision filter finds, the outcome screening keeps: a lone
+    decision in dual mode is no outcome yet (pending), a resolution settles a conflict."""
     settings, engine, factory = _settings_and_factory(env)
     try:
         with factory() as session:
-            alice, bob = User(email="alice@example.org"), User(email="bob@example.org")
-            session.add_all([alice, bob])
-            session.flush()
-            review_id = session.get(Record, library["bias"]).review_id
+            review = session.get(Review, session.get(Record, library["bias"]).review_id)
+            alice = accounts.create_user(session, "alice@example.org", "a-long-password", actor="t")
+            bob = accounts.create_user(session, "bob@example.org", "a-long-password", actor="t")
+            accounts.add_member(session, review, alice, "lead", actor="t")
+            accounts.add_member(session, review, bob, "reviewer", actor="t")
+            reviews.update_settings(session, review, actor="t", screening_mode="dual")
+            ta, ft = "title_abstract", "full_text"
 
             def decide(key, user, stage, decision):
-                session.add(
-                    Decision(
-                        review_id=review_id,
-                        record_id=library[key],
-                        user_id=user.id,
-                        stage=stage,
-                        decision=decision,
-                    )
-                )
+                screening.decide(session, review, library[key], user, stage, decision)
 
-            decide("bias", alice, "title_abstract", "include")
-            decide("bias", bob, "title_abstract", "include")
-            decide("bias", alice, "full_text", "include")
-            decide("consent-title", alice, "title_abstract", "include")
-            decide("consent-title", bob, "title_abstract", "exclude")
-            decide("summaries", alice, "title_abstract", "include")
-            decide("summaries", bob, "title_abstract", "exclude")
-            session.add(
-                Resolution(
-                    review_id=review_id,
-                    record_id=library["summaries"],
-                    user_id=alice.id,
-                    stage="title_abstract",
-                    decision="exclude",
-                )
-            )
+            decide("bias", alice, ta, "include")
+            decide("bias", bob, ta, "include")
+            decide("bias", alice, ft, "include")
+            decide("bias", bob, ft, "include")
+            decide("consent-title", alice, ta, "include")
+            decide("consent-title", bob, ta, "exclude")
+            decide("summaries", alice, ta, "include")
+            decide("summaries", bob, ta, "exclude")
+            screening.resolve(session, review, library["summaries"], alice, ta, "exclude")
+            decide("escape", alice, ta, "include")  # one of two: no outcome yet
             session.commit()
     finally:
         engine.dispose()
@@ -347,14 +340,12 @@ def test_screening_decisions_are_indexed_per_stage_and_filter(library, review_cl
     assert search_ids(
         review_cli, everything, "--decision", "exclude", "--stage", "title_abstract"
     ) == [library["summaries"]]
-    assert search_ids(review_cli, "decision:conflict") == [library["consent-title"]]
-
-
-def test_stage_decision_rules():
-    assert stage_decision([], None) == "pending"
-    assert stage_decision(["include", "include"], None) == "include"
-    assert stage_decision(["include", "exclude"], None) == "conflict"
-    assert stage_decision(["include", "exclude"], "maybe") == "maybe"
+    assert search_ids(review_cli, everything, "--decision", "conflict") == [
+        library["consent-title"]
+    ]
+    assert sorted(search_ids(review_cli, everything, "--decision", "pending")) == sorted(
+        [library["fulltext-only"], library["escape"]]
+    )
 
 
 def test_reindex_rebuilds_and_a_missing_index_is_rebuilt(library, review_cli, env):
@@ -456,12 +447,13 @@ def test_bulk_statements_queue_the_records_they_touch(engine):
         session.commit()
         session.execute(sa.delete(SearchOutbox))
         session.commit()
-        # What screening does to withdraw a decision: a bulk UPDATE, no ORM object.
+        # A decision is not in the index: withdrawing one in bulk queues nothing.
         session.execute(
             sa.update(Decision).where(Decision.record_id == records[1].id).values(current=False)
         )
         # What a sync does: many records updated by primary key at once.
         session.execute(sa.update(Record), [{"id": records[2].id, "zotero_key": "ABCD1234"}])
+        session.execute(sa.update(Record).where(Record.id == records[0].id).values(title="New"))
         queued = sorted(session.scalars(sa.select(SearchOutbox.record_id)))
-        assert queued == [records[1].id, records[2].id]
+        assert queued == [records[0].id, records[2].id]
         session.rollback()

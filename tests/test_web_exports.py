@@ -8,9 +8,9 @@ import zipfile
 
 import pytest
 
+from litreview import screening
 from litreview.evidence import tags as tagging
 from litreview.library import reviews
-from litreview import screening
 from tests.webapp import make_site
 
 TA, FT = "title_abstract", "full_text"

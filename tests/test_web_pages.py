@@ -10,6 +10,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from litreview import screening
 from litreview.accounts import users as accounts
 from litreview.evidence import tags as tagging
 from litreview.library import reviews
@@ -23,7 +24,6 @@ from litreview.models import (
     RecordTag,
     Review,
 )
-from litreview import screening
 from litreview.web.indexer import Indexer
 from tests.pdfmaker import text_pdf
 from tests.webapp import make_site, ris

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from litreview import screening
 from litreview.evidence import tags as tagging
 from litreview.library import imports, reviews
 from litreview.models import Record
-from litreview import screening
 from tests.webapp import make_site, ris
 
 TA = "title_abstract"

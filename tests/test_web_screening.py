@@ -8,10 +8,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from litreview import screening
 from litreview.evidence import attachments
 from litreview.library import reviews
 from litreview.models import Decision, Resolution
-from litreview import screening
 from tests.pdfmaker import text_pdf
 from tests.webapp import make_site
 

@@ -29,6 +29,7 @@ from litreview.models import (
     User,
     ZoteroLink,
 )
+from litreview.screening import outcomes
 from tests.conftest import DATA
 from tests.zotero_server import Library, ZoteroServer, article, pdf_bytes
 
@@ -491,6 +492,7 @@ def add_decision(engine: sa.Engine, record_id: int, decision: str, stage: str = 
                 decision=decision,
             )
         )
+        outcomes.refresh(session, review, [record_id])
         session.commit()
 
 

@@ -715,6 +715,7 @@ def restore(
     """
     from litreview.evidence.attachments import stored_path
     from litreview.library import reviews
+    from litreview.screening import outcomes
 
     document = backup.document
     data = document["review"]
@@ -735,6 +736,8 @@ def restore(
         counts[name] = len(rows)
         if rows:
             _insert(session, review, settings, name, rows, maps)
+    # Outcomes are kept, not backed up: rebuilt from the decisions just restored.
+    outcomes.refresh(session, review)
     record_ids = list(maps.get("record", {}).values())
     for start in range(0, len(record_ids), 5000):
         session.execute(

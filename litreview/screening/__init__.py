@@ -24,8 +24,8 @@ from litreview.screening.outcomes import (
     outcomes_at,
     record_ids_with,
 )
-from litreview.screening.queue import next_record, previous_record
 from litreview.screening.progress import cohen_kappa, kappa_csv, stats
+from litreview.screening.queue import next_record, previous_record
 from litreview.screening.visibility import (
     Conflict,
     conflicts,

@@ -320,3 +320,12 @@ def record_ids_with(
 ) -> set[int]:
     """The ids of :func:`ids_with_outcome`, as a set (for filtering a search)."""
     return set(session.scalars(ids_with_outcome(review, outcome, stage)))
+
+
+def record_ids_decided(session: Session, review: Review, stage: str) -> set[int]:
+    """The ids of the live records that have an outcome at ``stage``."""
+    o = StageOutcome
+    chosen = sa.select(o.record_id).where(
+        o.review_id == review.id, o.stage == stage, o.outcome.is_not(None)
+    )
+    return set(session.scalars(sa.select(Record.id).where(*_live(review), Record.id.in_(chosen))))

@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from litreview.config import Settings
 from litreview.errors import Invalid
+from litreview.evidence import tags
 from litreview.evidence.tags import question_by_code
 from litreview.models import STAGES, Review, ReviewQuestion
+from litreview.screening import outcomes
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
-from litreview.search.index_schema import DECISION_VALUES
 from litreview.search.outbox import apply_outbox, install, pending_count, queue_records, rebuild
 from litreview.search.whoosh_backend import WhooshBackend
 
@@ -39,6 +40,8 @@ install()
 log = logging.getLogger(__name__)
 
 MAX_LIMIT = 1000
+# What the decision filter takes: an outcome, or pending (none yet).
+DECISION_VALUES = outcomes.OUTCOMES
 
 __all__ = [
     "DECISION_VALUES",
@@ -153,7 +156,11 @@ def search_review(
     """The review's records matching ``text`` (Whoosh query language) and the filters,
     best first, with snippets. Raises Invalid/NotFound with a message for bad input.
 
-    Whatever the outbox holds is applied first (see :mod:`litreview.search.outbox`).
+    ``decision`` (an outcome, or ``pending``) at ``stage`` (or at the furthest stage
+    that has one), and ``question``, are screening's and the tags' own answers, read
+    from the database as sets of record ids; each hit carries its outcome and
+    questions from there too. Whatever the outbox holds is applied first (see
+    :mod:`litreview.search.outbox`).
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit {limit}: give a number from 1 to {MAX_LIMIT}")
@@ -161,18 +168,38 @@ def search_review(
         raise Invalid(f"decision {decision!r}: one of {', '.join(DECISION_VALUES)}")
     if stage is not None and stage not in STAGES:
         raise Invalid(f"stage {stage!r}: one of {', '.join(STAGES)}")
-    code = question_by_code(session, review, question).code if question else None
     start, end = parse_years(years)
+    only: set[int] | None = None
+    if question:
+        only = tags.tagged_ids(session, question_by_code(session, review, question))
+    if decision is not None or stage is not None:
+        chosen = (
+            outcomes.record_ids_with(session, review, decision, stage)
+            if decision is not None
+            else outcomes.record_ids_decided(session, review, stage)
+        )
+        only = chosen if only is None else only & chosen
     filters = SearchFilters(
-        question=code,
-        decision=decision,
-        stage=stage,
+        only_ids=None if only is None else frozenset(only),
         year_from=start,
         year_to=end,
         has_fulltext=has_fulltext,
     )
     _catch_up_before_search(session, backend)
-    return backend.search(review.id, text, filters, limit, snippets=snippets)
+    return _described(
+        session, review, backend.search(review.id, text, filters, limit, snippets=snippets)
+    )
+
+
+def _described(session: Session, review: Review, result: SearchResult) -> SearchResult:
+    """The hits with their outcome and review questions, as the database has them now."""
+    ids = [hit.record_id for hit in result.hits]
+    latest = outcomes.latest_outcomes(session, review, ids)
+    codes = tags.question_codes(session, review, ids)
+    for hit in result.hits:
+        hit.decision = latest.get(hit.record_id, outcomes.PENDING)
+        hit.questions = codes.get(hit.record_id, [])
+    return result
 
 
 def suggest_for_question(
@@ -188,8 +215,9 @@ def suggest_for_question(
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit {limit}: give a number from 1 to {MAX_LIMIT}")
     _catch_up_before_search(session, backend)
+    filters = SearchFilters(except_ids=frozenset(tags.tagged_ids(session, q)))
     try:
-        result = backend.search(review.id, q.query, SearchFilters(not_question=q.code), limit)
+        result = backend.search(review.id, q.query, filters, limit)
     except Invalid as exc:
         raise Invalid(f"the theme query of {q.code} cannot be read: {exc}") from None
-    return q, result
+    return q, _described(session, review, result)

@@ -23,10 +23,10 @@ class IndexBusy(Exception):
 class SearchFilters:
     """Filters that compose with any query (all given ones must hold)."""
 
-    question: str | None = None  # a review question's code: records tagged to it
-    not_question: str | None = None  # records NOT tagged to it (for suggestions)
-    decision: str | None = None  # include / exclude / maybe / conflict / pending
-    stage: str | None = None  # title_abstract / full_text: where ``decision`` applies
+    # Record ids read from the database (screening outcomes, question tags): only these,
+    # and none of those. None: no such filter.
+    only_ids: frozenset[int] | None = None
+    except_ids: frozenset[int] | None = None
     year_from: int | None = None
     year_to: int | None = None
     has_fulltext: bool | None = None
@@ -46,14 +46,16 @@ class Snippet:
 
 @dataclass
 class Hit:
-    """One record found, with what the index knows of it and its best passages."""
+    """One record found, its best passages, and what the database says of it (its
+    outcome as the person may see it, its review questions: filled in by
+    :func:`litreview.search.search_review`)."""
 
     record_id: int
     title: str
     year: int | None
     score: float
-    questions: list[str]
-    decision: str
+    questions: list[str] = field(default_factory=list)
+    decision: str = "pending"
     snippets: list[Snippet] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:

@@ -1,14 +1,11 @@
 """What the index holds for a record, read from the database (the one source of truth).
 
-Screening decisions are indexed per stage, simply: the current resolution of a
-conflict if there is one; else the reviewers' current decisions if they agree;
-``conflict`` if they do not; ``pending`` if nobody has decided. ``decision`` is the
-decision at the furthest stage that has one (``full_text`` over ``title_abstract``).
+Text only: screening outcomes and review-question tags stay in the database, where
+the filters of a search read them (see :mod:`litreview.search.index_schema`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -16,18 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from litreview.models import (
-    STAGES,
     Attachment,
     AttachmentPage,
-    Decision,
     Record,
-    RecordTag,
-    Resolution,
-    ReviewQuestion,
 )
-
-PENDING = "pending"
-CONFLICT = "conflict"
 
 
 @dataclass
@@ -43,26 +32,7 @@ class RecordDoc:
     keywords: str = ""
     doi: str = ""
     year: int | None = None
-    questions: list[str] = field(default_factory=list)
-    decisions: dict[str, str] = field(default_factory=dict)
     pages: list[tuple[int | None, str]] = field(default_factory=list)
-
-    @property
-    def decision(self) -> str:
-        for stage in reversed(STAGES):
-            if self.decisions.get(stage, PENDING) != PENDING:
-                return self.decisions[stage]
-        return PENDING
-
-
-def stage_decision(decisions: Iterable[str], resolution: str | None) -> str:
-    """A record's decision at one stage (see the module docstring)."""
-    if resolution:
-        return resolution
-    found = set(decisions)
-    if not found:
-        return PENDING
-    return found.pop() if len(found) == 1 else CONFLICT
 
 
 def load_docs(session: Session, record_ids: Iterable[int]) -> dict[int, RecordDoc]:
@@ -113,41 +83,12 @@ def _load_chunk(session: Session, ids: list[int]) -> dict[int, RecordDoc]:
             keywords="; ".join(r.keywords or []),
             doi=(r.doi or "").lower(),
             year=r.year,
-            decisions={stage: PENDING for stage in STAGES},
         )
         for r in rows
     }
     if not docs:
         return docs
     live = list(docs)
-    for record_id, code in session.execute(
-        sa.select(RecordTag.record_id, ReviewQuestion.code)
-        .join(ReviewQuestion, ReviewQuestion.id == RecordTag.question_id)
-        .where(RecordTag.record_id.in_(live))
-        .order_by(ReviewQuestion.position, ReviewQuestion.id)
-    ):
-        docs[record_id].questions.append(code)
-
-    decided: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for record_id, stage, decision in session.execute(
-        sa.select(Decision.record_id, Decision.stage, Decision.decision).where(
-            Decision.record_id.in_(live), Decision.current.is_(True)
-        )
-    ):
-        decided[record_id, stage].append(decision)
-    resolved: dict[tuple[int, str], str] = {}
-    for record_id, stage, decision in session.execute(
-        sa.select(Resolution.record_id, Resolution.stage, Resolution.decision)
-        .where(Resolution.record_id.in_(live), Resolution.current.is_(True))
-        .order_by(Resolution.id)
-    ):
-        resolved[record_id, stage] = decision  # the latest current one wins
-    for record_id, doc in docs.items():
-        for stage in STAGES:
-            doc.decisions[stage] = stage_decision(
-                decided.get((record_id, stage), ()), resolved.get((record_id, stage))
-            )
-
     for record_id, page, text in session.execute(
         sa.select(Attachment.record_id, AttachmentPage.page, AttachmentPage.text)
         .join(Attachment, Attachment.id == AttachmentPage.attachment_id)

@@ -30,9 +30,11 @@ import heapq
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
+from collections.abc import Callable
 from itertools import accumulate, chain, repeat
 from operator import add, itemgetter
 from pickle import loads
+from typing import Any
 
 from whoosh import formats
 from whoosh import query as wq
@@ -95,16 +97,23 @@ class PostingsCache:
 
 
 def search(
-    searcher, q: wq.Query, limit: int, cache: PostingsCache | None = None
+    searcher,
+    q: wq.Query,
+    limit: int,
+    cache: PostingsCache | None = None,
+    keep: Callable[[Any, set[int]], set[int]] | None = None,
 ) -> tuple[Results, int]:
     """The best ``limit`` documents for ``q`` as Whoosh Results (matched terms
-    recorded, for highlighting), and the exact number of matching documents."""
+    recorded, for highlighting), and the exact number of matching documents.
+    ``keep(segment reader, matches)`` filters each segment's matches, if given."""
     top: list[tuple[float, int]] = []
     total = 0
     runs = []
     for sub, offset in searcher.leaf_searchers():
         run = _Segment(searcher, sub, cache)
         docs = run.docs(q)
+        if docs and keep is not None:
+            docs = keep(sub.reader(), docs)
         if not docs:
             continue
         total += len(docs)

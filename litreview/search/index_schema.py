@@ -1,7 +1,7 @@
 """The Whoosh schema: one document per record, full text included, pages mapped.
 
-A record's document holds everything a query can ask about it (bibliographic fields,
-review questions, screening decisions, and its whole full text in ``fulltext``), so
+A record's document holds the text a query can ask about (bibliographic fields and
+its whole full text in ``fulltext``), so
 ``consent AND "data protection"`` matches a paper that says one on page 3 and the other
 on page 7. The full text is stored, the character offset of every term is indexed
 (in ``fulltext_chars``, below), and ``page_map`` says where each page starts: a snippet is
@@ -18,7 +18,11 @@ made them several times larger (offsets three times larger again). An abstract i
 short: its snippet's offsets are found in its stored text.
 
 Every document carries its ``review``: one index serves every review in a data folder
-and a search always filters on it.
+and a search always filters on it. Screening outcomes and review-question tags are not
+in the index: filters on them are sets of record ids read from the database, where
+screening's one rule keeps them (so the index never shows what a person may not see,
+and a decision never costs an index update). ``record_id`` is a column as well, so
+such a set filters the matches without reading stored fields.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from whoosh import fields
 from litreview.search.analysis import text_analyzer
 
 # Bump when the schema or the analyzer changes: an index of another version is rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 INDEX_NAME = f"litreview_v{SCHEMA_VERSION}"
 
 # What a query word searches when it names no field, and how much each counts:
@@ -50,10 +54,6 @@ QUERY_FIELDS = (
     "keywords",
     "doi",
     "year",
-    "question",
-    "decision",
-    "decision_title_abstract",
-    "decision_full_text",
     "fulltext",
 )
 ALIASES = {
@@ -61,13 +61,11 @@ ALIASES = {
     "keywords": ["keyword", "kw"],
     "fulltext": ["text", "full_text"],
     "venue": ["journal"],
-    "question": ["q"],
 }
 # The field holding the positions of a field indexed without them (see above).
 POSITIONS = {"abstract": "abstract_pos", "fulltext": "fulltext_pos"}
 # The field holding the character offsets of a field indexed without them.
 OFFSETS = {"fulltext": "fulltext_chars"}
-DECISION_VALUES = ("include", "exclude", "maybe", "conflict", "pending")
 
 
 def make_schema() -> fields.Schema:
@@ -75,7 +73,7 @@ def make_schema() -> fields.Schema:
     text = text_analyzer()
     return fields.Schema(
         review=fields.ID(stored=True),
-        record_id=fields.ID(stored=True),
+        record_id=fields.ID(stored=True, sortable=True),
         title=fields.TEXT(analyzer=text, stored=True),
         abstract=fields.TEXT(analyzer=text, stored=True, phrase=False),
         abstract_pos=fields.TEXT(analyzer=text),
@@ -84,11 +82,6 @@ def make_schema() -> fields.Schema:
         keywords=fields.TEXT(analyzer=text, stored=True),
         doi=fields.KEYWORD(lowercase=True),
         year=fields.NUMERIC(int, bits=32, stored=True, signed=True),
-        question=fields.KEYWORD(lowercase=True, commas=True, scorable=False),
-        questions=fields.STORED(),
-        decision=fields.ID(stored=True),
-        decision_title_abstract=fields.ID(),
-        decision_full_text=fields.ID(),
         has_fulltext=fields.BOOLEAN(),
         fulltext=fields.TEXT(analyzer=text, stored=True, phrase=False),
         fulltext_pos=fields.TEXT(analyzer=text),

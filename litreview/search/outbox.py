@@ -1,11 +1,11 @@
 """Keeping the index in step with the database: the outbox, written with every change.
 
-Any flush that adds, changes or deletes a Record, RecordTag, Annotation, Decision,
-Resolution, Attachment or AttachmentPage queues its record in ``search_outbox``, in the
-same transaction: one SQLAlchemy ``after_flush`` listener on every Session does it, so
-no domain function has to remember. A 50,000-record import flushes in chunks; each
-flush costs one executemany, and a record already queued in this transaction is not
-queued again.
+Any flush that adds, changes or deletes a Record, Attachment or AttachmentPage (what
+the index holds: text, see :mod:`litreview.search.documents`) queues its record in
+``search_outbox``, in the same transaction: one SQLAlchemy ``after_flush`` listener
+on every Session does it, so no domain function has to remember. A 50,000-record
+import flushes in chunks; each flush costs one executemany, and a record already
+queued in this transaction is not queued again.
 
 After a commit, :func:`apply_outbox` brings the index up to date and deletes the rows
 it applied. If the process dies in between, the rows stay, and the next command,
@@ -13,8 +13,8 @@ search or web start applies them: the index never silently disagrees with the
 database. If the index is missing (a new data folder, a deleted index, a new schema
 version), it is rebuilt from the database.
 
-ORM bulk statements that bypass the unit of work (``session.execute(update(Decision)
-.where(...))``, or ``update(Record)`` with rows by primary key) are seen too: before
+ORM bulk statements that bypass the unit of work (``session.execute(update(Record)
+.where(...))``, or with rows by primary key) are seen too: before
 they run, the records they touch are selected and queued. Core statements on a
 connection are not: call :func:`queue_records` for those.
 """
@@ -31,13 +31,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from litreview.models import (
-    Annotation,
     Attachment,
     AttachmentPage,
-    Decision,
     Record,
-    RecordTag,
-    Resolution,
     Review,
     SearchOutbox,
     utcnow,
@@ -48,7 +44,7 @@ from litreview.search.documents import iter_review_docs, load_docs
 log = logging.getLogger(__name__)
 
 _QUEUED = "litreview.search.queued"
-_WITH_RECORD = (RecordTag, Annotation, Decision, Resolution, Attachment)
+_WITH_RECORD = (Attachment,)
 BATCH = 2000
 PARALLEL_ABOVE = 5000
 Progress = Callable[[int, int], None]  # (done, total)

@@ -15,11 +15,19 @@ from whoosh import qparser
 from whoosh import query as wq
 
 from litreview.errors import Invalid
-from litreview.search.index_schema import ALIASES, DECISION_VALUES, DEFAULT_FIELDS, QUERY_FIELDS
+from litreview.search.index_schema import ALIASES, DEFAULT_FIELDS, QUERY_FIELDS
 
 MAX_QUERY_CHARS = 1000
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _BINARY = _OPERATORS - {"NOT"}
+# Filters, not words of the text: their answers come from the database.
+_FILTERS = {
+    "decision": "decision",
+    "decision_title_abstract": "decision",
+    "decision_full_text": "decision",
+    "question": "review question",
+    "q": "review question",
+}
 _KNOWN_FIELDS = {name: name for name in QUERY_FIELDS} | {
     alias: name for name, aliases in ALIASES.items() for alias in aliases
 }
@@ -86,6 +94,11 @@ def _check_fields(text: str, outside: str) -> str:
     for match in _FIELD.finditer(outside):
         name = match.group(1)
         field = _KNOWN_FIELDS.get(name.lower())
+        if name.lower() in _FILTERS:
+            raise Invalid(
+                f"{name}:... is not part of a query: choose the {_FILTERS[name.lower()]} "
+                "in the search's filters (--decision/--question on the command line)"
+            )
         if field is None:
             known = ", ".join(QUERY_FIELDS)
             raise Invalid(
@@ -98,12 +111,6 @@ def _check_fields(text: str, outside: str) -> str:
             raise Invalid(
                 "year: write a year (year:2020) or a range (year:[2019 TO 2024], year:[2019 TO])"
             )
-        if field.startswith("decision"):
-            word = re.match(r"[\w-]*", value).group(0).lower()
-            if word not in DECISION_VALUES:
-                raise Invalid(
-                    f"{name}:{word or '...'}: a decision is one of {', '.join(DECISION_VALUES)}"
-                )
         if not value or value[0].isspace():
             raise Invalid(f"{name}: needs a value right after the colon, e.g. {name}:word")
     return "".join(chars)

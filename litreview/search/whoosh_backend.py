@@ -34,7 +34,7 @@ from litreview.errors import Invalid
 from litreview.search import evaluate
 from litreview.search.analysis import term_offsets
 from litreview.search.backend import Hit, IndexBusy, SearchFilters, SearchResult, Snippet
-from litreview.search.documents import PENDING, RecordDoc
+from litreview.search.documents import RecordDoc
 from litreview.search.index_schema import INDEX_NAME, make_schema
 from litreview.search.query import make_parser, parse_query
 
@@ -151,12 +151,6 @@ class _Writer:
             "venue": doc.venue,
             "keywords": doc.keywords,
             "doi": doc.doi,
-            # Commas separate codes in the index; a code with a comma keeps its other parts.
-            "question": ",".join(code.replace(",", " ") for code in doc.questions),
-            "questions": list(doc.questions),
-            "decision": doc.decision,
-            "decision_title_abstract": doc.decisions.get("title_abstract", PENDING),
-            "decision_full_text": doc.decisions.get("full_text", PENDING),
             "has_fulltext": bool(fulltext.strip()),
             "fulltext": fulltext_terms,
             "_stored_fulltext": fulltext,
@@ -323,7 +317,9 @@ class WhooshBackend:
             constraint = _constraint(review_id, filters, alone)
             q = parsed if constraint is None else wq.And([parsed, constraint])
             try:
-                results, total = evaluate.search(s, q, limit, self.postings)
+                results, total = evaluate.search(
+                    s, q, limit, self.postings, keep=_id_filter(filters)
+                )
             except QueryError as exc:
                 raise Invalid(f"the query cannot be run: {exc}") from None
             results.highlighter = _highlighter()
@@ -335,8 +331,6 @@ class WhooshBackend:
                     title=stored.get("title", ""),
                     year=stored.get("year"),
                     score=hit.score,
-                    questions=list(stored.get("questions") or []),
-                    decision=stored.get("decision", PENDING),
                 )
                 if snippets:
                     found.snippets = _field_snippets(hit)
@@ -344,18 +338,30 @@ class WhooshBackend:
             return SearchResult(total=total, hits=hits)
 
 
+def _id_filter(filters: SearchFilters):
+    """The record-id sets of ``filters`` as a filter of one segment's matches (or None).
+
+    Reads each match's id from the ``record_id`` column (Whoosh's public column API),
+    so a set of any size costs one look-up per match, not a query term per id.
+    """
+    only, leave_out = filters.only_ids, filters.except_ids
+    if only is None and not leave_out:
+        return None
+
+    def keep(reader, docs: set[int]) -> set[int]:
+        column = reader.column_reader("record_id")
+        if only is not None:
+            docs = {d for d in docs if int(column[d]) in only}
+        if leave_out:
+            docs = {d for d in docs if int(column[d]) not in leave_out}
+        return docs
+
+    return keep
+
+
 def _constraint(review_id: int, filters: SearchFilters, alone: bool) -> wq.Query | None:
     """The filters as a query that adds nothing to the score (None: no filter at all)."""
     parts: list[wq.Query] = [] if alone else [wq.Term("review", str(review_id))]
-    if filters.question:
-        parts.append(wq.Term("question", filters.question.lower()))
-    if filters.not_question:
-        parts.append(wq.Not(wq.Term("question", filters.not_question.lower())))
-    if filters.decision:
-        field = f"decision_{filters.stage}" if filters.stage else "decision"
-        parts.append(wq.Term(field, filters.decision))
-    elif filters.stage:
-        parts.append(wq.Not(wq.Term(f"decision_{filters.stage}", PENDING)))
     if filters.year_from is not None or filters.year_to is not None:
         parts.append(wq.NumericRange("year", filters.year_from, filters.year_to))
     if filters.has_fulltext is not None:

@@ -21,6 +21,7 @@ DECISION_NAMES = {
     "exclude": "Exclude",
     "maybe": "Maybe",
     "conflict": "Conflict",
+    "pending": "Pending",
 }
 
 
