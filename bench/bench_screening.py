@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from litreview import screening
 from litreview.db import make_engine, make_session_factory  # noqa: E402
 from litreview.migrations import runner as schema
 from litreview.models import (  # noqa: E402
@@ -47,7 +48,6 @@ from litreview.models import (  # noqa: E402
     Review,
     User,
 )
-from litreview import screening
 
 SEED = 20261126
 REASONS = ["Not about AI", "Not social work", "Not research"]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.orm import Session
 
 from litreview.db import Base
+from litreview.migrations import runner as schema
 from litreview.models import Decision, Record, Resolution, Review, StageOutcome, User
 from litreview.screening import outcomes
-from litreview.migrations import runner as schema
 
 
 def test_upgrade_head_leaves_no_autogenerate_difference(engine):
