@@ -972,3 +972,26 @@ def test_a_dual_screening_pilot_from_the_cli(review_cli, tmp_path: Path):
     ]
     bad = cli("review", "set", "ai-sw", "--mode", "triple", ok=False)
     assert bad.exit_code == 2 and "'triple' is not one of 'single', 'dual'" in bad.output
+
+
+def test_storing_a_decision_takes_a_handful_of_statements(session, engine, dual):
+    """The record is locked and read once, the role once; the outcome is rewritten
+    in the same transaction (no recomputation when a page asks)."""
+    r1, r2 = dual.records[:2]
+    screening.decide(session, dual.review, r2, dual.ann, TA, "include")  # warm caches
+    session.commit()
+    statements, stop = count_queries(engine)
+    try:
+        screening.decide(session, dual.review, r1, dual.ann, TA, "include")
+        session.commit()
+        first = [s.split()[0] for s in statements]
+        statements.clear()
+        screening.decide(session, dual.review, r1, dual.ben, TA, "exclude", reason="Not AI")
+        session.commit()
+        second = [s.split()[0] for s in statements]
+    finally:
+        stop()
+    for made in (first, second):
+        work = [s for s in made if s not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+        assert len(work) <= 8, made
+    assert screening.outcome_at(session, dual.review, r1, TA) == "conflict"
