@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -51,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from argon2 import PasswordHasher  # noqa: E402
 
 from litreview import create_app  # noqa: E402
+from litreview.screening import outcomes  # noqa: E402
 from litreview.db import make_engine  # noqa: E402
 from litreview.migrations import runner as schema  # noqa: E402
 from litreview.models import (  # noqa: E402
@@ -312,6 +314,11 @@ def build(database_url: str, n: int) -> dict[str, Any]:
             _insert(conn, RecordTag, tags)
             _insert(conn, Annotation, notes)
             _insert(conn, Attachment, pdfs)
+        # Decisions were written with Core, as a restore writes them: the kept outcomes
+        # are rebuilt from them the way a restore does.
+        with Session(engine) as session:
+            outcomes.refresh(session, session.get(Review, review_id))
+            session.commit()
         with engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE")
         ann_last = ids[int(0.6 * n) - 1]
