@@ -32,6 +32,7 @@ from litreview.screening.visibility import (
     history,
     sees_others,
     visible_decisions,
+    while_screening,
 )
 
 __all__ = [
@@ -60,4 +61,5 @@ __all__ = [
     "stats",
     "undo_last",
     "visible_decisions",
+    "while_screening",
 ]

@@ -71,6 +71,22 @@ def visible_decisions(
     return [d for d in decisions if d.user_id == user.id]
 
 
+def while_screening(
+    session: Session, review: Review, record_id: int, user: User, stage: str
+) -> tuple[Decision | None, list[Decision]]:
+    """(``user``'s own current decision, the others' they may see) on the screening page.
+
+    Stricter than :func:`visible_decisions`: in blind dual mode the page where a person
+    decides shows nobody else's decision before their own, to leads as well (a lead
+    who screens is a reviewer like the others).
+    """
+    visible = visible_decisions(session, review, record_id, user, stage)
+    mine = next((d for d in visible if d.user_id == user.id), None)
+    if review.screening_mode == "dual" and mine is None:
+        return None, []
+    return mine, [d for d in visible if d.user_id != user.id]
+
+
 def history(
     session: Session, review: Review, record_id: int, *, for_user: User | None = None
 ) -> list[Decision | Resolution]:

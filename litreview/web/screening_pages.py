@@ -102,11 +102,7 @@ def _page(
     stage: str, record: Record, status: int = 200, form: dict[str, Any] | None = None, **extra: Any
 ) -> tuple[str, int]:
     rv, user = this_review(), me()
-    visible = screening.visible_decisions(db(), rv, record.id, user, stage)
-    mine = next((d for d in visible if d.user_id == user.id), None)
-    if rv.screening_mode == "dual" and mine is None:
-        visible = []  # blind: nobody else's decision before one's own
-    others = [d for d in visible if d.user_id != user.id]
+    mine, others = screening.while_screening(db(), rv, record.id, user, stage)
     previous = screening.previous_record(db(), rv, user, stage, before_id=record.id)
     if form is None:
         form = {
