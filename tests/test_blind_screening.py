@@ -113,6 +113,12 @@ def test_a_lone_decision_shows_on_no_face_in_blind_dual_mode(blind):
     assert "lead@example.org" not in record
     assert re.search(r'class="outcome-title_abstract">not decided<', record)
 
+    # The record's history on the command line, as Rita and as the lead.
+    rows = cli.json("history", "ai-sw", str(included), "--as", "rita@example.org")
+    assert rows == []
+    rows = cli.json("history", "ai-sw", str(included), "--as", "lead@example.org")
+    assert [(r["by"], r["decision"]) for r in rows] == [("lead@example.org", "include")]
+
     # Exports: command line and download.
     result = cli(
         "export",

@@ -10,7 +10,7 @@ import click
 from litreview import screening
 from litreview.accounts import users as accounts
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
-from litreview.errors import NotFound
+from litreview.errors import Invalid, NotFound
 from litreview.library import reviews
 from litreview.models import Decision, Resolution, User
 from litreview.models.accounts import ROLES
@@ -379,14 +379,24 @@ def review_set(ctx: Context, slug: str, actor: str, as_json: bool, **options: st
 @click.command("history")
 @click.argument("slug")
 @click.argument("record_id", metavar="ID", type=int)
+@actor_option
 @json_option
 @pass_ctx
 @domain_errors
-def history(ctx: Context, slug: str, record_id: int, as_json: bool) -> None:
-    """Every decision and resolution on record ID of review SLUG, oldest first."""
+def history(ctx: Context, slug: str, record_id: int, actor: str, as_json: bool) -> None:
+    """Every decision and resolution on record ID of review SLUG, oldest first.
+
+    With --as naming an account, what that person may see (blind dual mode hides the
+    other reviewers' decisions on a record they have not decided yet).
+    """
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
-        rows = [_row_json(r) for r in screening.history(session, rv, record_id)]
+        try:
+            person = accounts.get_user_by_email(session, actor)
+        except (NotFound, Invalid):
+            person = None  # no account: whoever runs commands on the database itself
+        found = screening.history(session, rv, record_id, for_user=person)
+        rows = [_row_json(r) for r in found]
         emit(
             as_json,
             rows,
