@@ -37,6 +37,7 @@ import rispy
 
 from litreview.ingest.normalize import nfc, normalize_doi, parse_year, split_name
 from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
+from litreview.ingest.tagged_lines import END_TAG, NEXT_START, StrayText, TagRules, tagged_entries
 
 # A tag line: two-character tag, up to two spaces, hyphen, an optional space, value.
 # A stray BOM is allowed at the start of any line (files joined with `cat`).
@@ -123,138 +124,53 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
     dropped = 0
     seen_record = False
     first_tag_line = 0
-
-    # The current block of tags: its fields by tag, each field [tag, value, continuation...].
-    # A block starts at a TY (a record) or at a tag outside any record (has_ty False).
-    fields: dict[str, list[list[str]]] | None = None
-    last: list[str] = []  # the field that continuation lines extend
-    raw: list[str] = []
-    start = 0
     position = 0
-    has_ty = True
 
-    def hold(error: EntryError) -> EntryError | None:
-        """The error to yield now, or None when it must wait for the first record."""
-        nonlocal dropped
+    for entry in tagged_entries(stream, filename, _RULES):
+        if isinstance(entry, StrayText):
+            continue  # "1.", headers: text between records is no concern of RIS
+        fields, start, raw = entry.fields, entry.start, entry.lines
+        if entry.has_start or (
+            entry.ended_by == END_TAG
+            and len(raw) <= _MAX_ORPHAN_LINES
+            and _looks_like_a_record(fields)
+        ):
+            if not seen_record:
+                # The first record is here: the errors held back until now, in file order.
+                seen_record = True
+                yield from pending
+                pending.clear()
+                if dropped:
+                    yield EntryError(None, None, f"{dropped} more blocks of tags without TY")
+            position += 1
+            if not entry.has_start:  # a RIS record that lost its TY line: keep it, say so
+                note = "record has no TY line; it was imported with type 'other': check it"
+            elif entry.ended_by == END_TAG:
+                note = None
+            elif entry.ended_by == NEXT_START:
+                note = (
+                    f"record has no ER line; it ended at the TY on line {entry.end_line}"
+                    " and was imported: check that it is complete"
+                )
+            else:
+                note = (
+                    "record has no ER line; it ended at the end of the file"
+                    " and was imported: check that it is complete"
+                )
+            text = "\n".join(raw) if entry.ended_by == END_TAG else _trim(raw)
+            yield from _record(fields, start, position, text, note)
+            continue
+        # Tags outside any record that cannot be one: reported, skipped.
+        if not first_tag_line:
+            first_tag_line = start
+        error = _no_ty_error(fields, start, raw[0])
         if seen_record:
-            return error
-        if len(pending) < _MAX_PENDING:
+            yield error
+        elif len(pending) < _MAX_PENDING:
             pending.append(error)
         else:
             dropped += 1
-        return None
 
-    def release() -> Iterator[EntryError]:
-        """The first record is here: the errors held back until now, in file order."""
-        nonlocal seen_record
-        seen_record = True
-        yield from pending
-        pending.clear()
-        if dropped:
-            yield EntryError(None, None, f"{dropped} more blocks of tags without TY")
-
-    lineno = 0
-    try:
-        for lineno, text in enumerate(stream, 1):
-            line = text.rstrip("\r\n")
-            # Fast path for the canonical "XX  - value"; anything else goes to _split.
-            tag = line[:2]
-            if line[2:6] == "  - " and tag in _CANONICAL:
-                if (
-                    fields is not None
-                    and tag != "TY"
-                    and tag != "ER"
-                    and (has_ty or len(raw) < _MAX_ORPHAN_LINES)
-                ):  # the common case: one more tag in a record
-                    raw.append(line)
-                    if tag in _SYNONYMS:
-                        tag = _SYNONYMS[tag]
-                    last = [tag, line[6:]]
-                    same = fields.get(tag)
-                    if same is None:
-                        fields[tag] = [last]
-                    else:
-                        same.append(last)
-                    continue
-                value = line[6:]
-            elif line[2:] == "  -" and tag in _CANONICAL:
-                value = ""
-            else:
-                tag, value = _split(line)
-                if tag is None and len(line) < 8 and line.strip(" \t\ufeff") == "ER":
-                    tag = "ER"  # a bare "ER" with no hyphen also ends a record
-
-            if tag == "TY":
-                if fields is not None and has_ty:
-                    note = (
-                        f"record has no ER line; it ended at the TY on line {lineno}"
-                        " and was imported: check that it is complete"
-                    )
-                    yield from _record(fields, start, position, _trim(raw), note)
-                elif fields is not None:
-                    error = hold(_no_ty_error(fields, start, raw[0]))
-                    if error:
-                        yield error
-                if not seen_record:
-                    yield from release()
-                position += 1
-                last = [tag, value]
-                fields = {"TY": [last]}
-                raw = [line.lstrip("\ufeff")]
-                start = lineno
-                has_ty = True
-            elif fields is not None:  # inside a record, or a block of tags without TY
-                if tag == "ER":
-                    raw.append(line)
-                    if has_ty:
-                        yield from _record(fields, start, position, "\n".join(raw), None)
-                    elif len(raw) <= _MAX_ORPHAN_LINES and _looks_like_a_record(fields):
-                        # A RIS record that lost its TY line: keep it, say so.
-                        if not seen_record:
-                            yield from release()
-                        position += 1
-                        note = "record has no TY line; it was imported with type 'other': check it"
-                        yield from _record(fields, start, position, "\n".join(raw), note)
-                    else:
-                        error = hold(_no_ty_error(fields, start, raw[0]))
-                        if error:
-                            yield error
-                    fields = None
-                    raw = []
-                elif has_ty or len(raw) < _MAX_ORPHAN_LINES:
-                    raw.append(line)
-                    if tag is None:
-                        last.append(line.strip())
-                    else:
-                        if tag in _SYNONYMS:
-                            tag = _SYNONYMS[tag]
-                        last = [tag, value]
-                        same = fields.get(tag)
-                        if same is None:
-                            fields[tag] = [last]
-                        else:
-                            same.append(last)
-                # else: a block without TY that goes on and on (another format): not kept
-            elif tag is not None and tag != "ER":  # a tag outside a record
-                if not first_tag_line:
-                    first_tag_line = lineno
-                if tag in _SYNONYMS:
-                    tag = _SYNONYMS[tag]
-                last = [tag, value]
-                fields = {tag: [last]}
-                raw = [line.lstrip("\ufeff")]
-                start = lineno
-                has_ty = False
-            # Untagged lines outside a record ("1.", blank lines, headers) are ignored.
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(
-            f"{filename}: cannot decode the text after line {lineno} ({exc.reason})"
-        ) from exc
-
-    if fields is not None and not has_ty:
-        error = hold(_no_ty_error(fields, start, raw[0]))
-        if error:
-            yield error
     if not seen_record:
         detail = (
             f"tags from line {first_tag_line} but no 'TY  - ' line starting a record"
@@ -262,12 +178,6 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
             else "no 'TY  - ' line; is it a RIS file?"
         )
         raise UnreadableFile(f"no RIS records found in {filename}: {detail}")
-    if fields is not None and has_ty:
-        note = (
-            "record has no ER line; it ended at the end of the file"
-            " and was imported: check that it is complete"
-        )
-        yield from _record(fields, start, position, _trim(raw), note)
 
 
 def _trim(raw: list[str]) -> str:
@@ -301,6 +211,28 @@ def _split(line: str) -> tuple[str | None, str]:
     if not before and not after and value and tag != "TY":
         return None, ""  # "ID-based", "AD-hoc": a hyphenated word
     return tag, value
+
+
+def _split_or_er(line: str) -> tuple[str | None, str]:
+    """:func:`_split`, and a bare "ER" with no hyphen, which also ends a record."""
+    tag, value = _split(line)
+    if tag is None and len(line) < 8 and line.strip(" \t\ufeff") == "ER":
+        return "ER", ""
+    return tag, value
+
+
+# The canonical "XX  - value" is looked up whole; anything else goes to _split.
+_RULES = TagRules(
+    prefixes={tag + "  - ": tag for tag in _CANONICAL},
+    width=6,
+    split=_split_or_er,
+    starts=frozenset(("TY",)),
+    ends=frozenset(("ER",)),
+    skip_outside=frozenset(("ER",)),
+    keys=_SYNONYMS,
+    strip_line_ends=True,
+    max_lines_without_start=_MAX_ORPHAN_LINES,
+)
 
 
 def _looks_like_a_record(fields: dict[str, list[list[str]]]) -> bool:
