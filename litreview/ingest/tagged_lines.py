@@ -153,7 +153,8 @@ def tagged_entries(
                             last.append(line.strip())
                     continue
                 if tag in bounds:
-                    if tag in starts and not (restart_on_repeat and keys.get(tag, tag) not in fields):
+                    repeated = not restart_on_repeat or keys.get(tag, tag) in fields
+                    if tag in starts and repeated:
                         yield TaggedEntry(start, lines, fields, has_start, NEXT_START, lineno)
                         fields = None  # and the line starts the next entry, below
                     elif tag in ends:
