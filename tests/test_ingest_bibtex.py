@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from litreview.ingest import bibtex
 from litreview.ingest.bibtex import read
+from litreview.ingest.latex_text import from_latex, pylatexenc_text
 from litreview.ingest.normalize import clean, nfc
 from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
 from tests.golden import check_golden
@@ -468,5 +468,5 @@ def test_never_a_traceback_on_garbage(text: str) -> None:
     ],
 )
 def test_fast_latex_agrees_with_pylatexenc(latex: str) -> None:
-    fast = clean(nfc(bibtex._from_latex(latex)))
-    assert fast == clean(nfc(bibtex._pylatexenc(latex)))
+    fast = clean(nfc(from_latex(latex)))
+    assert fast == clean(nfc(pylatexenc_text(latex)))
