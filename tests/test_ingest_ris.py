@@ -477,7 +477,7 @@ def test_a_failing_record_does_not_stop_the_file(monkeypatch: pytest.MonkeyPatch
     def broken(value: str) -> int:
         raise ValueError(value)
 
-    monkeypatch.setattr("litreview.ingest.ris._year", broken)
+    monkeypatch.setattr("litreview.ingest.ris_record._year", broken)
     items = read_text("TY  - JOUR\nTI  - A\nPY  - 2001\nER  -\nTY  - JOUR\nTI  - B\nER  -\n")
     error, record = items
     assert isinstance(error, EntryError)
