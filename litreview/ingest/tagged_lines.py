@@ -123,38 +123,27 @@ def tagged_entries(
         for lineno, line in enumerate(chain((first,), it), 1):
             if strip_ends:
                 line = line.rstrip("\r\n")
+            # The usual tag line is looked up whole; any other goes to the format's split.
             tag = prefixes.get(line[:width])
             if tag is not None:
                 value = line[width:]
-                if fields is not None and tag not in bounds and (has_start or len(lines) < limit):
-                    # The common case, first: one more field in an entry.
-                    lines.append(line)
-                    last = [tag, value]
-                    key = keys.get(tag, tag)
-                    same = fields.get(key)
-                    if same is None:
-                        fields[key] = [last]
-                    else:
-                        same.append(last)
-                    continue
             else:
                 tag, value = split(line)
 
-            if fields is not None:  # inside an entry
-                if tag is None:
-                    if blank_ends and (not line or line.isspace()):
-                        yield TaggedEntry(start, lines, fields, has_start, BLANK_LINE, lineno)
-                        fields, lines, last = None, [], None
-                    elif has_start or len(lines) < limit:
-                        lines.append(line)
-                        if empty_ends_field and line.strip("\r\n") == "":
-                            last = None
-                        elif last is not None:
-                            last.append(line.strip())
-                    continue
-                if tag in bounds:
-                    repeated = not restart_on_repeat or keys.get(tag, tag) in fields
-                    if tag in starts and repeated:
+            if fields is None or tag is None or tag in bounds:
+                if fields is not None:  # inside an entry
+                    if tag is None:
+                        if blank_ends and (not line or line.isspace()):
+                            yield TaggedEntry(start, lines, fields, has_start, BLANK_LINE, lineno)
+                            fields, lines, last = None, [], None
+                        elif has_start or len(lines) < limit:
+                            lines.append(line)
+                            if empty_ends_field and line.strip("\r\n") == "":
+                                last = None
+                            elif last is not None:
+                                last.append(line.strip())
+                        continue
+                    if tag in starts and (not restart_on_repeat or keys.get(tag, tag) in fields):
                         yield TaggedEntry(start, lines, fields, has_start, NEXT_START, lineno)
                         fields = None  # and the line starts the next entry, below
                     elif tag in ends:
@@ -166,37 +155,37 @@ def tagged_entries(
                         yield TaggedEntry(start, lines, fields, has_start, BREAK_TAG, lineno)
                         fields, lines, last = None, [], None
                         continue
-                if fields is not None:
-                    if has_start or len(lines) < limit:
-                        lines.append(line)
-                        last = [tag, value]
-                        key = keys.get(tag, tag)
-                        same = fields.get(key)
-                        if same is None:
-                            fields[key] = [last]
-                        else:
-                            same.append(last)
-                    continue
-
-            # Between entries.
-            if tag is None:
-                if not line or line.isspace():
-                    if blank_ends and stray:
+                if fields is None:  # between entries
+                    if tag is None:
+                        if not line or line.isspace():
+                            if blank_ends and stray:
+                                yield StrayText(stray)
+                                stray = 0
+                        elif not stray:
+                            stray = lineno
+                        continue
+                    if stray:
                         yield StrayText(stray)
                         stray = 0
-                elif not stray:
-                    stray = lineno
-                continue
-            if stray:
-                yield StrayText(stray)
-                stray = 0
-            if tag in skip_outside:
-                continue
-            last = [tag, value]
-            fields = {keys.get(tag, tag): [last]}
-            lines = [line.lstrip("\ufeff")]
-            start = lineno
-            has_start = tag in starts
+                    if tag in skip_outside:
+                        continue
+                    last = [tag, value]
+                    fields = {keys.get(tag, tag): [last]}
+                    lines = [line.lstrip("\ufeff")]
+                    start = lineno
+                    has_start = tag in starts
+                    continue
+
+            # One more field in the entry (the common case).
+            if has_start or len(lines) < limit:
+                lines.append(line)
+                last = [tag, value]
+                key = keys.get(tag, tag)
+                same = fields.get(key)
+                if same is None:
+                    fields[key] = [last]
+                else:
+                    same.append(last)
     except UnicodeDecodeError as exc:
         raise UnreadableFile(
             f"{filename}: cannot decode the text after line {lineno} ({exc.reason})"
