@@ -1,7 +1,7 @@
 """The line-reading skeleton shared by the tagged-line formats (RIS, MEDLINE, Web of Science).
 
-Each of these formats writes an entry as lines that start with a tag (``TI  - ``,
-``TI  - ``, ``TI ``), continued on untagged lines, with some tags or a blank line
+Each of these formats writes an entry as lines that start with a tag (``TI  - `` in
+RIS and MEDLINE, ``TI `` in WoS), continued on untagged lines, with some tags or a blank line
 marking where an entry starts and ends. :func:`tagged_entries` reads such a file
 line by line, one entry held at a time, and yields each entry with its fields by
 tag and the line it starts on, or the line where a run of stray text starts.
