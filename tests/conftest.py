@@ -20,7 +20,7 @@ from litreview.cli.main import cli as litreview_cli
 from litreview.db import Base, make_engine
 from litreview.migrations import runner as schema
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).parent / "data" / "fixtures"
 DATA = Path(__file__).parent / "data"
 POSTGRES_ADMIN_URL = os.environ.get(
     "LITREVIEW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

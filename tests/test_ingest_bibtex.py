@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from litreview.ingest import bibtex
 from litreview.ingest.bibtex import read
+from litreview.ingest.latex_text import from_latex, pylatexenc_text
 from litreview.ingest.normalize import clean, nfc
 from litreview.ingest.record_data import Author, EntryError, Item, RecordData, UnreadableFile
 from tests.golden import check_golden
 
 DATA = Path(__file__).parent / "data" / "bibtex"
 MESSY = DATA / "messy.bib"
-# Real files from other projects, shared by the team (origins in their README).
-FIXTURES = Path("/work/shared/fixtures/bibtex")
+# Real files from other projects, copied into the checkout (origins in data/README.md).
+FIXTURES = Path(__file__).parent / "data" / "fixtures"
 # The caller decodes; these two are not UTF-8, so the test decodes them itself.
 FIXTURE_ENCODINGS = {
     "jabref_encoding-utf-16BE-with-header.bib": "utf-16",
@@ -56,15 +56,14 @@ def test_golden(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------
-# Every shared real-world fixture reads, and no entry is silently lost
+# Every real-world fixture reads, and no entry is silently lost
 
 _ENTRY_HEAD = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(]", re.MULTILINE)
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 @pytest.mark.parametrize(
     "path",
-    sorted(FIXTURES.glob("*.bib")) if FIXTURES.is_dir() else [],
+    sorted(FIXTURES.glob("*.bib")),
     ids=lambda path: path.name,
 )
 def test_every_fixture_reads(path: Path) -> None:
@@ -87,7 +86,6 @@ def test_every_fixture_reads(path: Path) -> None:
             assert item.raw in text  # verbatim
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_fixture_with_one_broken_entry_among_988() -> None:
     path = FIXTURES / "bbt_Some_bibtex_entries_quietly_discarded_on_import_from_bib_file_873.bib"
     with path.open(encoding="utf-8") as stream:
@@ -100,7 +98,6 @@ def test_fixture_with_one_broken_entry_among_988() -> None:
     assert records(items)["Wellman:WALRAS"].line == 6534  # the next entry is kept
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_fixtures_in_other_encodings() -> None:
     utf16 = FIXTURES / "jabref_encoding-utf-16BE-with-header.bib"
     [record] = read_text(utf16.read_bytes().decode("utf-16"))  # old-Mac CR line ends
@@ -471,5 +468,5 @@ def test_never_a_traceback_on_garbage(text: str) -> None:
     ],
 )
 def test_fast_latex_agrees_with_pylatexenc(latex: str) -> None:
-    fast = clean(nfc(bibtex._from_latex(latex)))
-    assert fast == clean(nfc(bibtex._pylatexenc(latex)))
+    fast = clean(nfc(from_latex(latex)))
+    assert fast == clean(nfc(pylatexenc_text(latex)))

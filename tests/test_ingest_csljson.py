@@ -16,7 +16,8 @@ from tests.golden import check_golden
 
 DATA = Path(__file__).parent / "data"
 HERE = DATA / "csljson"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+# Real files from other projects (origins in data/README.md).
+REAL_FILES = [*(DATA / "fixtures").iterdir(), *(DATA / "zotero").iterdir()]
 FILES = ["zotero.json", "messy.json"]
 BIBTEX_HEAD = "@article{smith2020,\n  title = {A title},\n  author = {Smith, Jane},\n}\n"
 RIS_HEAD = "TY  - JOUR\nAU  - Smith, Jane\nTI  - A title\nPY  - 2020\nER  - \n"
@@ -280,11 +281,10 @@ def test_looks_like() -> None:
             assert not csljson.looks_like(path.read_text(encoding="utf-8")[:4096]), path
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="no shared fixtures here")
-def test_shared_fixtures() -> None:
-    """No shared fixture is CSL-JSON (the Zotero ones are web API answers); given to
+def test_real_files() -> None:
+    """No real file is CSL-JSON (the Zotero ones are web API answers); given to
     the reader, each is read or refused as unreadable, never an exception."""
-    for path in sorted(p for p in SHARED.rglob("*") if p.is_file()):
+    for path in sorted(REAL_FILES):
         text = path.read_text(encoding="utf-8", errors="replace")
         assert not csljson.looks_like(text[:4096]), path
         try:

@@ -14,8 +14,8 @@ from litreview.ingest.ris import read
 from tests.golden import check_golden
 
 DATA = Path(__file__).parent / "data" / "ris"
-# Real files from other projects, shared by the team (origins in their README).
-FIXTURES = Path("/work/shared/fixtures/ris")
+# Real files from other projects, copied into the checkout (origins in data/README.md).
+FIXTURES = Path(__file__).parent / "data" / "fixtures"
 
 # Record counts as the fixtures README gives them.
 FIXTURE_COUNTS = {
@@ -117,10 +117,9 @@ def test_corrupted_file_without_ty_keeps_its_record() -> None:
 
 
 # --------------------------------------------------------------------------
-# Every shared real-world fixture reads, with the record count its README gives
+# Every real-world fixture reads, with the record count its README gives
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_every_fixture_is_listed() -> None:
     candidates = {
         path.name
@@ -130,7 +129,6 @@ def test_every_fixture_is_listed() -> None:
     assert candidates == set(FIXTURE_COUNTS) | set(NOT_RIS)
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 @pytest.mark.parametrize("name", sorted(FIXTURE_COUNTS))
 def test_every_fixture_reads(name: str) -> None:
     path = FIXTURES / name
@@ -148,14 +146,12 @@ def test_every_fixture_reads(name: str) -> None:
     assert [record.line for record in found] == sorted(record.line for record in found)
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 @pytest.mark.parametrize("name", sorted(NOT_RIS))
 def test_other_formats_are_unreadable_not_garbage(name: str) -> None:
     with (FIXTURES / name).open(encoding="utf-8") as stream, pytest.raises(UnreadableFile):
         list(read(stream, name))
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_endnote_library_fields() -> None:
     # A real EndNote library of Scopus, Embase, PsycINFO and PubMed records
     # (van de Schoot PTSD review).
@@ -175,7 +171,6 @@ def test_endnote_library_fields() -> None:
     assert sum(record.pmid is not None for record in found) == 61
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_embase_record_fields() -> None:
     path = FIXTURES / "srd_schoot-lgmm-ptsd-included-3.ris"
     with path.open(encoding="utf-8") as stream:
@@ -213,7 +208,6 @@ def test_embase_record_fields() -> None:
     assert first.entry_key == "1506"
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_web_of_science_ris_export() -> None:
     path = FIXTURES / "asreview_web_of_science.txt"
     with path.open(encoding="utf-8") as stream:
@@ -232,7 +226,6 @@ def test_web_of_science_ris_export() -> None:
     )
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_pubmed_via_endnote() -> None:
     path = FIXTURES / "asreview_pubmed_endnote.txt"
     with path.open(encoding="utf-8") as stream:
@@ -249,7 +242,6 @@ def test_pubmed_via_endnote() -> None:
     assert first.entry_key == "369"
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not on this machine")
 def test_many_authors() -> None:
     path = FIXTURES / "asreview_ris_many_authors.ris"
     with path.open(encoding="utf-8") as stream:
@@ -485,7 +477,7 @@ def test_a_failing_record_does_not_stop_the_file(monkeypatch: pytest.MonkeyPatch
     def broken(value: str) -> int:
         raise ValueError(value)
 
-    monkeypatch.setattr("litreview.ingest.ris._year", broken)
+    monkeypatch.setattr("litreview.ingest.ris_record._year", broken)
     items = read_text("TY  - JOUR\nTI  - A\nPY  - 2001\nER  -\nTY  - JOUR\nTI  - B\nER  -\n")
     error, record = items
     assert isinstance(error, EntryError)

@@ -14,7 +14,8 @@ from tests.golden import check_golden
 
 DATA = Path(__file__).parent / "data"
 HERE = DATA / "wos"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+# Real files from other projects (origins in data/README.md).
+REAL_FILES = [*(DATA / "fixtures").iterdir(), *(DATA / "zotero").iterdir()]
 FILES = ["rispy_example_wos.ris", "messy.txt"]
 BIBTEX_HEAD = "@article{smith2020,\n  title = {A title},\n  author = {Smith, Jane},\n}\n"
 # The RIS that Web of Science also exports (asreview's web_of_science.txt starts so).
@@ -227,11 +228,10 @@ def test_looks_like() -> None:
         assert not wos.looks_like(path.read_text(encoding="utf-8")[:4096]), path
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="no shared fixtures here")
-def test_shared_fixtures() -> None:
+def test_real_files() -> None:
     """Only rispy's example_wos looks like WoS (asreview's web_of_science.txt is RIS); it
     reads without errors; other files given to the reader give errors, not exceptions."""
-    for path in sorted(p for p in SHARED.rglob("*") if p.is_file()):
+    for path in sorted(REAL_FILES):
         text = path.read_text(encoding="utf-8", errors="replace")
         is_wos = path.name == "rispy_example_wos.ris"
         assert wos.looks_like(text[:4096]) == is_wos, path

@@ -13,26 +13,25 @@ in lines indented by six spaces. Lenient about what PubMed itself never writes
 but other tools do: a tag not padded (``PMID-123``, ``TI-``), a record without a
 blank line before its ``PMID``, a continuation that lost its indentation.
 
-The file is read line by line, one record held at a time.
+The file is read line by line, one record held at a time (see ``tagged_lines``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import chain
 from typing import TextIO
 
 from litreview.ingest.normalize import clean, nfc, normalize_doi, parse_year, split_initials
 from litreview.ingest.record_data import Author, EntryError, Item, RecordData
+from litreview.ingest.tagged_lines import Field, StrayText, TagRules, tagged_entries
 
 __all__ = ["looks_like", "read"]
 
 # Tags read into a record, as they stand padded in the file; the others stay in ``raw``.
 _TAGS = "PMID TI BTI AB FAU AU CN DP JT TA VI IP PG LID AID IS ISBN MH OT LA PT PB".split()
-_PADDED = {tag.ljust(4) + "- ": tag for tag in _TAGS}
-_KEEP = frozenset(_TAGS)
-_NAMES = frozenset(("FAU", "AU", "CN"))
+_NAMES = ("FAU", "AU", "CN")
+_NAMES_KEY = "FAU AU CN"  # the names are read as one field list, in file order
 _TAG = re.compile(r"([A-Z][A-Z0-9]{1,3}) *-(.*)", re.DOTALL)
 _HEAD = re.compile(r"\s*PMID *- *\d")
 _ISBN_CHARS = re.compile(r"[^0-9Xx]")
@@ -58,92 +57,47 @@ def looks_like(head: str) -> bool:
     return _HEAD.match(head.lstrip("\ufeff")) is not None
 
 
+def _split(line: str) -> tuple[str | None, str]:
+    """(tag, value) of a tag line not padded as PubMed pads it; (None, '') for other lines."""
+    if line[:1] in " \t":
+        return None, ""  # a continuation
+    if line[4:6] == "- ":
+        return line[:4], line[6:]  # a tag we do not read
+    match = _TAG.match(line)
+    if match is None:
+        return None, ""  # a continuation that lost its indentation, or stray text
+    return match.group(1), match.group(2)
+
+
+# A record ends at a blank line, or at a second PMID (no blank line before it).
+_RULES = TagRules(
+    prefixes={tag.ljust(4) + "- ": tag for tag in _TAGS},
+    width=6,
+    split=_split,
+    starts=frozenset(("PMID",)),
+    restart_on_repeat=True,
+    keys=dict.fromkeys(_NAMES, _NAMES_KEY),
+    blank_ends=True,
+)
+
+
 def read(stream: TextIO, filename: str) -> Iterator[Item]:
     """The records of a MEDLINE file, one at a time; see the module docstring."""
-    lines: list[str] = []  # the current record's lines, as read
-    fields: Fields = {}
-    names: Names = []
-    cur: list[str] | None = None  # the value continuation lines go to (None: not kept)
-    start = 0  # line the current record starts on; 0 between records
-    stray = 0  # line a run of text outside records starts on
     position = 0  # records so far, for the entry key of a record without PMID
-    padded = _PADDED
-
-    it = iter(stream)
-    first = next(it, None)
-    if first is None:
-        return
-    if first.startswith("\ufeff"):
-        first = first[1:] or "\n"
-    for lineno, line in enumerate(chain((first,), it), 1):
-        if start:
-            c = line[0]
-            if c == " " or c == "\t":
-                if not line.isspace():
-                    lines.append(line)
-                    if cur is not None:
-                        cur.append(line.strip())
-                    continue
-                c = "\n"
-            if c == "\n" or c == "\r":
-                # A blank line: the record ends.
-                position += 1
-                yield _record(fields, names, "".join(lines), start, position)
-                lines, fields, names, cur, start = [], {}, [], None, 0
-                continue
-        elif line.isspace():
-            if stray:
-                yield EntryError(stray, None, _STRAY)
-                stray = 0
+    for entry in tagged_entries(stream, filename, _RULES):
+        if isinstance(entry, StrayText):
+            yield EntryError(entry.start, None, _STRAY)
             continue
-        elif line[:1] in " \t" or _TAG.match(line) is None:
-            stray = stray or lineno
-            continue
-        else:
-            # The first line of a record, read as any tag line below.
-            if stray:
-                yield EntryError(stray, None, _STRAY)
-                stray = 0
-            start = lineno
-
-        tag = padded.get(line[:6])
-        if tag is None:
-            if line[4:6] == "- ":
-                lines.append(line)
-                cur = None  # a tag we do not read
-                continue
-            match = _TAG.match(line)
-            if match is None or match.group(1) not in _KEEP:
-                lines.append(line)
-                if match is None and cur is not None:
-                    cur.append(line.strip())  # a continuation that lost its indentation
-                else:
-                    cur = None
-                continue
-            tag, value = match.group(1), match.group(2).strip()
-        else:
-            value = line[6:].strip()
-        if tag == "PMID" and "PMID" in fields:
-            # The next record, with no blank line before it.
-            position += 1
-            yield _record(fields, names, "".join(lines), start, position)
-            lines, fields, names, start = [], {}, [], lineno
-        lines.append(line)
-        cur = [value] if value else []
-        if tag in _NAMES:
-            names.append((tag, cur))
-        else:
-            values = fields.get(tag)
-            if values is None:
-                fields[tag] = [cur]
-            else:
-                values.append(cur)
-
-    if start:
         position += 1
-        yield _record(fields, names, "".join(lines), start, position)
-    if stray:
-        yield EntryError(stray, None, _STRAY)
+        fields = {tag: [_parts(field) for field in same] for tag, same in entry.fields.items()}
+        names = [(field[0], _parts(field)) for field in entry.fields.get(_NAMES_KEY, ())]
+        yield _record(fields, names, "".join(entry.lines), entry.start, position)
+
+
+def _parts(field: Field) -> list[str]:
+    """A field's value and continuation lines, stripped; an empty value left out."""
+    value = field[1].strip()
+    return [value, *field[2:]] if value else field[2:]
 
 
 def _clean(parts: list[str]) -> str | None:

@@ -18,18 +18,19 @@ A record runs from ``PT`` to ``ER``; a field is a two-character tag, a space and
 the value, continued on lines indented by three spaces. In author fields (AU, AF,
 CA...) each line is one name; elsewhere the lines join with a space. A record
 whose ``ER`` is missing is still read, and an error names the line where it
-should have ended. The file is read line by line, one record held at a time.
+should have ended. The file is read line by line, one record held at a time (see
+``tagged_lines``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import chain
 from typing import TextIO
 
 from litreview.ingest.normalize import clean, nfc, normalize_doi, parse_year, split_initials
 from litreview.ingest.record_data import Author, EntryError, Item, RecordData
+from litreview.ingest.tagged_lines import END_TAG, Field, StrayText, TagRules, tagged_entries
 
 __all__ = ["looks_like", "read"]
 
@@ -37,8 +38,6 @@ __all__ = ["looks_like", "read"]
 _TAGS = (
     "PT DT AU AF BA BF CA GP TI SO PY EY EA PD VL IS BP EP AR DI PM UT AB DE ID LA PU BN".split()
 )
-_SPACED = {tag + " ": tag for tag in _TAGS}
-_KEEP = frozenset(_TAGS)
 _LISTS = frozenset(("DE", "ID"))  # ';'-separated lists
 _HEADER = frozenset(("FN", "VR", "EF"))  # file header and end, between records
 _HEAD = re.compile(r"(?:FN|VR) \S|PT [A-Z]\s*$")
@@ -59,107 +58,52 @@ def looks_like(head: str) -> bool:
     return _HEAD.match(first) is not None
 
 
-def _tag_of(line: str) -> str | None:
-    """The tag of a line such as ``AU Smith, J`` or ``ER``; None for any other line."""
+def _split(line: str) -> tuple[str | None, str]:
+    """(tag, value) of a line such as ``AU Smith, J`` or ``ER``; (None, '') for any other."""
     tag = line[:2]
     if len(tag) == 2 and tag.isalnum() and tag.isupper() and line[2:3] in _AFTER_TAG:
-        return tag
-    return None
+        return tag, line[3:]
+    return None, ""  # a continuation, indented by spaces, a tab or not at all
+
+
+# A record runs from PT to ER; a header tag (EF, or a second file's FN) ends it too.
+_RULES = TagRules(
+    prefixes={tag + " ": tag for tag in _TAGS},
+    width=3,
+    split=_split,
+    starts=frozenset(("PT",)),
+    ends=frozenset(("ER",)),
+    breaks=_HEADER,
+    skip_outside=_HEADER | {"ER"},
+    empty_ends_field=True,
+)
 
 
 def read(stream: TextIO, filename: str) -> Iterator[Item]:
     """The records of a Web of Science tagged file; see the module docstring."""
-    lines: list[str] = []  # the current record's lines, as read
-    fields: Fields = {}
-    cur: list[str] | None = None  # the value continuation lines go to (None: not kept)
-    start = 0  # line the current record starts on; 0 between records
-    stray = 0  # line a run of text outside records starts on
     position = 0  # records so far, for the entry key of a record without UT
-    spaced = _SPACED
-
-    it = iter(stream)
-    first = next(it, None)
-    if first is None:
-        return
-    if first.startswith("\ufeff"):
-        first = first[1:] or "\n"
-    for lineno, line in enumerate(chain((first,), it), 1):
-        if start:
-            if line[0] == " ":
-                lines.append(line)
-                if cur is not None:
-                    cur.append(line.strip())
-                continue
-            tag = spaced.get(line[:3])
-            if tag is None:
-                if line[0] == "\t" or line[2:3] not in _AFTER_TAG:
-                    # A continuation, indented by a tab or not at all.
-                    lines.append(line)
-                    if cur is not None and not line.isspace():
-                        cur.append(line.strip())
-                    continue
-                tag = _tag_of(line)
-                if tag is None or tag not in _KEEP:
-                    if tag == "ER":
-                        lines.append(line)
-                        position += 1
-                        yield _record(fields, lines, start, position)
-                    elif tag in _HEADER:
-                        # EF, or the header of a second file, before this record's ER.
-                        position += 1
-                        yield _record(fields, lines, start, position)
-                        yield _missing_er(fields, start, lineno)
-                    else:
-                        lines.append(line)
-                        if tag is None and cur is not None and not line.isspace():
-                            cur.append(line.strip())  # a continuation that lost its indent
-                        else:
-                            cur = None  # a tag we do not read; or a blank line
-                        continue
-                    lines, fields, cur, start = [], {}, None, 0
-                    continue
-            elif tag == "PT":
-                # The next record, with no ER before it.
-                position += 1
-                yield _record(fields, lines, start, position)
-                yield _missing_er(fields, start, lineno)
-                lines, fields, start = [], {}, lineno
-            lines.append(line)
-            cur = fields.get(tag)
-            if cur is None:
-                cur = fields[tag] = []
-            elif tag in _LISTS:
-                cur.append(";")  # a repeated DE/ID goes on with the list
-            value = line[3:].strip()
-            if value:
-                cur.append(value)
+    for entry in tagged_entries(stream, filename, _RULES):
+        if isinstance(entry, StrayText):
+            yield EntryError(entry.start, None, _STRAY)
             continue
-
-        # Between records: blank lines, the file header, EF; a record starts at PT.
-        if line.isspace():
-            continue
-        tag = _tag_of(line)
-        if tag is None or line[:1] in " \t":
-            stray = stray or lineno
-            continue
-        if stray:
-            yield EntryError(stray, None, _STRAY)
-            stray = 0
-        if tag in _HEADER or tag == "ER":
-            continue
-        start = lineno  # PT, or a record that lost its PT line
-        lines.append(line)
-        if tag in _KEEP:
-            cur = fields[tag] = []
-            value = line[3:].strip()
-            if value:
-                cur.append(value)
-    if start:
         position += 1
-        yield _record(fields, lines, start, position)
-        yield _missing_er(fields, start, 0)
-    if stray:
-        yield EntryError(stray, None, _STRAY)
+        fields = {tag: _lines(tag, same) for tag, same in entry.fields.items()}
+        yield _record(fields, entry.lines, entry.start, position)
+        if entry.ended_by != END_TAG:
+            yield _missing_er(fields, entry.start, entry.end_line)
+
+
+def _lines(tag: str, same: list[Field]) -> list[str]:
+    """The stripped lines of every value of a tag; a repeated DE/ID goes on with its list."""
+    lines: list[str] = []
+    for i, field in enumerate(same):
+        if i and tag in _LISTS:
+            lines.append(";")
+        value = field[1].strip()
+        if value:
+            lines.append(value)
+        lines.extend(field[2:])
+    return lines
 
 
 def _missing_er(fields: Fields, start: int, at: int) -> EntryError:

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
+from litreview.ingest.csljson_item import json_kind
 from litreview.ingest.normalize import clean, nfc, normalize_doi, parse_year
 from litreview.ingest.record_data import Author, EntryError, Item, RecordData
 
@@ -157,7 +158,7 @@ def read_item(data: Any, *, own_tag: OwnTag | None = None) -> Item:
     its ``raw`` the item JSON.
     """
     if not isinstance(data, dict):
-        return EntryError(None, None, f"a Zotero item is a JSON {_kind(data)}, not an object")
+        return EntryError(None, None, f"a Zotero item is a JSON {json_kind(data)}, not an object")
     key = data.get("key")
     entry_key = key if isinstance(key, str) and key else None
     if entry_key is None:
@@ -206,24 +207,12 @@ def _record(data: dict[str, Any], own_tag: OwnTag | None) -> RecordData:
     )
 
 
-def _kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    return "number"
-
-
 def _text(data: dict[str, Any], name: str) -> str | None:
     value = data.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _ItemError(f'"{name}" should be text, not a JSON {_kind(value)}')
+        raise _ItemError(f'"{name}" should be text, not a JSON {json_kind(value)}')
     return nfc(clean(str(value)))
 
 
@@ -247,14 +236,14 @@ def _year(data: dict[str, Any]) -> int | None:
 
 def _creator(value: Any) -> Author | None:
     if not isinstance(value, dict):
-        raise _ItemError(f'"creators" should hold objects, found a JSON {_kind(value)}')
+        raise _ItemError(f'"creators" should hold objects, found a JSON {json_kind(value)}')
     parts = {}
     for part in ("name", "lastName", "firstName"):
         text = value.get(part)
         if text is None:
             continue
         if not isinstance(text, str):
-            raise _ItemError(f'a creator has "{part}" as a JSON {_kind(text)}')
+            raise _ItemError(f'a creator has "{part}" as a JSON {json_kind(text)}')
         parts[part] = nfc(clean(text))
     if parts.get("name"):
         return Author(family=parts["name"])  # single-field mode: an organisation
@@ -269,7 +258,7 @@ def _authors(data: dict[str, Any], item_type: str) -> list[Author]:
     if creators is None:
         return []
     if not isinstance(creators, list):
-        raise _ItemError(f'"creators" should be a list, not a JSON {_kind(creators)}')
+        raise _ItemError(f'"creators" should be a list, not a JSON {json_kind(creators)}')
     by_type: dict[str, list[Author]] = {}
     for value in creators:
         author = _creator(value)
@@ -285,7 +274,7 @@ def _keywords(data: dict[str, Any], own_tag: OwnTag | None) -> list[str]:
     if tags is None:
         return []
     if not isinstance(tags, list):
-        raise _ItemError(f'"tags" should be a list, not a JSON {_kind(tags)}')
+        raise _ItemError(f'"tags" should be a list, not a JSON {json_kind(tags)}')
     seen: dict[str, str] = {}
     for tag in tags:
         if not isinstance(tag, dict) or not isinstance(tag.get("tag"), str):

@@ -1,0 +1,297 @@
+"""A RIS record's fields, read by tag, as a :class:`RecordData` (see ``ris`` for the lines).
+
+Fields come as ``tagged_lines`` gives them: by tag, each ``[tag, value, continuation...]``
+in file order, AU/A1 and A2/ED filed together. RIS tags mean different things to
+different exporters (EndNote, Embase, Scopus, Web of Science, Ovid); the choices
+are made here, one per field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from litreview.ingest.normalize import nfc, normalize_doi, parse_year, split_name
+from litreview.ingest.record_data import Author, RecordData
+
+_TYPES = {
+    "JOUR": "article",
+    "JFULL": "article",
+    "MGZN": "article",
+    "NEWS": "article",
+    "EJOUR": "article",
+    "INPR": "article",  # in press
+    "BOOK": "book",
+    "EBOOK": "book",
+    "EDBOOK": "book",
+    "CHAP": "chapter",
+    "ECHAP": "chapter",
+    "CONF": "conference",
+    "CPAPER": "conference",
+    "THES": "thesis",
+    "RPRT": "report",
+    "ELEC": "webpage",
+    "WEB": "webpage",
+    "DATA": "dataset",
+}
+
+TITLE_TAGS = ("TI", "T1", "CT")
+_YEAR_TAGS = ("PY", "Y1", "DA", "Y2")
+# Full journal names first, abbreviations after (see _venue).
+_VENUE_TAGS = ("JF", "T2", "JO", "SO", "J2", "JA", "J1")
+# BT is a book's own title, but for a chapter or a paper it names the book.
+_VENUE_TAGS_NOT_BOOK = ("JF", "T2", "BT", "JO", "SO", "J2", "JA", "J1")
+_URL_TAGS = ("UR", "LK", "L2", "L1")
+_DOI_URL = re.compile(r"https?://(?:dx\.)?doi\.org/", re.IGNORECASE)
+_CHECK_DIGITS = frozenset("0123456789X")
+_INITIALS = re.compile(r"(?:[A-ZÀ-Þ]\.(?:\s?-?[A-ZÀ-Þ]\.)*|[A-ZÀ-Þ])")
+_PMID_AN = re.compile(r"(?:PMID:?\s*)?(\d{1,9})", re.IGNORECASE)
+_NOT_SPECIFIED = (["no", "specified"], ["not", "specified"], ["n/a"], ["na"])
+_HTTP = ("https://", "http://")
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}  # as in normalize.split_name
+_WORD_BREAKS = str.maketrans(dict.fromkeys(".,:;&()-", " "))
+
+
+def clean_text(value: str) -> str | None:
+    """Whitespace collapsed, Unicode NFC; None when empty."""
+    if value.isascii():
+        # Printable ASCII has no tab or newline; then only spaces can need collapsing.
+        if value.isprintable() and "  " not in value and value[:1] != " " != value[-1:]:
+            return value or None
+        return " ".join(value.split()) or None
+    value = " ".join(value.split())
+    return nfc(value) if value else None
+
+
+def _joined(field: list[str]) -> str:
+    """A field's text: its value and continuation lines joined by spaces."""
+    return field[1] if len(field) == 2 else " ".join(field[1:])
+
+
+def first_text(by_tag: dict[str, list[list[str]]], tags: tuple[str, ...]) -> str | None:
+    """The first non-empty text among ``tags``, in that order, cleaned."""
+    for tag in tags:
+        for field in by_tag.get(tag, ()):
+            text = clean_text(field[1] if len(field) == 2 else " ".join(field[1:]))
+            if text:
+                return text
+    return None
+
+
+def build_record(
+    by_tag: dict[str, list[list[str]]], start: int, position: int, raw: str
+) -> RecordData | None:
+    """A record from its fields by tag (synonyms AU/A1 and A2/ED share a key, in file order)."""
+    if not any(
+        line.strip()
+        for tag, same in by_tag.items()
+        if tag != "TY" and tag != "ID"
+        for field in same
+        for line in field[1:]
+    ):
+        return None
+    get = by_tag.get
+
+    ty = by_tag.get("TY")
+    rtype = _TYPES.get(ty[0][1].strip().upper(), "other") if ty else "other"
+    is_book = rtype == "book"
+
+    title = first_text(by_tag, TITLE_TAGS)
+    if title is None and is_book:
+        title = first_text(by_tag, ("BT",))
+    if title is None:
+        title = first_text(by_tag, ("ST",))
+
+    authors = _authors(get("AU", ()))
+    if not authors and is_book:
+        authors = _authors(get("A2", ()))
+
+    years = (_year(_joined(field)) for tag in _YEAR_TAGS for field in get(tag, ()))
+    year = next((year for year in years if year is not None), None)
+
+    venues = [
+        text
+        for tag in (_VENUE_TAGS if is_book else _VENUE_TAGS_NOT_BOOK)
+        for field in get(tag, ())
+        if (text := clean_text(_joined(field)))
+    ]
+
+    # URLs by tag preference (UR first); a line may hold several.
+    http = [
+        url
+        for tag in _URL_TAGS
+        for field in get(tag, ())
+        for line in field[1:]
+        for url in line.replace(";", " ").split()
+        if url[:8].lower().startswith(_HTTP)
+    ]
+
+    doi = None
+    for field in get("DO", ()):
+        doi = normalize_doi(_joined(field))
+        if doi:
+            break
+    if doi is None:
+        for url in http:
+            if _DOI_URL.match(url):
+                doi = normalize_doi(url)
+                if doi:
+                    break
+
+    abstract = None
+    for tag in ("AB", "N2"):
+        if tag in by_tag:
+            abstract = clean_text(" ".join(_joined(field) for field in by_tag[tag]))
+            if abstract:
+                break
+
+    notes = [text for field in get("N1", ()) for line in field[1:] if (text := clean_text(line))]
+    sp = first_text(by_tag, ("SP",))
+    ep = first_text(by_tag, ("EP",)) if "EP" in by_tag else None
+
+    return RecordData(
+        type=rtype,
+        title=title,
+        authors=authors,
+        year=year,
+        venue=_venue(venues) if venues else None,
+        volume=first_text(by_tag, ("VL",)),
+        issue=first_text(by_tag, ("IS", "CP")),
+        pages=_pages(sp, ep) if sp or ep else None,
+        doi=doi,
+        pmid=_pmid(by_tag) if "AN" in by_tag else None,
+        isbn=_isbn(by_tag["SN"]) if "SN" in by_tag else None,
+        url=http[0] if http else None,
+        abstract=abstract,
+        keywords=_keywords(by_tag["KW"]) if "KW" in by_tag else [],
+        language=first_text(by_tag, ("LA",)),
+        publisher=first_text(by_tag, ("PB", "PU")),
+        note="\n".join(notes) or None,
+        entry_key=first_text(by_tag, ("ID",)) or str(position),
+        line=start,
+        raw=raw,
+    )
+
+
+def _authors(fields: Iterable[list[str]]) -> list[Author]:
+    """Authors from AU/A1 (or A2/ED) fields: one per line, or several split by ';'."""
+    authors = []
+    for field in fields:
+        for line in field[1:]:
+            for name in line.split(";") if ";" in line else (line,):
+                author = _author(name)
+                if author is not None:
+                    authors.append(author)
+    return authors
+
+
+def _author(name: str) -> Author | None:
+    """RIS names are 'Family, Given'. Without a comma: 'Family I.' (Embase, Scopus
+    editors) when it ends in initials, else a corporate author kept whole as family."""
+    name = " ".join(name.split()).strip(" ,;")
+    if not name:
+        return None
+    if not name.isascii():
+        name = nfc(name)
+    family, comma, given = name.partition(",")
+    if comma:
+        given = given.strip()
+        if "," in given or len(given) <= 4 and given.lower().rstrip(".") in _SUFFIXES:
+            return split_name(name)  # "Family, Jr., Given"
+        return Author(family=family.strip(), given=given or None)
+    family, _, last = name.rpartition(" ")
+    if family and _INITIALS.fullmatch(last):
+        return Author(family=family, given=last)
+    return Author(family=name)
+
+
+def _year(value: str) -> int | None:
+    """parse_year, with a fast path for the usual '2015' or '2015/07/01'."""
+    head = value[:5].lstrip()
+    if len(head) >= 4 and head[:4].isdigit() and not head[4:5].isdigit():
+        year = int(head[:4])
+        if 1500 <= year <= 2099:
+            return year
+    return parse_year(value)
+
+
+def _venue(candidates: list[str]) -> str | None:
+    """The first candidate, unless it abbreviates a later one ('J Trauma Stress' ->
+    'Journal of traumatic stress'): EndNote's PubMed imports put the abbreviation in T2."""
+    if not candidates:
+        return None
+    first = candidates[0]
+    for other in candidates[1:]:
+        if len(other) > len(first) and _abbreviates(first, other):
+            return other
+    return first
+
+
+def _abbreviates(short: str, full: str) -> bool:
+    """Each word of ``short`` starts a word of ``full``, in order ('J. Chem. Phys.')."""
+    words = short.lower().replace(".", " ").split()
+    full_words = full.lower().translate(_WORD_BREAKS).split()
+    i = 0
+    for word in words:
+        while i < len(full_words) and not full_words[i].startswith(word):
+            i += 1
+        if i == len(full_words):
+            return False
+        i += 1
+    return bool(words)
+
+
+def _pages(first: str | None, last: str | None) -> str | None:
+    # Ovid/PsycINFO: "SP - No-Specified", or "SP - No" and "EP - Specified".
+    if f"{first or ''} {last or ''}".replace("-", " ").lower().split() in _NOT_SPECIFIED:
+        return None
+    if first and last and "-" not in first and first != last:
+        return f"{first}-{last}"
+    return first or last
+
+
+def _pmid(by_tag: dict[str, list[list[str]]]) -> str | None:
+    """AN is a PMID only when the record says it came from PubMed/MEDLINE (DB, DP or a
+    PMCID in C2) or the value itself says 'PMID'; other databases use AN for their own
+    accession numbers (WoS 'WOS:...', Embase, Scopus)."""
+    an = first_text(by_tag, ("AN",))
+    match = _PMID_AN.fullmatch(an) if an else None
+    if match is None:
+        return None
+    if an[:1].isalpha():  # "PMID: 123"
+        return match.group(1)
+    get = by_tag.get
+    source = " ".join(_joined(f) for tag in ("DB", "DP") for f in get(tag, ())).lower()
+    from_pubmed = "pubmed" in source or "medline" in source or "nlm" in source.split()
+    pmcid = any(_joined(f).strip().upper().startswith("PMC") for f in get("C2", ()))
+    return match.group(1) if from_pubmed or pmcid else None
+
+
+def _isbn(fields: list[list[str]]) -> str | None:
+    """The first ISBN-shaped value (10 or 13 digits) in SN; an ISSN (8 digits) is skipped.
+
+    Returned as digits only (plus a final X), the form used for matching."""
+    for field in fields:
+        for part in _joined(field).replace(",", ";").split(";"):
+            # The whole part ("978 3 16 148410 0"), else each word ("ISBN 978-...", "... (pbk)").
+            for candidate in (part, *part.split()):
+                digits = candidate.replace("-", "").replace(" ", "").upper()
+                if len(digits) == 10 and digits[:9].isdigit() and digits[9] in _CHECK_DIGITS:
+                    return digits
+                if len(digits) == 13 and digits.isdigit() and digits[:3] in ("978", "979"):
+                    return digits
+    return None
+
+
+def _keywords(fields: list[list[str]]) -> list[str]:
+    """One keyword per KW line or continuation line, or several split by ';'; no repeats."""
+    seen: set[str] = set()
+    keywords = []
+    for field in fields:
+        for line in field[1:]:
+            for part in line.split(";") if ";" in line else (line,):
+                keyword = clean_text(part)
+                if keyword and keyword not in seen:
+                    seen.add(keyword)
+                    keywords.append(keyword)
+    return keywords
