@@ -12,9 +12,25 @@ import click
 
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
 from litreview.ingest.record_data import UnreadableFile
-from litreview.library import duplicates as dup_ops
-from litreview.library import imports, reviews
+from litreview.library import reviews
 from litreview.library.listing import list_records, record_json
+
+
+class _ImportFormat(click.Choice):
+    """The import formats, asked of the readers only when --format is checked or shown.
+
+    Importing the readers (and their parsers) costs `litreview records` a tenth of a
+    second; only `import` needs them.
+    """
+
+    def __init__(self) -> None:  # Choice.__init__ would fix the choices now
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        from litreview.library import imports
+
+        return tuple(sorted(imports.READERS))
 
 
 @click.command("import")
@@ -26,7 +42,7 @@ from litreview.library.listing import list_records, record_json
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(sorted(imports.READERS)),
+    type=_ImportFormat(),
     help="Skip detection from the content.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
@@ -54,6 +70,8 @@ def import_(
 
     Each file is one transaction: a file that cannot be read leaves the review as it was.
     """
+    from litreview.library import imports
+
     reports: list[dict[str, Any]] = []
     unreadable: list[str] = []
     ctx.index_after_commit = not no_index
@@ -173,6 +191,8 @@ def duplicates(
     as_json: bool,
 ) -> None:
     """List probable duplicates in review SLUG, or settle one pair."""
+    from litreview.library import duplicates as dup_ops
+
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
         if merge:
