@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from litreview.cli.main import cli as litreview_cli
 from litreview.db import Base, make_engine
 from litreview.migrations import runner as schema
+from litreview.models import User
 
 FIXTURES = Path(__file__).parent / "data" / "fixtures"
 DATA = Path(__file__).parent / "data"
@@ -117,9 +118,25 @@ def cli(env: dict[str, str]) -> Cli:
     return Cli()
 
 
+def add_admin(database_url: str, email: str) -> None:
+    """An admin account without a password: who the CLI acts as (LITREVIEW_USER)."""
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        session.add(User(email=email, name="Tester", is_admin=True, is_active=True))
+        session.commit()
+    engine.dispose()
+
+
 @pytest.fixture
-def review_cli(cli: Cli) -> Cli:
-    """The CLI with a migrated database and an empty review `ai-sw`."""
+def admin_cli(cli: Cli, env: dict[str, str]) -> Cli:
+    """The CLI with a migrated database, acting as an admin (only admins create reviews)."""
     cli("init")
-    cli("review", "create", "ai-sw", "--title", "AI in social work")
+    add_admin(env["LITREVIEW_DATABASE_URL"], env["LITREVIEW_USER"])
     return cli
+
+
+@pytest.fixture
+def review_cli(admin_cli: Cli) -> Cli:
+    """The CLI acting as an admin, with a migrated database and an empty review `ai-sw`."""
+    admin_cli("review", "create", "ai-sw", "--title", "AI in social work")
+    return admin_cli

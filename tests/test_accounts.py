@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
 from litreview.accounts import users as accounts
-from litreview.cli import screening_commands
+from litreview.cli import people_commands
 from litreview.cli.main import cli as litreview_cli
 from litreview.errors import Invalid, NotFound
 from litreview.library import reviews
@@ -114,10 +116,14 @@ def test_members_roles_and_the_reviews_a_user_sees(session):
     ]
     assert accounts.role_of(session, review, ben) == "reviewer"
     assert accounts.role_of(session, other, ben) is None
-    # An admin is not a member of anything by being an admin.
-    assert accounts.role_of(session, review, admin) is None
-    assert accounts.reviews_for(session, admin) == []
+    # An admin is a lead of every review without being a member of it.
+    assert accounts.role_of(session, review, admin) == "lead"
+    assert accounts.require_role(session, other, admin, "lead") == "lead"
+    assert accounts.reviews_for(session, admin) == [review, other]  # by title
+    assert accounts.roles_for(session, admin) == {review.id: "lead", other.id: "lead"}
     assert accounts.reviews_for(session, ann) == [review]
+    assert accounts.roles_for(session, ann) == {review.id: "lead"}
+    assert [m.user.email for m in accounts.members(session, other)] == []
 
     with pytest.raises(Invalid, match="role 'owner': choose one of lead, reviewer, viewer"):
         accounts.add_member(session, review, ben, "owner", actor=ADMIN)
@@ -177,7 +183,7 @@ def test_users_and_members_from_the_cli(review_cli, monkeypatch):
     assert no_tty.exit_code == 1
     assert "--password-stdin" in no_tty.stderr
     # At a terminal: asked twice, and the two must match.
-    monkeypatch.setattr(screening_commands, "_interactive", lambda: True)
+    monkeypatch.setattr(people_commands, "_interactive", lambda: True)
     typo = runner.invoke(
         litreview_cli, ["user", "create", "ann@example.org"], input="first try\nfirst tyr\n"
     )
@@ -191,6 +197,7 @@ def test_users_and_members_from_the_cli(review_cli, monkeypatch):
     assert [u["email"] for u in review_cli.json("user", "list")] == [
         "ann@example.org",
         "lead@example.org",
+        "tester@example.org",  # the admin the CLI acts as (conftest)
     ]
     review_cli("member", "add", "ai-sw", "LEAD@example.org", "--role", "lead")
     review_cli("member", "add", "ai-sw", "ann@example.org", "--role", "viewer")
@@ -206,3 +213,76 @@ def test_users_and_members_from_the_cli(review_cli, monkeypatch):
     )
     review_cli("member", "remove", "ai-sw", "ann@example.org")
     assert [m["email"] for m in review_cli.json("member", "list", "ai-sw")] == ["lead@example.org"]
+
+
+def test_admins_alone_create_accounts_and_the_first_account_is_one(session):
+    with pytest.raises(Invalid, match="the first one must be an admin"):
+        accounts.require_account_creator(session, None, is_admin=False)
+    accounts.require_account_creator(session, None, is_admin=True)
+    admin = accounts.create_user(session, ADMIN, "long enough", is_admin=True, actor=ADMIN)
+    ann = accounts.create_user(session, "ann@example.org", "long enough", actor=ADMIN)
+    accounts.require_account_creator(session, admin, is_admin=False)
+    with pytest.raises(accounts.NotAllowed, match=r"only an admin may create accounts \(no acc"):
+        accounts.require_account_creator(session, None, is_admin=True)
+    with pytest.raises(accounts.NotAllowed, match="ann@example.org is not an admin"):
+        accounts.require_account_creator(session, ann, is_admin=False)
+    admin.is_active = False
+    with pytest.raises(accounts.NotAllowed):
+        accounts.require_admin(admin, "create reviews")
+    assert accounts.role_of(session, reviews.create_review(session, "x", "X", ADMIN), admin) is None
+
+
+def _create_user(runner, *args, input="a long password\n"):
+    return runner.invoke(litreview_cli, ["user", "create", *args, "--password-stdin"], input=input)
+
+
+def test_the_cli_bootstraps_one_admin_who_then_creates_reviews_and_accounts(cli, monkeypatch):
+    cli("init")
+    runner = cli.runner
+    # LITREVIEW_USER is tester@example.org, who has no account.
+    refused = cli("review", "create", "ai-sw", "--title", "AI", ok=False)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        "Error: only an admin may create reviews, and there are no accounts yet: create the "
+        "first with `litreview user create EMAIL --admin`, then act as it with --as EMAIL "
+        "or LITREVIEW_USER=EMAIL"
+    )
+    not_admin = _create_user(runner, "ann@example.org")
+    assert not_admin.exit_code == 1
+    assert "Error: there are no accounts yet: the first one must be an admin" in not_admin.stderr
+    # The first account: anyone at the terminal may make it, as an admin.
+    made = runner.invoke(
+        litreview_cli,
+        ["user", "create", "lead@example.org", "--admin", "--generate-password", "--json"],
+    )
+    assert made.exit_code == 0, made.output
+    first = json.loads(made.stdout)
+    assert first["admin"] is True and len(first["password"]) >= 12
+    # From now on only an admin creates accounts and reviews.
+    again = _create_user(runner, "ann@example.org")
+    assert again.exit_code == 1
+    assert again.stderr.strip() == (
+        "Error: only an admin may create accounts (no account): act as an admin with --as "
+        "EMAIL or LITREVIEW_USER=EMAIL (now 'tester@example.org')"
+    )
+    assert _create_user(runner, "ann@example.org", "--as", "lead@example.org").exit_code == 0
+    as_ann = cli("review", "create", "ai-sw", "--title", "AI", "--as", "ann@example.org", ok=False)
+    assert "only an admin may create reviews (ann@example.org is not an admin)" in as_ann.stderr
+    monkeypatch.setenv("LITREVIEW_USER", "lead@example.org")
+    cli("review", "create", "ai-sw", "--title", "AI in social work")
+    # The admin acts in the review without being a member of it.
+    assert cli.json("member", "list", "ai-sw") == []
+    cli("question", "add", "ai-sw", "Q1", "Risks")
+    both = runner.invoke(
+        litreview_cli,
+        ["user", "create", "bo@example.org", "--password-stdin", "--generate-password"],
+    )
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_load_sample_makes_the_first_admin_then_needs_one(cli, monkeypatch):
+    cli("init")
+    first = cli.json("load-sample")
+    assert first["admin"] is True and first["password"]
+    cli("review", "create", "x", "--title", "X", "--as", "demo@litreview.local")
+    assert cli.json("load-sample")["created"] is False  # nothing to create: no one needed

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from tests.conftest import DATA
@@ -207,3 +212,53 @@ def test_imported_records_are_searchable_at_once_or_after_no_index(review_cli, s
     assert [r["title"] for r in found["results"]] == [
         "Data protection and consent in digital social work records."
     ]
+
+
+HEAVY = {"whoosh", "alembic", "pyzotero", "flask", "docx", "citeproc", "argon2", "pypdfium2"}
+
+
+def _modules_loaded_by(*args: str) -> list[str]:
+    """Run `litreview ARGS` in a fresh interpreter; the heavy packages it imported."""
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from litreview.cli.main import cli\n"
+        f"result = CliRunner().invoke(cli, {list(args)!r})\n"
+        "assert result.exit_code == 0, result.output\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(HEAVY)!r}))\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().replace("'", '"'))
+
+
+def test_the_cli_starts_without_loading_what_a_command_does_not_use(review_cli, tmp_path):
+    """Guards start-up time without timing it: each command imports only what it needs."""
+    path = tmp_path / "one.ris"
+    path.write_text("TY  - JOUR\nTI  - A record\nPY  - 2024\nER  - \n", encoding="utf-8")
+    review_cli("import", "ai-sw", str(path))
+    assert _modules_loaded_by("--version") == []
+    assert _modules_loaded_by("--help") == []
+    assert _modules_loaded_by("records", "ai-sw", "--json") == []
+
+
+def test_the_help_table_says_what_each_command_says():
+    """The static short help of --help matches each command's own docstring."""
+    from litreview.cli.main import cli as root
+
+    def check(group: click.Group, ctx: click.Context) -> None:
+        for name, (_target, text) in group.lazy.items():
+            command = group.get_command(ctx, name)
+            assert command is not None, name
+            assert command.get_short_help_str(300) == text, name
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None, name
+            if isinstance(command, click.Group) and hasattr(command, "lazy"):
+                check(command, click.Context(command, parent=ctx, info_name=name))
+
+    check(root, click.Context(root, info_name="litreview"))

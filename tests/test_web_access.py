@@ -77,6 +77,9 @@ IDENTITIES = (
     "lead@example.org",
 )
 ROLE_OF = {"vera@example.org": "viewer", "rita@example.org": "reviewer", "lead@example.org": "lead"}
+# Signed in is enough to reach these, but only an admin gets past the view's own check
+# (accounts.require_admin); no identity of the matrix is an admin.
+ADMIN_ONLY = {"GET home.new_review", "POST home.create_review"}
 
 
 def routes(app) -> list[tuple[Rule, str]]:
@@ -229,6 +232,8 @@ def test_access_matrix(env, database_url, tmp_path):
                     ok = status < 500 and not to_signin(response) and status not in (401, 403)
                 elif identity == "anonymous":
                     ok = (status == 401) if rule.endpoint in JSON_ROUTES else to_signin(response)
+                elif f"{method} {rule.endpoint}" in ADMIN_ONLY:
+                    ok = status == 403
                 elif level == "signed_in":
                     ok = status < 500 and status not in (401, 403, 404) and not to_signin(response)
                 elif identity not in ROLE_OF:
@@ -301,3 +306,29 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(env, datab
         # Still signed in: the refused sign-out did not sign anyone out.
         assert lead.get("/").status_code == 200
         assert site.session.get(User, values["user_id"]) is not None
+
+
+def test_an_admin_leads_every_review_and_alone_creates_reviews(env, database_url):
+    with make_site(database_url) as site:
+        admin = site.add_user("ada@example.org")
+        admin.is_admin = True
+        site.session.commit()
+        reviews.create_review(site.session, "other", "Other review", "setup")
+        site.session.commit()
+        ada = site.client("ada@example.org")
+        # Not a member of anything, yet every review is listed and open to her as a lead.
+        home = ada.page("/")
+        assert 'href="/r/ai-sw/">AI in social work</a>' in home
+        assert 'href="/r/other/">Other review</a>' in home and "<td>lead</td>" in home
+        assert "Create a review" in home
+        assert ada.get("/r/other/settings").status_code == 200
+        made = ada.post("/reviews/new", {"slug": "lonely", "title": "Loneliness"})
+        assert made.status_code == 303 and made.location == "/r/lonely/settings"
+        # A lead of a review is not an admin: no review of their own making.
+        lead = site.client("lead@example.org")
+        assert "Create a review" not in lead.page("/")
+        refused = lead.post("/reviews/new", {"slug": "mine", "title": "Mine"})
+        assert refused.status_code == 403
+        assert "Only an admin may create reviews" in refused.get_data(as_text=True)
+        assert lead.get("/r/other/").status_code == 404
+        assert site.session.scalar(sa.select(Review.id).where(Review.slug == "mine")) is None

@@ -256,17 +256,51 @@ def members(session: Session, review: Review) -> list[Membership]:
 def role_of(session: Session, review: Review, user: User | None) -> str | None:
     """The user's role in the review ("lead", "reviewer", "viewer"), or None.
 
-    Admins are not automatically members: an admin who is not a member gets None
-    here, and a caller that lets admins in must check ``user.is_admin`` itself.
+    This is the one place that decides it. An admin is a lead of every review, member
+    or not: whoever runs the installation can act anywhere without adding themselves.
     Inactive users have no role anywhere.
     """
     if user is None or not user.is_active:
         return None
+    if user.is_admin:
+        return "lead"
     return session.scalar(
         sa.select(Membership.role).where(
             Membership.review_id == review.id, Membership.user_id == user.id
         )
     )
+
+
+def has_accounts(session: Session) -> bool:
+    """Whether any account exists (none: the installation is being set up)."""
+    return session.scalar(sa.select(User.id).limit(1)) is not None
+
+
+def require_admin(user: User | None, doing: str) -> User:
+    """``user``, if an active admin; NotAllowed otherwise ("only an admin may {doing}").
+
+    Only admins create reviews and accounts. The first account of an installation is
+    the exception, decided by :func:`require_account_creator`.
+    """
+    if user is None or not user.is_active or not user.is_admin:
+        who = "no account" if user is None else f"{user.email} is not an admin"
+        raise NotAllowed(f"only an admin may {doing} ({who})")
+    return user
+
+
+def require_account_creator(session: Session, user: User | None, *, is_admin: bool) -> None:
+    """Whether ``user`` may create an account now; NotAllowed or Invalid otherwise.
+
+    An admin may. While no account exists anyone may create the first one, which must be
+    an admin: otherwise nobody could ever create the next account or a review.
+    """
+    if has_accounts(session):
+        require_admin(user, "create accounts")
+    elif not is_admin:
+        raise Invalid(
+            "there are no accounts yet: the first one must be an admin, "
+            "or nobody could create accounts or reviews"
+        )
 
 
 def require_role(session: Session, review: Review, user: User, *roles: str) -> str:
@@ -282,14 +316,25 @@ def require_role(session: Session, review: Review, user: User, *roles: str) -> s
 
 
 def reviews_for(session: Session, user: User) -> list[Review]:
-    """The reviews the user is a member of, by title then slug (admins: only their own too)."""
+    """The reviews the user may open (a member of; an admin: every review), by title, slug."""
     if not user.is_active:
         return []
-    return list(
-        session.scalars(
-            sa.select(Review)
-            .join(Membership, Membership.review_id == Review.id)
-            .where(Membership.user_id == user.id)
-            .order_by(Review.title, Review.slug)
+    query = sa.select(Review).order_by(Review.title, Review.slug)
+    if not user.is_admin:
+        query = query.join(Membership, Membership.review_id == Review.id).where(
+            Membership.user_id == user.id
         )
+    return list(session.scalars(query))
+
+
+def roles_for(session: Session, user: User) -> dict[int, str]:
+    """The user's role in each review they may open, by review id (the rule of role_of)."""
+    if not user.is_active:
+        return {}
+    if user.is_admin:
+        return {review_id: "lead" for review_id in session.scalars(sa.select(Review.id))}
+    return dict(
+        session.execute(
+            sa.select(Membership.review_id, Membership.role).where(Membership.user_id == user.id)
+        ).all()
     )

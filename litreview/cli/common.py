@@ -14,12 +14,11 @@ import click
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from litreview import search
 from litreview.config import load_settings
 from litreview.db import make_engine, make_session_factory
-from litreview.errors import LitreviewError
+from litreview.errors import LitreviewError, NotFound
 from litreview.ingest.record_data import UnreadableFile
-from litreview.migrations import runner as schema
+from litreview.models import User
 
 
 class Context:
@@ -53,16 +52,31 @@ class Context:
             sa.event.listen(session, "after_commit", note_commit)
             yield session
         if committed and self.index_after_commit:
+            # Imported here: a command that only reads never loads Whoosh.
+            from litreview import search
+
             # The database is the source of truth; the index follows once it has committed.
             search.sync_after_commit(self.settings, self.engine, timeout=30.0)
 
     def require_schema(self) -> None:
         try:
-            current = schema.current_revision(self.engine)
+            current = schema_revision(self.engine)
         except sa.exc.OperationalError as exc:
             raise click.ClickException(f"cannot open the database: {_first_line(exc)}") from None
         if current is None:
             raise click.ClickException("the database is not set up yet: run `litreview init`")
+
+
+def schema_revision(engine: sa.Engine) -> str | None:
+    """The database's migration revision, or None when it has no schema yet.
+
+    Read from Alembic's own table with plain SQLAlchemy: importing Alembic would cost
+    every command a fifth of a second of start-up for one SELECT.
+    """
+    with engine.connect() as connection:
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -80,13 +94,57 @@ def emit(as_json: bool, data: Any, text: str | Callable[[], None]) -> None:
         click.echo(text)
 
 
+def find_user(session: Session, email: str) -> User:
+    """The account with this email; a one-line error saying how to make one otherwise."""
+    from litreview.accounts import users as accounts  # argon2: only commands with accounts
+
+    try:
+        return accounts.get_user_by_email(session, email)
+    except NotFound:
+        raise click.ClickException(
+            f"no user with email {accounts.normalize_email(email)!r}: "
+            "create one with `litreview user create EMAIL`"
+        ) from None
+
+
+def actor_account(session: Session, actor: str) -> User | None:
+    """The account that --as (LITREVIEW_USER, the login name) names, if there is one."""
+    from litreview.accounts import users as accounts
+
+    return session.scalar(sa.select(User).where(User.email == accounts.normalize_email(actor)))
+
+
+def not_allowed(exc: Exception, actor: str) -> click.ClickException:
+    """A refusal for the acting person, with what to do about it."""
+    return click.ClickException(
+        f"{exc}: act as an admin with --as EMAIL or LITREVIEW_USER=EMAIL (now {actor!r})"
+    )
+
+
+def acting_admin(session: Session, actor: str, doing: str) -> User:
+    """The admin account that --as names, or a one-line error saying how to act as one."""
+    from litreview.accounts import users as accounts
+
+    user = actor_account(session, actor)
+    if user is None and not accounts.has_accounts(session):
+        raise click.ClickException(
+            f"only an admin may {doing}, and there are no accounts yet: create the first with "
+            "`litreview user create EMAIL --admin`, then act as it with --as EMAIL "
+            "or LITREVIEW_USER=EMAIL"
+        )
+    try:
+        return accounts.require_admin(user, doing)
+    except accounts.NotAllowed as exc:
+        raise not_allowed(exc, actor) from None
+
+
 def actor_option(f: Callable) -> Callable:
     return click.option(
         "--as",
         "actor",
         default=lambda: os.environ.get("LITREVIEW_USER") or getpass.getuser(),
         show_default="LITREVIEW_USER or your login name",
-        help="Who is doing this, for the audit log.",
+        help="Who is doing this (an account's email), for the audit log and permissions.",
     )(f)
 
 

@@ -1,19 +1,24 @@
-"""`litreview` commands for accounts, members and screening: thin wrappers over the domain."""
+"""`litreview` commands for screening: thin wrappers over the domain."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
 from litreview import screening
-from litreview.accounts import users as accounts
-from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
-from litreview.errors import Invalid, NotFound
+from litreview.cli.common import (
+    Context,
+    actor_account,
+    actor_option,
+    domain_errors,
+    emit,
+    json_option,
+    pass_ctx,
+)
+from litreview.cli.common import find_user as _user
 from litreview.library import reviews
-from litreview.models import Decision, Resolution, User
-from litreview.models.accounts import ROLES
+from litreview.models import Decision, Resolution
 from litreview.models.screening import DECISIONS, STAGES
 
 stage_option = click.option(
@@ -23,16 +28,6 @@ stage_option = click.option(
     show_default=True,
     help="Screening stage.",
 )
-
-
-def _user(session: Any, email: str) -> User:
-    try:
-        return accounts.get_user_by_email(session, email)
-    except NotFound:
-        raise click.ClickException(
-            f"no user with email {accounts.normalize_email(email)!r}: "
-            "create one with `litreview user create EMAIL`"
-        ) from None
 
 
 def _row_json(row: Decision | Resolution) -> dict[str, Any]:
@@ -48,149 +43,6 @@ def _row_json(row: Decision | Resolution) -> dict[str, Any]:
         "current": row.current,
         "at": row.created_at.isoformat(),
     }
-
-
-def _interactive() -> bool:
-    return sys.stdin.isatty()
-
-
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    if not _interactive():
-        raise click.ClickException(
-            "no terminal to ask for the password: give it on stdin with --password-stdin"
-        )
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
-
-
-@click.group()
-def user() -> None:
-    """User accounts (for signing in to the web app)."""
-
-
-@user.command("create")
-@click.argument("email")
-@click.option("--name", help="The name shown to other members.")
-@click.option("--admin", is_flag=True, help="May create reviews and accounts.")
-@click.option(
-    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
-)
-@actor_option
-@json_option
-@pass_ctx
-@domain_errors
-def user_create(
-    ctx: Context,
-    email: str,
-    name: str | None,
-    admin: bool,
-    password_stdin: bool,
-    actor: str,
-    as_json: bool,
-) -> None:
-    """Create an account for EMAIL; the password is asked for twice (or read from stdin)."""
-    with ctx.session() as session:
-        password = _read_password(password_stdin)
-        created = accounts.create_user(
-            session, email, password, name=name, is_admin=admin, actor=actor
-        )
-        session.commit()
-        emit(
-            as_json,
-            {"id": created.id, "email": created.email, "name": created.name, "admin": admin},
-            f"created user {created.email}" + (" (admin)" if admin else ""),
-        )
-
-
-@user.command("list")
-@json_option
-@pass_ctx
-@domain_errors
-def user_list(ctx: Context, as_json: bool) -> None:
-    """List the accounts."""
-    with ctx.session() as session:
-        found = accounts.list_users(session)
-        data = [
-            {
-                "id": u.id,
-                "email": u.email,
-                "name": u.name,
-                "admin": u.is_admin,
-                "active": u.is_active,
-            }
-            for u in found
-        ]
-        emit(
-            as_json,
-            data,
-            "\n".join(f"{u.email}\t{u.name or ''}\t{'admin' if u.is_admin else ''}" for u in found)
-            or "no users yet",
-        )
-
-
-@click.group()
-def member() -> None:
-    """Who takes part in a review, and as what."""
-
-
-@member.command("add")
-@click.argument("slug")
-@click.argument("email")
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@actor_option
-@json_option
-@pass_ctx
-@domain_errors
-def member_add(ctx: Context, slug: str, email: str, role: str, actor: str, as_json: bool) -> None:
-    """Make EMAIL a ROLE of review SLUG (or change their role)."""
-    with ctx.session() as session:
-        rv = reviews.get_review(session, slug)
-        who = _user(session, email)
-        accounts.add_member(session, rv, who, role, actor=actor)
-        session.commit()
-        emit(
-            as_json,
-            {"review": slug, "email": who.email, "role": role},
-            f"{who.email} is a {role} of {slug}",
-        )
-
-
-@member.command("remove")
-@click.argument("slug")
-@click.argument("email")
-@actor_option
-@json_option
-@pass_ctx
-@domain_errors
-def member_remove(ctx: Context, slug: str, email: str, actor: str, as_json: bool) -> None:
-    """Take EMAIL out of review SLUG (their decisions stay)."""
-    with ctx.session() as session:
-        rv = reviews.get_review(session, slug)
-        who = _user(session, email)
-        accounts.remove_member(session, rv, who, actor=actor)
-        session.commit()
-        emit(as_json, {"review": slug, "removed": who.email}, f"{who.email} left {slug}")
-
-
-@member.command("list")
-@click.argument("slug")
-@json_option
-@pass_ctx
-@domain_errors
-def member_list(ctx: Context, slug: str, as_json: bool) -> None:
-    """List the members of review SLUG."""
-    with ctx.session() as session:
-        rv = reviews.get_review(session, slug)
-        data = [
-            {"email": m.user.email, "name": m.user.name, "role": m.role}
-            for m in accounts.members(session, rv)
-        ]
-        emit(
-            as_json,
-            data,
-            "\n".join(f"{m['role']}\t{m['email']}" for m in data) or "no members yet",
-        )
 
 
 @click.command("screen")
@@ -391,10 +243,8 @@ def history(ctx: Context, slug: str, record_id: int, actor: str, as_json: bool) 
     """
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
-        try:
-            person = accounts.get_user_by_email(session, actor)
-        except (NotFound, Invalid):
-            person = None  # no account: whoever runs commands on the database itself
+        # No account: whoever runs commands on the database itself, who sees it all.
+        person = actor_account(session, actor)
         found = screening.history(session, rv, record_id, for_user=person)
         rows = [_row_json(r) for r in found]
         emit(
@@ -411,7 +261,7 @@ def history(ctx: Context, slug: str, record_id: int, actor: str, as_json: bool) 
 
 def register(cli: click.Group) -> None:
     """Add this feature's commands to ``cli``."""
-    for command in (user, member, screen, resolve, conflicts, stats, history):
+    for command in (screen, resolve, conflicts, stats, history):
         cli.add_command(command)
     review_group = cli.commands["review"]
     assert isinstance(review_group, click.Group)

@@ -23,9 +23,18 @@ FILES = (
 )
 
 
-def load(session: Session, actor: str) -> dict[str, Any]:
-    """Create the sample review and import its files, unless it is already there."""
+def load(session: Session, actor: str, by: User | None = None) -> dict[str, Any]:
+    """Create the sample review and import its files, unless it is already there.
+
+    Creating a review and an account needs an admin (``by``), except on a fresh
+    installation: then the demo lead it makes is its first admin, so that `make run`
+    gives a person who can sign in and create reviews. Loading it twice needs no one.
+    """
     existing = session.scalar(sa.select(Review).where(Review.slug == SLUG))
+    demo_missing = session.scalar(sa.select(User.id).where(User.email == DEMO_EMAIL)) is None
+    first_account = not accounts.has_accounts(session)
+    if (existing is None or demo_missing) and not first_account:
+        accounts.require_admin(by, "load the sample review")
     created = existing is None
     if existing is None:
         existing = reviews.create_review(
@@ -52,10 +61,12 @@ def load(session: Session, actor: str) -> dict[str, Any]:
                 session, existing, SAMPLE_DIR / name, actor=actor, source_label=label
             )
     password = None
-    if session.scalar(sa.select(User.id).where(User.email == DEMO_EMAIL)) is None:
+    if demo_missing:
         # A lead to sign in as; the password is random and shown once, never a constant.
         password = secrets.token_urlsafe(12)
-        user = accounts.create_user(session, DEMO_EMAIL, password, name="Demo lead", actor=actor)
+        user = accounts.create_user(
+            session, DEMO_EMAIL, password, name="Demo lead", is_admin=first_account, actor=actor
+        )
         accounts.add_member(session, existing, user, "lead", actor=actor)
     count = session.scalar(
         sa.select(sa.func.count(Record.id)).where(
@@ -68,4 +79,5 @@ def load(session: Session, actor: str) -> dict[str, Any]:
         "records": count,
         "user": DEMO_EMAIL,
         "password": password,
+        "admin": first_account,
     }

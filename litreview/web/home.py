@@ -1,14 +1,12 @@
-"""The signed-in user's reviews, and creating a review (its creator becomes its lead)."""
+"""The signed-in user's reviews, and creating one (admins only; its creator becomes its lead)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 
 from litreview.accounts import users as accounts
 from litreview.errors import Invalid
 from litreview.library import reviews
-from litreview.models import Membership
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.helpers import actor, commit, form_text, me, sentence
@@ -21,23 +19,29 @@ bp = Blueprint("home", __name__)
 def index() -> str:
     session = db()
     mine = accounts.reviews_for(session, me())
-    roles = dict(
-        session.execute(
-            sa.select(Membership.review_id, Membership.role).where(Membership.user_id == me().id)
-        ).all()
-    )
-    return render_template("index.html", reviews=mine, roles=roles)
+    roles = accounts.roles_for(session, me())
+    return render_template("index.html", reviews=mine, roles=roles, may_create=me().is_admin)
+
+
+def _admins_only() -> None:
+    """Only admins create reviews (accounts.require_admin); others get a 403 saying so."""
+    try:
+        accounts.require_admin(me(), "create reviews")
+    except accounts.NotAllowed as exc:
+        abort(403, sentence(str(exc)))
 
 
 @bp.get("/reviews/new")
 @requires("signed_in")
 def new_review() -> str:
+    _admins_only()
     return render_template("review_new.html", form={})
 
 
 @bp.post("/reviews/new")
 @requires("signed_in")
 def create_review() -> object:
+    _admins_only()
     form = {name: form_text(name) for name in ("slug", "title", "description")}
     session = db()
     try:

@@ -1,0 +1,263 @@
+"""`litreview import`, `records` and `duplicates`: a review's library of records."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
+from litreview.ingest.record_data import UnreadableFile
+from litreview.library import reviews
+from litreview.library.listing import list_records, record_json
+
+
+class _ImportFormat(click.Choice):
+    """The import formats, asked of the readers only when --format is checked or shown.
+
+    Importing the readers (and their parsers) costs `litreview records` a tenth of a
+    second; only `import` needs them.
+    """
+
+    def __init__(self) -> None:  # Choice.__init__ would fix the choices now
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+        from litreview.library import imports
+
+        return tuple(sorted(imports.READERS))
+
+
+@click.command("import")
+@click.argument("slug")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--source", "source_label", help='Where the file came from, e.g. "Scopus 2025-03-01".'
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=_ImportFormat(),
+    help="Skip detection from the content.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
+@click.option(
+    "--no-index",
+    is_flag=True,
+    help="Leave search indexing to the next search or `litreview reindex` (large imports).",
+)
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def import_(
+    ctx: Context,
+    slug: str,
+    files: tuple[Path, ...],
+    source_label: str | None,
+    fmt: str | None,
+    dry_run: bool,
+    no_index: bool,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.
+
+    Each file is one transaction: a file that cannot be read leaves the review as it was.
+    """
+    from litreview.library import imports
+
+    reports: list[dict[str, Any]] = []
+    unreadable: list[str] = []
+    ctx.index_after_commit = not no_index
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        for path in files:
+            try:
+                with _progress(path, enabled=not as_json) as progress:
+                    report = imports.import_file(
+                        session,
+                        rv,
+                        path,
+                        actor=actor,
+                        source_label=source_label,
+                        format=fmt,
+                        progress=progress,
+                    )
+            except UnreadableFile as exc:
+                session.rollback()
+                unreadable.append(str(exc))
+                reports.append({"file": str(path), "error": str(exc)})
+                continue
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+            reports.append(report.to_json())
+    done = [r for r in reports if "error" not in r]
+    summary = {
+        "files": reports,
+        "imported": sum(r["imported"] for r in done),
+        "merged_duplicates": sum(r["merged_duplicates"] for r in done),
+        "unchanged": sum(r["unchanged"] for r in done),
+        "errors": sum(len(r["errors"]) for r in done),
+        "dry_run": dry_run,
+    }
+    emit(as_json, summary, lambda: _print_import(summary))
+    if unreadable:
+        for message in unreadable:
+            click.echo(f"Error: {message}", err=True)
+        sys.exit(1)
+
+
+@contextmanager
+def _progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    if not enabled or not sys.stderr.isatty() or not path.is_file():
+        yield None
+        return
+    with click.progressbar(length=path.stat().st_size, label=path.name, file=sys.stderr) as bar:
+        done = 0
+
+        def advance(position: int) -> None:
+            nonlocal done
+            bar.update(max(0, position - done))
+            done = max(done, position)
+
+        yield advance
+
+
+def _print_import(summary: dict[str, Any]) -> None:
+    prefix = "would import" if summary["dry_run"] else "imported"
+    for r in summary["files"]:
+        if "error" in r:
+            continue
+        click.echo(
+            f"{r['file']} ({r['format']}): read {r['read']}, {prefix} {r['imported']}, "
+            f"merged {r['merged_duplicates']} duplicates, {r['unchanged']} unchanged, "
+            f"{len(r['errors'])} errors"
+        )
+        for e in r["errors"]:
+            where = f"line {e['line']}" if e["line"] else "?"
+            entry = f", entry {e['entry']}" if e["entry"] else ""
+            click.echo(f"  {r['file']}: {where}{entry}: {e['message']}")
+
+
+@click.command()
+@click.argument("slug")
+@json_option
+@pass_ctx
+@domain_errors
+def records(ctx: Context, slug: str, as_json: bool) -> None:
+    """List the records of review SLUG (merged duplicates shown once)."""
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        found = list_records(session, rv)
+        if as_json:
+            emit(True, [record_json(r) for r in found], "")
+            return
+        for r in found:
+            first = r.authors[0]["family"] if r.authors else "-"
+            click.echo(f"{r.id}\t{r.year or '----'}\t{first}\t{r.title or '(no title)'}")
+        click.echo(f"{len(found)} records", err=True)
+
+
+@click.command()
+@click.argument("slug")
+@click.option(
+    "--merge", nargs=2, type=int, metavar="KEEP OTHER", help="Merge record OTHER into record KEEP."
+)
+@click.option(
+    "--keep-apart", nargs=2, type=int, metavar="ID ID", help="Say two records are different works."
+)
+@click.option("--undo", type=int, metavar="MERGE", help="Undo a merge (see --history).")
+@click.option("--history", is_flag=True, help="List the merges made, automatic and by hand.")
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def duplicates(
+    ctx: Context,
+    slug: str,
+    merge: tuple[int, int] | None,
+    keep_apart: tuple[int, int] | None,
+    undo: int | None,
+    history: bool,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """List probable duplicates in review SLUG, or settle one pair."""
+    from litreview.library import duplicates as dup_ops
+
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        if merge:
+            entry = dup_ops.merge(session, rv, merge[0], merge[1], actor)
+            session.commit()
+            emit(
+                as_json,
+                {
+                    "merge": entry.id,
+                    "kept": merge[0],
+                    "merged": merge[1],
+                    "filled": sorted(entry.filled),
+                },
+                f"merged record {merge[1]} into {merge[0]} (merge {entry.id})",
+            )
+        elif keep_apart:
+            dup_ops.keep_apart(session, rv, keep_apart[0], keep_apart[1], actor)
+            session.commit()
+            emit(
+                as_json,
+                {"kept_apart": list(keep_apart)},
+                f"records {keep_apart[0]} and {keep_apart[1]} kept apart",
+            )
+        elif undo is not None:
+            restored = dup_ops.undo_merge(session, rv, undo, actor)
+            session.commit()
+            emit(
+                as_json,
+                {"undone": undo, "restored": restored.id},
+                f"merge {undo} undone: record {restored.id} is back",
+            )
+        elif history:
+            merges = dup_ops.list_merges(session, rv)
+            data = {
+                "merges": [
+                    {
+                        "id": m.id,
+                        "record": m.record_id,
+                        "duplicate": m.duplicate_id,
+                        "rule": m.rule,
+                        "sources": m.source_ids,
+                        "filled": sorted(m.filled),
+                        "by": m.created_by,
+                        "at": m.created_at.isoformat(),
+                        "undone": m.undone_at is not None,
+                    }
+                    for m in merges
+                ]
+            }
+            emit(
+                as_json,
+                data,
+                "\n".join(
+                    f"{m['id']}\trecord {m['record']}\t{m['rule']}"
+                    + ("\tundone" if m["undone"] else "")
+                    for m in data["merges"]
+                )
+                or "no merges yet",
+            )
+        else:
+            pairs = dup_ops.find_probable(session, rv)
+            data = {"pairs": [{"a": p.a, "b": p.b, "score": p.score, "why": p.why} for p in pairs]}
+            emit(
+                as_json,
+                data,
+                "\n".join(f"{p.a}\t{p.b}\t{p.score:.2f}\t{p.why}" for p in pairs)
+                or "no probable duplicates",
+            )

@@ -1,0 +1,190 @@
+"""`litreview user` and `litreview member`: accounts, and who takes part in a review as what.
+
+Only an admin creates accounts, except the very first one (see accounts.users).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+
+from litreview.accounts import users as accounts
+from litreview.cli.common import (
+    Context,
+    actor_account,
+    actor_option,
+    domain_errors,
+    emit,
+    find_user,
+    json_option,
+    not_allowed,
+    pass_ctx,
+)
+from litreview.library import reviews
+from litreview.models.accounts import ROLES
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_password(from_stdin: bool, generate: bool) -> str:
+    if generate:
+        # Random and shown once, for scripts and walkthroughs: never a constant in a file.
+        return secrets.token_urlsafe(12)
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not _interactive():
+        raise click.ClickException(
+            "no terminal to ask for the password: give it on stdin with --password-stdin"
+        )
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+
+
+@click.group()
+def user() -> None:
+    """User accounts (for signing in to the web app)."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--name", help="The name shown to other members.")
+@click.option(
+    "--admin",
+    is_flag=True,
+    help="May create reviews and accounts, and is a lead of every review. "
+    "Only an admin creates accounts; the first account must be one.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
+)
+@click.option(
+    "--generate-password",
+    is_flag=True,
+    help="Make a random password and print it (shown only this once).",
+)
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def user_create(
+    ctx: Context,
+    email: str,
+    name: str | None,
+    admin: bool,
+    password_stdin: bool,
+    generate_password: bool,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Create an account for EMAIL; the password is asked for twice (or read from stdin)."""
+    if password_stdin and generate_password:
+        raise click.UsageError("give --password-stdin or --generate-password, not both")
+    with ctx.session() as session:
+        try:
+            accounts.require_account_creator(session, actor_account(session, actor), is_admin=admin)
+        except accounts.NotAllowed as exc:
+            raise not_allowed(exc, actor) from None
+        password = _read_password(password_stdin, generate_password)
+        created = accounts.create_user(
+            session, email, password, name=name, is_admin=admin, actor=actor
+        )
+        session.commit()
+        data = {"id": created.id, "email": created.email, "name": created.name, "admin": admin}
+        text = f"created user {created.email}" + (" (admin)" if admin else "")
+        if generate_password:
+            data["password"] = password
+            text += f"\nsign in with password {password} (shown only this once)"
+        emit(as_json, data, text)
+
+
+@user.command("list")
+@json_option
+@pass_ctx
+@domain_errors
+def user_list(ctx: Context, as_json: bool) -> None:
+    """List the accounts."""
+    with ctx.session() as session:
+        found = accounts.list_users(session)
+        data = [
+            {
+                "id": u.id,
+                "email": u.email,
+                "name": u.name,
+                "admin": u.is_admin,
+                "active": u.is_active,
+            }
+            for u in found
+        ]
+        emit(
+            as_json,
+            data,
+            "\n".join(f"{u.email}\t{u.name or ''}\t{'admin' if u.is_admin else ''}" for u in found)
+            or "no users yet",
+        )
+
+
+@click.group()
+def member() -> None:
+    """Who takes part in a review, and as what."""
+
+
+@member.command("add")
+@click.argument("slug")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def member_add(ctx: Context, slug: str, email: str, role: str, actor: str, as_json: bool) -> None:
+    """Make EMAIL a ROLE of review SLUG (or change their role)."""
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        who = find_user(session, email)
+        accounts.add_member(session, rv, who, role, actor=actor)
+        session.commit()
+        emit(
+            as_json,
+            {"review": slug, "email": who.email, "role": role},
+            f"{who.email} is a {role} of {slug}",
+        )
+
+
+@member.command("remove")
+@click.argument("slug")
+@click.argument("email")
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def member_remove(ctx: Context, slug: str, email: str, actor: str, as_json: bool) -> None:
+    """Take EMAIL out of review SLUG (their decisions stay)."""
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        who = find_user(session, email)
+        accounts.remove_member(session, rv, who, actor=actor)
+        session.commit()
+        emit(as_json, {"review": slug, "removed": who.email}, f"{who.email} left {slug}")
+
+
+@member.command("list")
+@click.argument("slug")
+@json_option
+@pass_ctx
+@domain_errors
+def member_list(ctx: Context, slug: str, as_json: bool) -> None:
+    """List the members of review SLUG."""
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        data = [
+            {"email": m.user.email, "name": m.user.name, "role": m.role}
+            for m in accounts.members(session, rv)
+        ]
+        emit(
+            as_json,
+            data,
+            "\n".join(f"{m['role']}\t{m['email']}" for m in data) or "no members yet",
+        )
