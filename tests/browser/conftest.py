@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from litreview import create_app
-from litreview.db import make_engine
+from litreview.db import make_engine, make_session_factory
 from litreview.library import reviews
 from tests.webapp import HASH, TEAM
 
