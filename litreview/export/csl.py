@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from litreview.errors import Invalid
 from litreview.export import _citeproc_memo
+from litreview.library.fields import CITED_TEXT, OTHER_CSL_TEXT
 from litreview.models import CitationCache, Record
 
 log = logging.getLogger(__name__)
@@ -95,21 +96,6 @@ CSL_TYPES = {
     "dataset": "dataset",
     "other": "document",
 }
-# Record columns -> CSL variables, for the text fields a citation shows.
-_CITED_FIELDS = (
-    ("title", "title"),
-    ("venue", "container-title"),
-    ("volume", "volume"),
-    ("issue", "issue"),
-    ("pages", "page"),
-    ("publisher", "publisher"),
-    ("doi", "DOI"),
-    ("url", "URL"),
-    ("isbn", "ISBN"),
-    ("pmid", "PMID"),
-)
-# Further fields an exported CSL-JSON item carries, not shown in a citation.
-_OTHER_FIELDS = (("abstract", "abstract"), ("language", "language"), ("note", "note"))
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
@@ -158,10 +144,10 @@ def cited_item(record: Record) -> dict[str, Any]:
         item["author"] = authors
     if record.year:
         item["issued"] = {"date-parts": [[int(record.year)]]}
-    for column, variable in _CITED_FIELDS:
-        value = clean_text(getattr(record, column)).strip()
+    for field in CITED_TEXT:
+        value = clean_text(getattr(record, field.name)).strip()
         if value:
-            item[variable] = value
+            item[field.csl] = value
     return item
 
 
@@ -169,10 +155,10 @@ def csl_item(record: Record, item_id: str | None = None) -> dict[str, Any]:
     """The record as a full CSL-JSON item (for export): cited fields, abstract, keywords..."""
     item = cited_item(record)
     item["id"] = item_id or f"litreview-{record.id}"
-    for column, variable in _OTHER_FIELDS:
-        value = clean_text(getattr(record, column)).strip()
+    for field in OTHER_CSL_TEXT:
+        value = clean_text(getattr(record, field.name)).strip()
         if value:
-            item[variable] = value
+            item[field.csl] = value
     if record.keywords:
         item["keyword"] = "; ".join(clean_text(k) for k in record.keywords if k)
     return item

@@ -20,6 +20,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from litreview.errors import Invalid
 from litreview.export import csl
 from litreview.export.annotated import page_label
 from litreview.export.decisions import FULL_TEXT, TITLE_ABSTRACT, outcomes
+from litreview.library.fields import CSV_FIELDS, Field
 from litreview.models import Annotation, Record, RecordNote, RecordTag, Review, ReviewQuestion
 from litreview.models.screening import DECISIONS, STAGES
 
@@ -318,22 +320,7 @@ def to_csljson(records: Iterable[Record], keys: dict[int, str]) -> str:
 CSV_COLUMNS = (
     "id",
     "key",
-    "type",
-    "title",
-    "authors",
-    "year",
-    "venue",
-    "volume",
-    "issue",
-    "pages",
-    "doi",
-    "pmid",
-    "isbn",
-    "url",
-    "publisher",
-    "language",
-    "keywords",
-    "abstract",
+    *(f.name for f in CSV_FIELDS),
     "title_abstract_decision",
     "title_abstract_reason",
     "full_text_decision",
@@ -343,6 +330,17 @@ CSV_COLUMNS = (
     "notes",
 )
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_value(field: Field, value: Any) -> Any:
+    if field.kind == "authors":
+        return "; ".join(
+            f"{a.get('family')}, {a.get('given')}" if a.get("given") else str(a.get("family"))
+            for a in value or ()
+        )
+    if field.kind == "keywords":
+        return "; ".join(value or ())
+    return value
 
 
 def _cell(value: object) -> str:
@@ -397,30 +395,11 @@ def to_csv(session: Session, review: Review, records: Sequence[Record]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for r in records:
-        authors = "; ".join(
-            f"{a.get('family')}, {a.get('given')}" if a.get("given") else str(a.get("family"))
-            for a in r.authors or ()
-        )
         t, f = ta.get(r.id), ft.get(r.id)
         row = [
             r.id,
             keys[r.id],
-            r.type,
-            r.title,
-            authors,
-            r.year,
-            r.venue,
-            r.volume,
-            r.issue,
-            r.pages,
-            r.doi,
-            r.pmid,
-            r.isbn,
-            r.url,
-            r.publisher,
-            r.language,
-            "; ".join(r.keywords or ()),
-            r.abstract,
+            *(_csv_value(field, getattr(r, field.name)) for field in CSV_FIELDS),
             t.decision if t else None,
             t.reason if t else None,
             f.decision if f else None,
