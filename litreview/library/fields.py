@@ -58,7 +58,7 @@ FIELDS: tuple[Field, ...] = (
     Field("language", "text", fills=True, csv_rank=14, csl="language"),
     Field("publisher", "text", fills=True, csv_rank=13, csl="publisher", cited=True),
     # The entry's own note has no column of its own in the CSV: it opens the "notes"
-    # column, before the review's record notes (see litreview.export.record_files).
+    # column, before the review's record notes (see litreview.export.records_csv).
     Field("note", "text", fills=True, csv_rank=0, csl="note"),
 )
 BY_NAME = {f.name: f for f in FIELDS}
