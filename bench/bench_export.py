@@ -240,7 +240,7 @@ def backup_worker(step: str, url: str, data_dir: str, path: str) -> dict[str, An
     import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
-    from litreview.backup import archive as backup
+    from litreview import backup
     from litreview.config import load_settings
     from litreview.db import make_engine
     from litreview.models import Review

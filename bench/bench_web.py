@@ -52,7 +52,6 @@ sys.path.insert(0, str(ROOT))
 from argon2 import PasswordHasher  # noqa: E402
 
 from litreview import create_app  # noqa: E402
-from litreview.screening import outcomes  # noqa: E402
 from litreview.db import make_engine  # noqa: E402
 from litreview.migrations import runner as schema  # noqa: E402
 from litreview.models import (  # noqa: E402
@@ -71,6 +70,7 @@ from litreview.models import (  # noqa: E402
     ReviewQuestion,
     User,
 )
+from litreview.screening import outcomes  # noqa: E402
 from litreview.web.indexer import Indexer  # noqa: E402
 
 SEED = 20261126

@@ -51,10 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
-    from litreview import (
-        search,  # noqa: F401 - importing it installs the index outbox listener
-        web,
-    )
+    from litreview import web
 
     web.init_app(app)
     return app

@@ -46,7 +46,18 @@ def make_engine(url: str) -> sa.Engine:
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """The sessions every face uses (web app, CLI, scripts, tests): each queues what it
+    changes for the search index in the same transaction (see
+    :mod:`litreview.search.outbox`), and the next command, search or web start applies
+    the queue after the commit. A script that imports and commits through a session of
+    this factory has its records found by the next search.
+    """
+    factory = sessionmaker(engine, expire_on_commit=False)
+    # Imported here: the outbox knows the models, which import this module.
+    from litreview.search.outbox import install
+
+    install(factory)
+    return factory
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from litreview.cli.main import cli as litreview_cli
-from litreview.db import Base, make_engine
+from litreview.db import Base, make_engine, make_session_factory
 from litreview.migrations import runner as schema
 from litreview.models import User
 
@@ -79,7 +79,8 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
 
 @pytest.fixture
 def session(engine: sa.Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
+    # The app's own factory: its sessions queue their changes for the search index.
+    with make_session_factory(engine)() as session:
         yield session
 
 

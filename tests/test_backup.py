@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from litreview.backup import archive as backup_ops
+from litreview import backup as backup_ops
+from litreview.backup import contents as backup_contents
+from litreview.backup import reader as backup_reader
 from litreview.config import load_settings
 from litreview.models import (
     Annotation,
@@ -312,8 +314,8 @@ def test_a_backup_of_an_older_format_is_migrated_on_restore(
         document["tables"]["record_note"] = document["tables"].pop("notes")
         return document
 
-    monkeypatch.setattr(backup_ops, "FORMAT_VERSION", 2)
-    monkeypatch.setattr(backup_ops, "MIGRATIONS", {1: upgrade})
+    monkeypatch.setattr(backup_reader, "FORMAT_VERSION", 2)
+    monkeypatch.setitem(backup_contents.MIGRATIONS, 1, upgrade)
     edited(small_backup, lambda d: d["tables"].update(notes=d["tables"].pop("record_note")))
     checked = backup_ops.read_backup(small_backup)
     assert checked.migrated_from == 1 and checked.document["format_version"] == 2

@@ -115,3 +115,31 @@ def test_automatic_merges_are_logged_with_their_rule_and_undoable(review_cli, tm
     ]
     assert ("record.unmerge", None) in actions
     assert [a for a, _ in actions].count("import.file") == 2
+
+
+def test_the_record_model_and_the_readers_hold_the_one_field_list():
+    # Record and RecordData stay explicit typed classes; they must agree with
+    # litreview.library.fields, the list imports, merges, listings and exports use.
+    import dataclasses
+
+    from litreview.ingest.record_data import RecordData
+    from litreview.library.fields import FIELDS, NAMES
+    from litreview.models import Record
+
+    provenance = {"entry_key", "line", "raw"}  # where an entry came from, not the record
+    read = tuple(f.name for f in dataclasses.fields(RecordData) if f.name not in provenance)
+    assert read == NAMES
+    bookkeeping = {
+        "id",
+        "review_id",
+        "match_key",
+        "merged_into_id",
+        "zotero_key",
+        "zotero_version",
+        "withdrawn_at",
+        "created_at",
+        "updated_at",
+    }
+    columns = [c.name for c in Record.__table__.columns if c.name not in bookkeeping]
+    assert sorted(columns) == sorted(NAMES)
+    assert len({f.csv_rank for f in FIELDS if f.csv_rank}) == len([f for f in FIELDS if f.csv_rank])

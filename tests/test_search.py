@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from litreview import screening, search
 from litreview.accounts import users as accounts
@@ -393,7 +397,7 @@ def _human_output_marks_words_and_pages(library, review_cli):
 def test_outbox_listener_queues_each_record_once_per_transaction(engine):
     from litreview.library import reviews
 
-    with Session(engine) as session:
+    with make_session_factory(engine)() as session:
         review = reviews.create_review(session, "r", "R", "me")
         records = [Record(review_id=review.id, title=f"T{i}") for i in range(3)]
         session.add_all(records)
@@ -429,7 +433,7 @@ def test_totals_are_exact_over_many_index_segments(tmp_path):
 def test_bulk_statements_queue_the_records_they_touch(engine):
     from litreview.library import reviews
 
-    with Session(engine) as session:
+    with make_session_factory(engine)() as session:
         review = reviews.create_review(session, "r", "R", "me")
         user = User(email="u@example.org")
         records = [Record(review_id=review.id, title=f"T{i}") for i in range(3)]
@@ -457,3 +461,52 @@ def test_bulk_statements_queue_the_records_they_touch(engine):
         queued = sorted(session.scalars(sa.select(SearchOutbox.record_id)))
         assert queued == [records[0].id, records[2].id]
         session.rollback()
+
+
+SCRIPT = """
+import sys
+from pathlib import Path
+
+from litreview.config import load_settings
+from litreview.db import make_engine, make_session_factory
+from litreview.library import reviews
+from litreview.library.imports import import_file
+
+settings = load_settings()
+engine = make_engine(settings.database_url)
+factory = make_session_factory(engine)
+with factory() as session:
+    review = reviews.create_review(session, "script", "From a script", "me")
+    import_file(session, review, Path(sys.argv[1]), actor="me")
+    session.commit()
+from litreview import search  # only now: nothing was installed by importing it
+
+with factory() as session:
+    review = reviews.get_review(session, "script")
+    found = search.search_review(session, search.open_backend(settings), review, "welfare")
+    print(found.total)
+"""
+
+
+def test_a_script_that_imports_through_the_domain_alone_is_found_by_search(
+    review_cli, env, tmp_path
+):
+    # A fresh process that never imports litreview.search before its commit, nor the
+    # CLI nor the web app: the session factory alone must queue the records. The index
+    # exists already (a rebuild from the database would find them whatever was queued).
+    review_cli("reindex")
+    assert list(Path(env["LITREVIEW_DATA_DIR"]).rglob("*.toc"))
+    library = write_library(tmp_path, [csl_item("w", "Child welfare risk scores", 2020)])
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(SCRIPT), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script), str(library)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "PYTHONPATH": str(root)},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1"]

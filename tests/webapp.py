@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from litreview import create_app
-from litreview.db import make_engine
+from litreview.db import make_engine, make_session_factory
 from litreview.library import reviews
 from litreview.models import Membership, Record, Review, User
 
@@ -149,7 +149,7 @@ def make_site(database_url: str, config: dict[str, Any] | None = None) -> Iterat
     app = create_app({"TESTING": True, **(config or {})})
     engine = make_engine(database_url)
     try:
-        with Session(engine, expire_on_commit=False) as session:
+        with make_session_factory(engine)() as session:
             if session.scalar(sa.select(Review.id).where(Review.slug == "ai-sw")) is None:
                 reviews.create_review(session, "ai-sw", "AI in social work", "setup")
                 session.commit()

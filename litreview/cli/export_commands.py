@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from litreview.backup import archive as backup_ops
+from litreview import backup as backup_ops
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
 from litreview.errors import Invalid
 from litreview.export import outputs as export_files

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, load_only
 
 from litreview.errors import Invalid
 from litreview.export import csl
+from litreview.library.fields import CITED
 from litreview.models import Annotation, Record, RecordTag, Review, ReviewQuestion, User, utcnow
 from litreview.models.screening import DECISIONS, STAGES
 from litreview.screening.outcomes import FULL_TEXT, TITLE_ABSTRACT, Outcome
@@ -31,22 +32,7 @@ log = logging.getLogger(__name__)
 STAGE_NAMES = {TITLE_ABSTRACT: "title/abstract", FULL_TEXT: "full text"}
 UNTAGGED_TITLE = "Included records not tagged to a review question"
 # Only what a citation shows is loaded: abstracts can be long.
-_CITED_COLUMNS = (
-    Record.id,
-    Record.type,
-    Record.title,
-    Record.authors,
-    Record.year,
-    Record.venue,
-    Record.volume,
-    Record.issue,
-    Record.pages,
-    Record.publisher,
-    Record.doi,
-    Record.url,
-    Record.isbn,
-    Record.pmid,
-)
+_CITED_COLUMNS = (Record.id, *(getattr(Record, f.name) for f in CITED))
 _CHUNK = 5000
 
 

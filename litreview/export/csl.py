@@ -18,6 +18,8 @@ citeproc-py spends most of its time searching the style's XML again and again fo
 the same macros and asking again whether a node calls a variable. Both answers are
 fixed once the style is parsed, so :mod:`._citeproc_memo` remembers them; the output
 is the same (a test checks it), four to five times sooner.
+
+citeproc's HTML is read back into plain runs by :mod:`litreview.export.citation_markup`.
 """
 
 from __future__ import annotations
@@ -26,13 +28,11 @@ import hashlib
 import html
 import json
 import logging
-import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from html.parser import HTMLParser
 from importlib.resources import files
 from typing import Any
 
@@ -47,6 +47,8 @@ from sqlalchemy.orm import Session
 
 from litreview.errors import Invalid
 from litreview.export import _citeproc_memo
+from litreview.export.citation_markup import clean_text, parse_runs, runs_to_html
+from litreview.library.fields import CITED_TEXT, OTHER_CSL_TEXT
 from litreview.models import CitationCache, Record
 
 log = logging.getLogger(__name__)
@@ -95,22 +97,6 @@ CSL_TYPES = {
     "dataset": "dataset",
     "other": "document",
 }
-# Record columns -> CSL variables, for the text fields a citation shows.
-_CITED_FIELDS = (
-    ("title", "title"),
-    ("venue", "container-title"),
-    ("volume", "volume"),
-    ("issue", "issue"),
-    ("pages", "page"),
-    ("publisher", "publisher"),
-    ("doi", "DOI"),
-    ("url", "URL"),
-    ("isbn", "ISBN"),
-    ("pmid", "PMID"),
-)
-# Further fields an exported CSL-JSON item carries, not shown in a citation.
-_OTHER_FIELDS = (("abstract", "abstract"), ("language", "language"), ("note", "note"))
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
 def resolve_style(name: str | None) -> StyleInfo:
@@ -121,13 +107,6 @@ def resolve_style(name: str | None) -> StyleInfo:
         known = ", ".join(f"{s.name} ({s.title})" for s in STYLES.values())
         raise Invalid(f"unknown citation style {name!r}; the styles there are: {known}")
     return STYLES[key]
-
-
-def clean_text(value: str | None) -> str:
-    """Text safe to put in XML (DOCX, SVG): control characters removed; None becomes ''."""
-    if not value:
-        return ""
-    return _CONTROL.sub("", value)
 
 
 # ---------------------------------------------------------------- records as CSL-JSON
@@ -158,10 +137,10 @@ def cited_item(record: Record) -> dict[str, Any]:
         item["author"] = authors
     if record.year:
         item["issued"] = {"date-parts": [[int(record.year)]]}
-    for column, variable in _CITED_FIELDS:
-        value = clean_text(getattr(record, column)).strip()
+    for field in CITED_TEXT:
+        value = clean_text(getattr(record, field.name)).strip()
         if value:
-            item[variable] = value
+            item[field.csl] = value
     return item
 
 
@@ -169,10 +148,10 @@ def csl_item(record: Record, item_id: str | None = None) -> dict[str, Any]:
     """The record as a full CSL-JSON item (for export): cited fields, abstract, keywords..."""
     item = cited_item(record)
     item["id"] = item_id or f"litreview-{record.id}"
-    for column, variable in _OTHER_FIELDS:
-        value = clean_text(getattr(record, column)).strip()
+    for field in OTHER_CSL_TEXT:
+        value = clean_text(getattr(record, field.name)).strip()
         if value:
-            item[variable] = value
+            item[field.csl] = value
     if record.keywords:
         item["keyword"] = "; ".join(clean_text(k) for k in record.keywords if k)
     return item
@@ -298,70 +277,6 @@ def _finish(raw_html: str, item: dict[str, Any]) -> Formatted:
     if not "".join(text for text, _ in runs).strip():
         runs = [(item.get("title") or "(no details)", frozenset())]
     return Formatted(runs_to_html(runs), "".join(text for text, _ in runs))
-
-
-# ---------------------------------------------------------------- citeproc's HTML, made safe
-
-_TAGS = {"i": "i", "em": "i", "b": "b", "strong": "b", "u": "u", "sup": "sup", "sub": "sub"}
-
-
-class _RunParser(HTMLParser):
-    """citeproc's HTML as runs: known styling tags kept, anything else dropped, text kept."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.runs: list[tuple[str, frozenset[str]]] = []
-        self.stack: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        style = _TAGS.get(tag)
-        if tag == "span":
-            css = (dict(attrs).get("style") or "") + " " + (dict(attrs).get("class") or "")
-            style = "sc" if "small-caps" in css or css.split() == ["sc"] else None
-        self.stack.append(style)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.stack:
-            self.stack.pop()
-
-    def handle_data(self, data: str) -> None:
-        if data:
-            styles = frozenset(s for s in self.stack if s)
-            if self.runs and self.runs[-1][1] == styles:
-                self.runs[-1] = (self.runs[-1][0] + data, styles)
-            else:
-                self.runs.append((data, styles))
-
-
-def parse_runs(markup: str) -> list[tuple[str, frozenset[str]]]:
-    """Runs of text with their styles from (citeproc or our own) citation HTML."""
-    parser = _RunParser()
-    parser.feed(markup)
-    parser.close()
-    return [(clean_text(text), styles) for text, styles in parser.runs if clean_text(text)]
-
-
-_OPEN = {
-    "i": "<i>",
-    "b": "<b>",
-    "u": "<u>",
-    "sup": "<sup>",
-    "sub": "<sub>",
-    "sc": '<span class="sc">',
-}
-_CLOSE = {"i": "</i>", "b": "</b>", "u": "</u>", "sup": "</sup>", "sub": "</sub>", "sc": "</span>"}
-_ORDER = ("b", "i", "u", "sc", "sup", "sub")
-
-
-def runs_to_html(runs: Iterable[tuple[str, frozenset[str]]]) -> str:
-    """Runs back to HTML that we wrote ourselves: every text escaped, only known tags."""
-    out = []
-    for text, styles in runs:
-        ordered = [s for s in _ORDER if s in styles]
-        out.append("".join(_OPEN[s] for s in ordered))
-        out.append(html.escape(text, quote=False))
-        out.append("".join(_CLOSE[s] for s in reversed(ordered)))
-    return "".join(out)
 
 
 def sort_key(text: str) -> str:

@@ -22,7 +22,7 @@ from lxml import etree
 
 from litreview.export import annotated
 from litreview.export.annotated import AnnotatedBibliography
-from litreview.export.csl import clean_text
+from litreview.export.citation_markup import clean_text
 
 TWIPS_PER_CM = 567
 HANGING = round(1.27 * TWIPS_PER_CM)  # half an inch, as reference managers indent

@@ -1,7 +1,7 @@
 """The annotated bibliography as one self-contained, printable HTML page.
 
 Every text from the database is escaped here; citations come as runs of text parsed
-from citeproc-py's output (see csl.parse_runs) and are written back with our own
+from citeproc-py's output (see citation_markup.parse_runs) and are written back with our own
 escaping, so a ``<script>`` in a title is text on the page, never markup.
 """
 
@@ -11,7 +11,7 @@ from html import escape
 
 from litreview.export import annotated
 from litreview.export.annotated import AnnotatedBibliography
-from litreview.export.csl import clean_text, runs_to_html
+from litreview.export.citation_markup import clean_text, runs_to_html
 
 CSS = """
 body { font-family: Georgia, "Times New Roman", serif; max-width: 46em; margin: 2em auto;

@@ -10,7 +10,7 @@ import re
 
 from litreview.export import annotated
 from litreview.export.annotated import AnnotatedBibliography, Entry
-from litreview.export.csl import clean_text
+from litreview.export.citation_markup import clean_text
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#~])")
 _LINE_START = re.compile(r"^(\s*)(?:([-+=])|(\d+)([.)]))", re.MULTILINE)

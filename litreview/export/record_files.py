@@ -8,16 +8,16 @@ and curly quotes on the way back; any other character (ö, —) is written as UT
 The CSV has one row per record with its decisions, reasons, review questions,
 annotations and notes; a cell that a spreadsheet would run as a formula is prefixed
 with an apostrophe, as imported text is untrusted.
+
+The CSV table, with the decisions, tags and notes beside each record, is written by
+:mod:`litreview.export.records_csv`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from litreview.errors import Invalid
 from litreview.export import csl
-from litreview.export.annotated import page_label
-from litreview.models import Annotation, Record, RecordNote, RecordTag, Review, ReviewQuestion
+from litreview.export.records_csv import to_csv
+from litreview.models import Record, RecordTag, Review, ReviewQuestion
 from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening.outcomes import FULL_TEXT, TITLE_ABSTRACT
+from litreview.screening.outcomes import FULL_TEXT
 from litreview.screening.outcomes import outcomes_with_reasons as outcomes
 
 FORMATS = ("ris", "bibtex", "csv", "csljson")
@@ -121,10 +121,10 @@ def export_records(
     if format not in FORMATS:
         raise Invalid(f"format {format!r}: choose {', '.join(FORMATS)}")
     records = select_records(session, review, decision=decision, stage=stage, questions=questions)
+    keys = citation_keys(records)
     if format == "csv":
-        text = to_csv(session, review, records)
+        text = to_csv(session, review, records, keys)
     else:
-        keys = citation_keys(records)
         writer = {"ris": to_ris, "bibtex": to_bibtex, "csljson": to_csljson}[format]
         text = writer(records, keys)
     return RecordsExport(format, text, len(records))
@@ -312,123 +312,3 @@ def to_csljson(records: Iterable[Record], keys: dict[int, str]) -> str:
     """A CSL-JSON array (as Zotero writes it), keys as item ids."""
     items = [csl.csl_item(record, keys[record.id]) for record in records]
     return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
-
-
-# ---------------------------------------------------------------- CSV
-
-CSV_COLUMNS = (
-    "id",
-    "key",
-    "type",
-    "title",
-    "authors",
-    "year",
-    "venue",
-    "volume",
-    "issue",
-    "pages",
-    "doi",
-    "pmid",
-    "isbn",
-    "url",
-    "publisher",
-    "language",
-    "keywords",
-    "abstract",
-    "title_abstract_decision",
-    "title_abstract_reason",
-    "full_text_decision",
-    "full_text_reason",
-    "review_questions",
-    "annotations",
-    "notes",
-)
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else csl.clean_text(str(value))
-    return "'" + text if text.startswith(_FORMULA) else text
-
-
-def to_csv(session: Session, review: Review, records: Sequence[Record]) -> str:
-    """One row per record with its outcomes, reasons, questions, annotations and notes."""
-    ids = [r.id for r in records]
-    keys = citation_keys(records)
-    ta, ft = outcomes(session, review, TITLE_ABSTRACT), outcomes(session, review, FULL_TEXT)
-    codes = dict(
-        session.execute(
-            sa.select(ReviewQuestion.id, ReviewQuestion.code).where(
-                ReviewQuestion.review_id == review.id
-            )
-        ).all()
-    )
-    wanted = set(ids)
-    tags: dict[int, list[str]] = defaultdict(list)
-    for record_id, question_id in session.execute(
-        sa.select(RecordTag.record_id, RecordTag.question_id)
-        .join(ReviewQuestion, ReviewQuestion.id == RecordTag.question_id)
-        .where(RecordTag.review_id == review.id)
-        .order_by(ReviewQuestion.position)
-    ):
-        if record_id in wanted:
-            tags[record_id].append(codes[question_id])
-    notes: dict[int, list[str]] = defaultdict(list)
-    for a in session.scalars(
-        sa.select(Annotation)
-        .where(Annotation.review_id == review.id)
-        .order_by(Annotation.created_at, Annotation.id)
-    ):
-        if a.record_id in wanted:
-            parts = [f"{codes[a.question_id]}:" if a.question_id in codes else ""]
-            if a.quote:
-                parts.append(f"“{a.quote}”" + (f" ({page_label(a.page)})" if a.page else ""))
-            if a.note:
-                parts.append(a.note)
-            parts.append(f"— {a.created_by}")
-            notes[a.record_id].append(" ".join(p for p in parts if p))
-    record_notes: dict[int, list[str]] = defaultdict(list)
-    for n in session.scalars(
-        sa.select(RecordNote).where(RecordNote.review_id == review.id).order_by(RecordNote.id)
-    ):
-        if n.record_id in wanted:
-            record_notes[n.record_id].append(n.text)
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in records:
-        authors = "; ".join(
-            f"{a.get('family')}, {a.get('given')}" if a.get("given") else str(a.get("family"))
-            for a in r.authors or ()
-        )
-        t, f = ta.get(r.id), ft.get(r.id)
-        row = [
-            r.id,
-            keys[r.id],
-            r.type,
-            r.title,
-            authors,
-            r.year,
-            r.venue,
-            r.volume,
-            r.issue,
-            r.pages,
-            r.doi,
-            r.pmid,
-            r.isbn,
-            r.url,
-            r.publisher,
-            r.language,
-            "; ".join(r.keywords or ()),
-            r.abstract,
-            t.decision if t else None,
-            t.reason if t else None,
-            f.decision if f else None,
-            f.reason if f else None,
-            "; ".join(tags.get(r.id, ())),
-            "\n".join(notes.get(r.id, ())),
-            "\n".join([*([r.note] if r.note else []), *record_notes.get(r.id, ())]),
-        ]
-        writer.writerow([_cell(v) for v in row])
-    return buffer.getvalue()

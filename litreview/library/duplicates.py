@@ -55,9 +55,7 @@ def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: 
     sources = list(other.sources)
     for source in sources:
         source.record = keep
-    filled = fill_empty(
-        keep, {name: getattr(other, name) for name in (*FILLABLE, "authors", "keywords")}
-    )
+    filled = fill_empty(keep, {f.name: getattr(other, f.name) for f in FILLABLE})
     other.merged_into_id = keep.id
     entry = Merge(
         review_id=review.id,

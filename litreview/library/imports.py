@@ -21,28 +21,14 @@ from litreview import audit
 from litreview.ingest.decoding import READERS, open_bibliography
 from litreview.ingest.dedup import CertainIndex, Match, match_key
 from litreview.ingest.record_data import EntryError, Item, RecordData
+from litreview.library.fields import FIELDS, NAMES, is_empty
 from litreview.models import ImportBatch, Merge, Record, RecordSource, Review
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
 # The fields a merge may fill on the surviving record when they are empty there.
-FILLABLE = (
-    "title",
-    "abstract",
-    "year",
-    "venue",
-    "volume",
-    "issue",
-    "pages",
-    "doi",
-    "pmid",
-    "isbn",
-    "url",
-    "language",
-    "publisher",
-    "note",
-)
+FILLABLE = tuple(f for f in FIELDS if f.fills)
 Progress = Callable[[int], None]  # told the bytes read so far
 
 
@@ -76,28 +62,12 @@ class FileReport:
 
 def record_fields(data: RecordData) -> dict[str, Any]:
     """The Record columns for an entry as read."""
-    authors = [{"family": a.family, "given": a.given} for a in data.authors]
     first = data.authors[0].family if data.authors else None
-    return {
-        "type": data.type,
-        "title": data.title,
-        "abstract": data.abstract,
-        "authors": authors,
-        "year": data.year,
-        "venue": data.venue,
-        "volume": data.volume,
-        "issue": data.issue,
-        "pages": data.pages,
-        "doi": data.doi,
-        "pmid": data.pmid,
-        "isbn": data.isbn,
-        "url": data.url,
-        "keywords": list(data.keywords),
-        "language": data.language,
-        "publisher": data.publisher,
-        "note": data.note,
-        "match_key": match_key(data.title, data.year, first),
-    }
+    values: dict[str, Any] = {name: getattr(data, name) for name in NAMES}
+    values["authors"] = [{"family": a.family, "given": a.given} for a in data.authors]
+    values["keywords"] = list(data.keywords)
+    values["match_key"] = match_key(data.title, data.year, first)
+    return values
 
 
 def fingerprint(format: str, raw: str) -> str:
@@ -109,15 +79,11 @@ def fingerprint(format: str, raw: str) -> str:
 def fill_empty(survivor: Record, fields: dict[str, Any]) -> dict[str, Any]:
     """Fill the survivor's empty fields from a duplicate; return what each was before."""
     filled: dict[str, Any] = {}
-    for name in FILLABLE:
+    for name in (f.name for f in FILLABLE):
         value = fields.get(name)
-        if value not in (None, "") and getattr(survivor, name) in (None, ""):
+        if not is_empty(value) and is_empty(getattr(survivor, name)):
             filled[name] = getattr(survivor, name)
             setattr(survivor, name, value)
-    for name in ("authors", "keywords"):
-        if fields.get(name) and not getattr(survivor, name):
-            filled[name] = getattr(survivor, name)
-            setattr(survivor, name, fields[name])
     if "title" in filled or "year" in filled or "authors" in filled:
         first = survivor.authors[0]["family"] if survivor.authors else None
         survivor.match_key = match_key(survivor.title, survivor.year, first)

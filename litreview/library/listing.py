@@ -7,28 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, load_only, selectinload
 
+from litreview.library.fields import NAMES
 from litreview.models import ImportBatch, Record, RecordSource, Review
 
-FIELDS = (
-    "id",
-    "type",
-    "title",
-    "authors",
-    "year",
-    "venue",
-    "volume",
-    "issue",
-    "pages",
-    "doi",
-    "pmid",
-    "isbn",
-    "url",
-    "abstract",
-    "keywords",
-    "language",
-    "publisher",
-    "note",
-)
+# What `records --json` prints of a record: its id and every bibliographic field.
+FIELDS = ("id", *NAMES)
 
 
 def list_records(session: Session, review: Review) -> list[Record]:

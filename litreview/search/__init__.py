@@ -10,8 +10,8 @@ rest of litreview uses:
   factory, for the web app's start;
 * :func:`rebuild` - ``litreview reindex``.
 
-Importing this package installs the listener that fills the outbox (see
-:mod:`litreview.search.outbox`).
+The listener that fills the outbox is installed by the session factory
+(:func:`litreview.db.make_session_factory`), not by importing this package.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import logging
 import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,10 +33,10 @@ from litreview.evidence.tags import question_by_code
 from litreview.models import STAGES, Review, ReviewQuestion
 from litreview.screening import outcomes
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
-from litreview.search.outbox import apply_outbox, install, pending_count, queue_records, rebuild
-from litreview.search.whoosh_backend import WhooshBackend
+from litreview.search.outbox import apply_outbox, pending_count, queue_records, rebuild
 
-install()
+if TYPE_CHECKING:
+    from litreview.search.whoosh_backend import WhooshBackend
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ def open_backend(settings: Settings) -> SearchBackend:
     The same backend is handed out again while the data folder stays the same, so a
     web worker keeps its searchers open between requests; another folder closes it.
     """
+    # Imported here: Whoosh loads only when an index is opened, not for every command
+    # or session factory that imports this package.
+    from litreview.search.whoosh_backend import WhooshBackend
+
     global _shared
     with _shared_lock:
         if _shared is None or _shared.index_dir != Path(settings.index_dir):

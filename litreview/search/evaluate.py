@@ -1,5 +1,9 @@
 """Running a parsed query on Whoosh's postings a term at a time: exact total, top N.
 
+Long because: a query evaluator is one piece (sets, phrases, scores, offsets share the
+segment's decoded blocks); it goes when search moves to its own engines (the open
+search issue), as it reads Whoosh internals.
+
 Whoosh runs a query a document at a time: for every matching document it walks the
 matcher tree in Python (a union of five fields for every word, intersections, the
 filters), and a phrase builds a Span object for every position of its words. On

@@ -3,9 +3,11 @@
 Any flush that adds, changes or deletes a Record, Attachment or AttachmentPage (what
 the index holds: text, see :mod:`litreview.search.documents`) queues its record in
 ``search_outbox``, in the same transaction: one SQLAlchemy ``after_flush`` listener
-on every Session does it, so no domain function has to remember. A 50,000-record
-import flushes in chunks; each flush costs one executemany, and a record already
-queued in this transaction is not queued again.
+does it, so no domain function has to remember. :func:`litreview.db.make_session_factory`
+installs it (:func:`install`) on every session factory it makes, the one the web app,
+the CLI, scripts and tests all use; nothing is installed by importing a module. A
+50,000-record import flushes in chunks; each flush costs one executemany, and a record
+already queued in this transaction is not queued again.
 
 After a commit, :func:`apply_outbox` brings the index up to date and deletes the rows
 it applied. If the process dies in between, the rows stay, and the next command,
@@ -130,16 +132,20 @@ def _forget(session: Session, *_args) -> None:
     session.info.pop(_QUEUED, None)
 
 
-def install() -> None:
-    """Listen on every Session (idempotent); importing litreview.search does this."""
+def install(factory: sessionmaker[Session]) -> None:
+    """Make every session of ``factory`` queue its changes in the outbox (idempotent).
+
+    Listening on one sessionmaker, not on the global Session class, keeps the wiring
+    where sessions are made: a session opened some other way queues nothing.
+    """
     for name, fn in (
         ("after_flush", _after_flush),
         ("do_orm_execute", _before_bulk),
         ("after_commit", _forget),
         ("after_soft_rollback", _forget),
     ):
-        if not event.contains(Session, name, fn):
-            event.listen(Session, name, fn)
+        if not event.contains(factory, name, fn):
+            event.listen(factory, name, fn)
 
 
 # ---------------------------------------------------------------------- applying

@@ -10,6 +10,8 @@ Reads never wait: a searcher sees the last committed version of the index. A que
 is run by :mod:`litreview.search.evaluate` on Whoosh's postings (exact totals; Whoosh's
 own collector can miss top documents and miscount over several segments), and
 highlighted by Whoosh's highlighter.
+
+Long because: one engine behind SearchBackend, kept whole until it is replaced.
 """
 
 from __future__ import annotations

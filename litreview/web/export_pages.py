@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, render_template, request
 
-from litreview.backup import archive as backup
+from litreview import backup
 from litreview.errors import Invalid, NotFound
 from litreview.export import outputs as files
 from litreview.export.csl import STYLES

@@ -13,91 +13,58 @@ module adds what litreview needs around it:
 - every failure (403, 404, 5xx, a dropped connection, malformed JSON) as a
   :class:`ZoteroError` with one line saying what failed and what to do;
 - the API key is never printed or logged: :func:`key_hint` shows ``****abcd``.
+
+Where to connect lives in :mod:`litreview.zotero.target`, the errors and when to try
+again in :mod:`litreview.zotero.failures`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote
 
 import httpx2
 from pyzotero import zotero
 from pyzotero import zotero_errors as ze
 
-from litreview.errors import LitreviewError
+from litreview.zotero.failures import (
+    ZoteroConflict,
+    ZoteroError,
+    ZoteroNotFound,
+    error_for,
+    first_line,
+    retry_after,
+)
+from litreview.zotero.target import LocalFiles, Target, api_url, key_hint
+
+# Callers (the CLI, the web app, sync) import these from here too.
+__all__ = [
+    "Page",
+    "Target",
+    "ZoteroClient",
+    "ZoteroConflict",
+    "ZoteroError",
+    "ZoteroNotFound",
+    "api_url",
+    "key_hint",
+]
 
 log = logging.getLogger(__name__)
 
-API_URL = "https://api.zotero.org"
-# Written with "localhost": pyzotero follows the local API's redirect of a file to a
-# file:// URL only from a localhost endpoint.
-LOCAL_URL = "http://localhost:23119/api"
 PAGE = 100  # Zotero's largest page
 KEYS_PER_REQUEST = 50  # Zotero's limit for itemKey=...
 RETRIES = 3  # attempts when the server says to come back later (503 + Retry-After)
-MAX_WAIT = 600.0  # seconds; a longer wait asked for is an error, not a silent hang
 TIMEOUT = 30.0
 DOWNLOAD_WORKERS = 4  # files and full texts fetched at once
 
 T = TypeVar("T")
-
-
-class ZoteroError(LitreviewError):
-    """A Zotero request failed; the message says which one and what to do about it."""
-
-
-class ZoteroNotFound(ZoteroError):
-    """Zotero has no such library, collection, item or file (HTTP 404)."""
-
-
-class ZoteroConflict(ZoteroError):
-    """The item changed in Zotero since it was read (HTTP 412)."""
-
-
-def key_hint(api_key: str | None) -> str | None:
-    """The API key as it may be shown: its last four characters only."""
-    if not api_key:
-        return None
-    return "****" + api_key[-4:]
-
-
-def api_url(local: bool = False, environ: Mapping[str, str] | None = None) -> str:
-    """Where to reach Zotero: the local API, or ``LITREVIEW_ZOTERO_API_URL`` (default Zotero's).
-
-    ``LITREVIEW_ZOTERO_LOCAL_URL`` moves the local API (the desktop app's port is fixed,
-    but a test server is not).
-    """
-    env = os.environ if environ is None else environ
-    if local:
-        return (env.get("LITREVIEW_ZOTERO_LOCAL_URL") or LOCAL_URL).rstrip("/")
-    return (env.get("LITREVIEW_ZOTERO_API_URL") or API_URL).rstrip("/")
-
-
-@dataclass(frozen=True)
-class Target:
-    """A Zotero library, or one collection of it."""
-
-    library_type: str  # "user" or "group"
-    library_id: str
-    collection_key: str | None = None
-    local: bool = False
-
-    @property
-    def label(self) -> str:
-        if self.local:
-            return "the Zotero desktop library"
-        return f"{self.library_type} library {self.library_id}"
 
 
 @dataclass
@@ -137,7 +104,7 @@ class ZoteroClient:
             # The local API is on this machine: never through a proxy.
             trust_env=not target.local,
             event_hooks={"request": [self._sent], "response": [self._received]},
-            mounts={"file://": _LocalFiles()} if target.local else None,
+            mounts={"file://": LocalFiles()} if target.local else None,
         )
         self._last: httpx2.Response | None = None
         self.zot = zotero.Zotero(
@@ -190,78 +157,31 @@ class ZoteroClient:
                 try:
                     return fn(*args)
                 except ze.HTTPError as exc:
-                    wait = self._retry_after(exc)
+                    wait = retry_after(exc)
                     if wait is None or attempt == RETRIES:
                         raise
                     time.sleep(wait)
             raise AssertionError("unreachable")
         except ze.PyZoteroError as exc:
-            raise self._error(what, exc, write) from None
+            raise error_for(what, exc, self.target, self.hint, write) from None
         except httpx2.TimeoutException:
             raise ZoteroError(
                 f"Zotero did not answer within {TIMEOUT:.0f} s when asked for {what}: "
                 "try again later"
             ) from None
         except httpx2.ConnectError as exc:
-            raise ZoteroError(f"cannot reach Zotero at {self.base_url}: {_line(exc)}") from None
+            raise ZoteroError(
+                f"cannot reach Zotero at {self.base_url}: {first_line(exc)}"
+            ) from None
         except httpx2.TransportError as exc:
             raise ZoteroError(
                 f"lost the connection to Zotero at {self.base_url} while asking for {what}: "
-                f"{_line(exc)}"
+                f"{first_line(exc)}"
             ) from None
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ZoteroError(f"Zotero sent malformed JSON for {what}: {_line(exc)}") from None
+            raise ZoteroError(f"Zotero sent malformed JSON for {what}: {first_line(exc)}") from None
         finally:
             self.seconds += time.perf_counter() - started
-
-    def _retry_after(self, exc: ze.PyZoteroError) -> float | None:
-        """Seconds to wait before trying again, when the server said so (503)."""
-        response = _response_of(exc)
-        if response is None or response.status_code != 503:
-            return None
-        value = response.headers.get("retry-after")
-        try:
-            wait = float(value) if value is not None else None
-        except ValueError:
-            return None
-        if wait is None or wait > MAX_WAIT:
-            return None
-        return max(wait, 0.0)
-
-    def _error(self, what: str, exc: ze.PyZoteroError, write: bool) -> ZoteroError:
-        if isinstance(exc, ze.TooManyRetriesError):
-            return ZoteroError(
-                f"Zotero is still rate-limiting requests for {what}: try again later"
-            )
-        response = _response_of(exc)
-        status = response.status_code if response is not None else None
-        if isinstance(exc, ze.PreConditionFailedError) or status == 412:
-            return ZoteroConflict(f"{what} changed in Zotero since it was read (HTTP 412)")
-        if isinstance(exc, ze.UserNotAuthorisedError) or status in (401, 403):
-            access = "write to" if write else "read"
-            if self.hint is None and not self.target.local:
-                advice = (
-                    f"{self.target.label} needs an API key: pass --api-key or set "
-                    "LITREVIEW_ZOTERO_API_KEY"
-                )
-            elif self.target.local:
-                advice = "allow other applications to use the local API in Zotero's settings"
-            else:
-                advice = f"check that the API key {self.hint} may {access} {self.target.label}"
-            return ZoteroError(f"Zotero refused access (HTTP {status or 403}) to {what}: {advice}")
-        if isinstance(exc, ze.ResourceNotFoundError) or status == 404:
-            return ZoteroNotFound(
-                f"Zotero found nothing (HTTP 404) for {what}: "
-                "check the library type, library id and collection key"
-            )
-        if status is not None and status >= 500:
-            return ZoteroError(
-                f"the Zotero server failed (HTTP {status}) on {what}: try again later"
-            )
-        body = _line(response.text) if response is not None else _line(exc)
-        return ZoteroError(f"Zotero rejected the request for {what} (HTTP {status}): {body}")
-
-    # ------------------------------------------------------------ reads
 
     def pages(self, what: str, first: Callable[[], Any], progress: Progress | None = None) -> Page:
         """Every page of a listing, following ``next`` links from the first.
@@ -469,45 +389,6 @@ class ZoteroClient:
 
 
 Progress = Callable[[int, int], None]
-
-
-class _LocalFiles(httpx2.BaseTransport):
-    """Reads the ``file://`` URL the desktop app's local API redirects a file download to.
-
-    Our own client follows the redirect with this, so pyzotero never falls back to a
-    client of its own (which it leaves open). Only mounted for the local API, whose
-    server is this machine's Zotero.
-    """
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        if request.url.host not in ("", "localhost", "127.0.0.1", "::1"):
-            return httpx2.Response(403, request=request)
-        path = unquote(request.url.path)
-        if re.match(r"^/[A-Za-z]:/", path):  # file:///C:/Users/... on Windows
-            path = path[1:]
-        try:
-            content = Path(path).read_bytes()
-        except FileNotFoundError:
-            return httpx2.Response(404, request=request)
-        except OSError:
-            return httpx2.Response(403, request=request)
-        return httpx2.Response(
-            200,
-            headers={"Content-Type": "application/octet-stream"},
-            content=content,
-            request=request,
-        )
-
-
-def _response_of(exc: BaseException) -> httpx2.Response | None:
-    cause = exc.__cause__
-    return cause.response if isinstance(cause, httpx2.HTTPStatusError) else None
-
-
-def _line(value: object) -> str:
-    text = str(value).strip()
-    line = text.splitlines()[0] if text else type(value).__name__
-    return line if len(line) <= 200 else line[:197] + "..."
 
 
 def _objects(what: str, found: Any) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from litreview.models import Attachment, AttachmentPage, Review
 from litreview.zotero.client import ZoteroClient
 
 if TYPE_CHECKING:
-    from litreview.zotero.sync import SyncReport
+    from litreview.zotero.report import SyncReport
 
 log = logging.getLogger(__name__)
 

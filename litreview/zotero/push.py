@@ -34,7 +34,7 @@ from litreview.errors import Invalid
 from litreview.models import Record, RecordTag, Review, ReviewQuestion
 from litreview.models.screening import DECISIONS
 from litreview.zotero.client import ZoteroClient, ZoteroConflict, ZoteroNotFound
-from litreview.zotero.sync import RQ_PREFIX, get_link, is_own_tag, target_of
+from litreview.zotero.links import RQ_PREFIX, get_link, is_own_tag, target_of
 
 __all__ = ["PushReport", "plan_tags", "push_tags", "wanted_tags"]
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from litreview import create_app
-from litreview.db import make_engine
+from litreview.db import make_engine, make_session_factory
 from litreview.library import reviews
 from tests.webapp import HASH, TEAM
 
@@ -60,7 +60,7 @@ def live_site(tmp_path_factory, sqlite_template) -> Iterator[LiveSite]:
     engine = make_engine(database_url)
     from litreview.models import Membership, User
 
-    with Session(engine) as session:
+    with make_session_factory(engine)() as session:
         review = reviews.create_review(session, "ai-sw", "AI in social work", "setup")
         for email, role in TEAM.items():
             user = User(email=email, name=email.split("@")[0].title(), password_hash=HASH)

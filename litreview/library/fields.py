@@ -1,0 +1,76 @@
+"""The one list of a record's bibliographic fields, and what each part of litreview does
+with each: imports copy them, a merge fills them, listings and exports write them.
+
+The Record model (:mod:`litreview.models.core`) and the readers' RecordData
+(:mod:`litreview.ingest.record_data`) stay explicit typed classes; a test checks that
+both hold exactly these fields. A new field is added there and here, and then reaches
+imports, merges, ``records --json``, the CSV export and CSL-JSON without more edits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Kind = Literal["type", "text", "year", "authors", "keywords"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One bibliographic field of a record.
+
+    ``kind``: "authors" is an ordered list of ``{"family", "given"}``, "keywords" a
+    list of texts, "year" an int, "type" our record type, "text" a text.
+    ``fills``: a merge copies it onto the surviving record when the survivor has none.
+    ``csv_rank``: its place among the record columns of the CSV export.
+    ``csl``: its CSL-JSON variable, for text fields (authors, year and keywords have
+    shapes of their own in CSL and are written apart).
+    ``cited``: a citation shows it (the annotated bibliography loads only these).
+    """
+
+    name: str
+    kind: Kind
+    fills: bool
+    csv_rank: int
+    csl: str | None = None
+    cited: bool = False
+
+
+# In the order readers yield them and `records --json` prints them.
+FIELDS: tuple[Field, ...] = (
+    # Never filled: it is never empty (an unknown type is "other").
+    Field("type", "type", fills=False, csv_rank=1, cited=True),
+    Field("title", "text", fills=True, csv_rank=2, csl="title", cited=True),
+    Field("authors", "authors", fills=True, csv_rank=3, cited=True),
+    Field("year", "year", fills=True, csv_rank=4, cited=True),
+    Field("venue", "text", fills=True, csv_rank=5, csl="container-title", cited=True),
+    Field("volume", "text", fills=True, csv_rank=6, csl="volume", cited=True),
+    Field("issue", "text", fills=True, csv_rank=7, csl="issue", cited=True),
+    Field("pages", "text", fills=True, csv_rank=8, csl="page", cited=True),
+    Field("doi", "text", fills=True, csv_rank=9, csl="DOI", cited=True),
+    Field("pmid", "text", fills=True, csv_rank=10, csl="PMID", cited=True),
+    Field("isbn", "text", fills=True, csv_rank=11, csl="ISBN", cited=True),
+    Field("url", "text", fills=True, csv_rank=12, csl="URL", cited=True),
+    # The CSV puts the long columns last (abstract after keywords), so that a
+    # spreadsheet shows the short ones side by side.
+    Field("abstract", "text", fills=True, csv_rank=16, csl="abstract"),
+    Field("keywords", "keywords", fills=True, csv_rank=15),
+    Field("language", "text", fills=True, csv_rank=14, csl="language"),
+    Field("publisher", "text", fills=True, csv_rank=13, csl="publisher", cited=True),
+    # The entry's own note has no column of its own in the CSV: it opens the "notes"
+    # column, before the review's record notes (see litreview.export.records_csv).
+    Field("note", "text", fills=True, csv_rank=0, csl="note"),
+)
+BY_NAME = {f.name: f for f in FIELDS}
+NAMES = tuple(f.name for f in FIELDS)
+# Record columns of the CSV export, in their order (0: not a column of its own).
+CSV_FIELDS = tuple(sorted((f for f in FIELDS if f.csv_rank), key=lambda f: f.csv_rank))
+# The text fields a citation shows, and those a CSL-JSON export adds.
+CITED_TEXT = tuple(f for f in FIELDS if f.cited and f.csl)
+OTHER_CSL_TEXT = tuple(f for f in FIELDS if f.csl and not f.cited)
+CITED = tuple(f for f in FIELDS if f.cited)
+
+
+def is_empty(value: Any) -> bool:
+    """No value: None, an empty text or an empty list (0 is a value)."""
+    return value is None or value == "" or value == []
