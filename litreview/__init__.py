@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from litreview.config import load_settings, secret_key
-from litreview.db import make_engine, make_session_factory
-
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -19,8 +16,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``litreview.web.security`` for LITREVIEW_SECURE_COOKIES and when "auto" leaves the
     Secure flag off (tests, debug, a browser on this machine at http://127.0.0.1).
     """
-    # Imported here so that CLI commands, which never serve pages, do not load Flask.
+    # Imported here so that CLI commands, which never serve pages, load neither Flask
+    # nor (for `litreview --version`) SQLAlchemy through the package itself.
     from flask import Flask, g
+
+    from litreview.config import load_settings, secret_key
+    from litreview.db import make_engine, make_session_factory
 
     app = Flask(__name__, template_folder="web/templates", static_folder="web/static")
     settings = load_settings()

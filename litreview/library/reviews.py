@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from litreview import audit
 from litreview.errors import Invalid, NotFound
 from litreview.models import Review, ReviewQuestion
-from litreview.screening import outcomes
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -153,6 +152,10 @@ def update_settings(session: Session, review: Review, *, actor: str, **fields: o
         setattr(review, name, change["to"])
     session.flush()
     if "screening_mode" in changes:
+        # Imported here: listing a review's records (the CLI's `records`) needs this
+        # module but not screening's.
+        from litreview.screening import outcomes
+
         outcomes.refresh(session, review)
     if changes:
         audit.log(

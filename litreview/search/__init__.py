@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,11 +26,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from litreview.config import Settings
-from litreview.errors import Invalid
-from litreview.evidence import tags
-from litreview.evidence.tags import question_by_code
-from litreview.models import STAGES, Review, ReviewQuestion
-from litreview.screening import outcomes
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
 from litreview.search.outbox import apply_outbox, pending_count, queue_records, rebuild
 
@@ -40,9 +34,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_LIMIT = 1000
-# What the decision filter takes: an outcome, or pending (none yet).
-DECISION_VALUES = outcomes.OUTCOMES
+# Searching a review (its filters read screening and the tags) lives in
+# litreview.search.finding, loaded on first use: the session factory imports this
+# package for the outbox, and a command that never searches should not pay for it.
+_FINDING = {"DECISION_VALUES", "MAX_LIMIT", "parse_years", "search_review", "suggest_for_question"}
+
+
+def __getattr__(name: str):
+    if name in _FINDING:
+        from litreview.search import finding
+
+        return getattr(finding, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DECISION_VALUES",
@@ -112,117 +116,3 @@ def sync_after_commit(settings: Settings, engine: sa.Engine, *, timeout: float =
     now, and the next command, search or web start applies them.
     """
     return catch_up(sessionmaker(engine), settings, timeout=timeout)
-
-
-def _catch_up_before_search(session: Session, backend: SearchBackend) -> None:
-    # Any search first applies what earlier commits queued, so a process that died
-    # between its commit and its index update is caught up here. Its own sessions:
-    # the caller's session only reads. A busy index is not waited for long.
-    try:
-        apply_outbox(sessionmaker(session.get_bind()), backend, timeout=1.0)
-    except IndexBusy as exc:
-        log.info("searching the index as it is: %s", exc)
-    except Exception:  # noqa: BLE001 - a search must still answer from the index it has
-        log.exception("search index catch-up failed; searching the index as it is")
-
-
-def parse_years(text: str | None) -> tuple[int | None, int | None]:
-    """``2019-2025``, ``2019-``, ``-2025`` or ``2020`` as (from, to), both inclusive."""
-    if text is None or not text.strip():
-        return None, None
-    match = re.fullmatch(r"\s*(\d{4})?\s*(-)?\s*(\d{4})?\s*", text)
-    if not match or not (match.group(1) or match.group(3)):
-        raise Invalid(f"years {text!r}: write 2019-2025, 2019-, -2025 or 2020")
-    start = int(match.group(1)) if match.group(1) else None
-    end = int(match.group(3)) if match.group(3) else None
-    if not match.group(2):
-        if start is None or end is not None:
-            raise Invalid(f"years {text!r}: write 2019-2025, 2019-, -2025 or 2020")
-        end = start
-    if start is not None and end is not None and start > end:
-        raise Invalid(f"years {text!r}: the first year comes after the last")
-    return start, end
-
-
-def search_review(
-    session: Session,
-    backend: SearchBackend,
-    review: Review,
-    text: str,
-    *,
-    question: str | None = None,
-    decision: str | None = None,
-    stage: str | None = None,
-    years: str | None = None,
-    has_fulltext: bool | None = None,
-    limit: int = 20,
-    snippets: bool = True,
-) -> SearchResult:
-    """The review's records matching ``text`` (Whoosh query language) and the filters,
-    best first, with snippets. Raises Invalid/NotFound with a message for bad input.
-
-    ``decision`` (an outcome, or ``pending``) at ``stage`` (or at the furthest stage
-    that has one), and ``question``, are screening's and the tags' own answers, read
-    from the database as sets of record ids; each hit carries its outcome and
-    questions from there too. Whatever the outbox holds is applied first (see
-    :mod:`litreview.search.outbox`).
-    """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit {limit}: give a number from 1 to {MAX_LIMIT}")
-    if decision is not None and decision not in DECISION_VALUES:
-        raise Invalid(f"decision {decision!r}: one of {', '.join(DECISION_VALUES)}")
-    if stage is not None and stage not in STAGES:
-        raise Invalid(f"stage {stage!r}: one of {', '.join(STAGES)}")
-    start, end = parse_years(years)
-    only: set[int] | None = None
-    if question:
-        only = tags.tagged_ids(session, question_by_code(session, review, question))
-    if decision is not None or stage is not None:
-        chosen = (
-            outcomes.record_ids_with(session, review, decision, stage)
-            if decision is not None
-            else outcomes.record_ids_decided(session, review, stage)
-        )
-        only = chosen if only is None else only & chosen
-    filters = SearchFilters(
-        only_ids=None if only is None else frozenset(only),
-        year_from=start,
-        year_to=end,
-        has_fulltext=has_fulltext,
-    )
-    _catch_up_before_search(session, backend)
-    return _described(
-        session, review, backend.search(review.id, text, filters, limit, snippets=snippets)
-    )
-
-
-def _described(session: Session, review: Review, result: SearchResult) -> SearchResult:
-    """The hits with their outcome and review questions, as the database has them now."""
-    ids = [hit.record_id for hit in result.hits]
-    latest = outcomes.latest_outcomes(session, review, ids)
-    codes = tags.question_codes(session, review, ids)
-    for hit in result.hits:
-        hit.decision = latest.get(hit.record_id, outcomes.PENDING)
-        hit.questions = codes.get(hit.record_id, [])
-    return result
-
-
-def suggest_for_question(
-    session: Session, backend: SearchBackend, review: Review, code: str, *, limit: int = 50
-) -> tuple[ReviewQuestion, SearchResult]:
-    """Records matching the question's theme query that are not tagged to it yet."""
-    q = question_by_code(session, review, code)
-    if not (q.query or "").strip():
-        raise Invalid(
-            f"review question {q.code} has no theme query: set one with "
-            f"`litreview question add {review.slug} {q.code} TITLE --query '...'`"
-        )
-    if not 1 <= limit <= MAX_LIMIT:
-        raise Invalid(f"limit {limit}: give a number from 1 to {MAX_LIMIT}")
-    _catch_up_before_search(session, backend)
-    filters = SearchFilters(except_ids=frozenset(tags.tagged_ids(session, q)))
-    try:
-        result = backend.search(review.id, q.query, filters, limit)
-    except Invalid as exc:
-        raise Invalid(f"the theme query of {q.code} cannot be read: {exc}") from None
-    return q, _described(session, review, result)
