@@ -19,7 +19,7 @@ import pytest
 
 from litreview import screening
 from litreview.library import reviews
-from tests.webapp import make_site
+from tests.webapp import TEAM, make_site
 
 TA = "title_abstract"
 CONSENT = "Consent and data protection when councils share case records"
@@ -202,3 +202,20 @@ def test_in_single_mode_a_decision_is_the_outcome_on_every_face(site, cli):
     out = cli.json("question", "suggest", "ai-sw", "Q4")
     assert {r["id"]: r["decision"] for r in out["results"]}[included] == "include"
     assert json.dumps(out)  # the JSON face is plain data
+
+
+def test_who_a_person_may_filter_the_records_table_by(site):
+    session, review = site.session, site.review
+    lead, rita = site.users["lead@example.org"], site.users["rita@example.org"]
+    viewer = next(u for e, u in site.users.items() if TEAM[e] == "viewer")
+    screeners = {e for e, role in TEAM.items() if role in ("lead", "reviewer")}
+
+    def emails(user):
+        return {m.user.email for m in screening.reviewers_to_filter_by(session, review, user)}
+
+    for user in (lead, rita, viewer):  # single mode hides nothing
+        assert emails(user) == screeners
+    reviews.update_settings(session, review, actor="setup", screening_mode="dual")
+    assert emails(lead) == screeners
+    assert emails(rita) == {"rita@example.org"}
+    assert emails(viewer) == set()

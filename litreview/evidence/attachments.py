@@ -137,6 +137,49 @@ def known_text(session: Session, sha256: str) -> PdfText | None:
     )
 
 
+def record_attachments(session: Session, review: Review, record_id: int) -> list[Attachment]:
+    """The files attached to a record of this review, in the order they were attached:
+    one query (none of the record's pages loaded)."""
+    return list(
+        session.scalars(
+            sa.select(Attachment)
+            .where(Attachment.record_id == record_id, Attachment.review_id == review.id)
+            .order_by(Attachment.id)
+        )
+    )
+
+
+def record_attachment(
+    session: Session, review: Review, record_id: int, attachment_id: int
+) -> Attachment | None:
+    """Attachment ``attachment_id`` if it belongs to this record of this review, else None."""
+    return session.scalar(
+        sa.select(Attachment).where(
+            Attachment.id == attachment_id,
+            Attachment.record_id == record_id,
+            Attachment.review_id == review.id,
+        )
+    )
+
+
+def full_text(
+    session: Session, review: Review, record_id: int
+) -> tuple[list[Attachment], list[AttachmentPage]]:
+    """A record's attachments (as :func:`record_attachments`) and the text of all their
+    pages, by attachment then page number: two queries at most, whatever the size."""
+    attachments = record_attachments(session, review, record_id)
+    pages: list[AttachmentPage] = []
+    if attachments:
+        pages = list(
+            session.scalars(
+                sa.select(AttachmentPage)
+                .where(AttachmentPage.attachment_id.in_([a.id for a in attachments]))
+                .order_by(AttachmentPage.attachment_id, AttachmentPage.page)
+            )
+        )
+    return attachments, pages
+
+
 def attach_pdf(
     session: Session,
     settings: Settings,

@@ -313,6 +313,51 @@ def tagged_ids(session: Session, question: ReviewQuestion) -> set[int]:
     )
 
 
+def tagged_records(
+    session: Session, review: Review, question: ReviewQuestion
+) -> list[tuple[Record, RecordTag]]:
+    """The records tagged to ``question`` (merged or not) with their tag, newest year
+    first, then by id: one query."""
+    rows = session.execute(
+        sa.select(Record, RecordTag)
+        .join(RecordTag, RecordTag.record_id == Record.id)
+        .where(RecordTag.question_id == question.id, Record.review_id == review.id)
+        .order_by(Record.year.desc(), Record.id)
+    )
+    return [(record, tag) for record, tag in rows]
+
+
+def question_annotations(
+    session: Session, review: Review, question: ReviewQuestion
+) -> list[tuple[Annotation, str | None]]:
+    """The annotations made for ``question``, each with its record's title, by record
+    then oldest first: one query."""
+    rows = session.execute(
+        sa.select(Annotation, Record.title)
+        .join(Record, Record.id == Annotation.record_id)
+        .where(Annotation.question_id == question.id, Annotation.review_id == review.id)
+        .order_by(Annotation.record_id, Annotation.id)
+    )
+    return [(annotation, title) for annotation, title in rows]
+
+
+def tagged_question_ids(
+    session: Session, review: Review, record_ids: Sequence[int]
+) -> dict[int, set[int]]:
+    """Per record of ``record_ids``: the ids of the questions it is tagged to (an empty
+    set when none). One query for up to a page of records; none for no records."""
+    found: dict[int, set[int]] = {i: set() for i in record_ids}
+    if found:
+        rows = session.execute(
+            sa.select(RecordTag.record_id, RecordTag.question_id).where(
+                RecordTag.record_id.in_(list(found)), RecordTag.review_id == review.id
+            )
+        )
+        for record_id, question_id in rows:
+            found[record_id].add(question_id)
+    return found
+
+
 def question_codes(
     session: Session, review: Review, record_ids: Sequence[int]
 ) -> dict[int, list[str]]:

@@ -116,6 +116,20 @@ def list_merges(session: Session, review: Review) -> list[Merge]:
     )
 
 
+def recent_merges(session: Session, review: Review, limit: int = 20) -> list[Merge]:
+    """The review's last ``limit`` merges of one record into another made by a person
+    (not entries merged on arrival at import), newest first, undone ones included:
+    one query."""
+    return list(
+        session.scalars(
+            sa.select(Merge)
+            .where(Merge.review_id == review.id, Merge.duplicate_id.is_not(None))
+            .order_by(Merge.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def undo_merge(session: Session, review: Review, merge_id: int, actor: str) -> Record:
     """Split a merge apart again; returns the record that comes back."""
     entry = session.get(Merge, merge_id)

@@ -1,12 +1,14 @@
-"""Reading a review's records, as the CLI and the web show them."""
+"""Reading a review's records and their imports, as the CLI and the web show them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session, defer, load_only, selectinload
 
+from litreview.errors import NotFound
 from litreview.library.fields import NAMES
 from litreview.models import ImportBatch, Record, RecordSource, Review
 
@@ -29,6 +31,52 @@ def list_records(session: Session, review: Review) -> list[Record]:
                 )
             )
             .order_by(Record.id)
+        )
+    )
+
+
+def review_record(session: Session, review: Review, record_id: int) -> Record:
+    """The review's record ``record_id``, merged or not (NotFound for any other id)."""
+    record = session.get(Record, record_id)
+    if record is None or record.review_id != review.id:
+        raise NotFound(f"no record {record_id} in review {review.slug}")
+    return record
+
+
+def records_with_sources(
+    session: Session, review: Review, record_ids: Iterable[int]
+) -> dict[int, Record]:
+    """The review's records among ``record_ids`` (merged or not) by id, each with its
+    sources and their import batches loaded: three queries however many records."""
+    ids = set(record_ids)
+    return {
+        r.id: r
+        for r in session.scalars(
+            sa.select(Record)
+            .where(Record.id.in_(ids), Record.review_id == review.id)
+            .options(selectinload(Record.sources).selectinload(RecordSource.batch))
+        )
+    }
+
+
+def record_with_sources(session: Session, review: Review, record_id: int) -> Record:
+    """The review's record ``record_id`` (merged or not) with its sources and their import
+    batches loaded, in three queries; NotFound for any other id."""
+    record = records_with_sources(session, review, [record_id]).get(record_id)
+    if record is None:
+        raise NotFound(f"no record {record_id} in review {review.slug}")
+    return record
+
+
+def import_batches(session: Session, review: Review) -> list[ImportBatch]:
+    """The review's imports (files and libraries), oldest first, in one query; each
+    import's list of errors is left unloaded (it can be long, and is read on access)."""
+    return list(
+        session.scalars(
+            sa.select(ImportBatch)
+            .where(ImportBatch.review_id == review.id)
+            .options(defer(ImportBatch.errors))
+            .order_by(ImportBatch.id)
         )
     )
 

@@ -24,12 +24,13 @@ from litreview.screening.outcomes import (
     outcomes_at,
     record_ids_with,
 )
-from litreview.screening.progress import cohen_kappa, kappa_csv, stats
+from litreview.screening.progress import cohen_kappa, decided_count, kappa_csv, stats
 from litreview.screening.queue import next_record, previous_record
 from litreview.screening.visibility import (
     Conflict,
     conflicts,
     history,
+    reviewers_to_filter_by,
     sees_others,
     visible_decisions,
     while_screening,
@@ -48,6 +49,7 @@ __all__ = [
     "cohen_kappa",
     "conflicts",
     "decide",
+    "decided_count",
     "history",
     "kappa_csv",
     "latest_outcomes",
@@ -57,6 +59,7 @@ __all__ = [
     "previous_record",
     "record_ids_with",
     "resolve",
+    "reviewers_to_filter_by",
     "sees_others",
     "stats",
     "undo_last",

@@ -53,14 +53,6 @@ def _check_decision(decision: str) -> None:
         raise Invalid(f"decision {decision!r}: choose {', '.join(DECISIONS)}")
 
 
-def review_record(session: Session, review: Review, record_id: int) -> Record:
-    """The review's record ``record_id`` (NotFound otherwise)."""
-    record = session.get(Record, record_id)
-    if record is None or record.review_id != review.id:
-        raise NotFound(f"no record {record_id} in review {review.slug}")
-    return record
-
-
 def _locked_screenable(session: Session, review: Review, record_id: int) -> Record:
     """The record, locked for this transaction, if it can be screened (else Invalid)."""
     record = session.scalar(

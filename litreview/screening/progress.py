@@ -45,6 +45,19 @@ _cache: dict[tuple[str, int], tuple[tuple[Any, ...], dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
 
 
+def decided_count(session: Session, review: Review, user: User, stage: str) -> int:
+    """How many records ``user`` has a current decision on at ``stage`` (undone and
+    replaced decisions not counted): one query."""
+    return session.scalar(
+        sa.select(sa.func.count(Decision.id)).where(
+            Decision.review_id == review.id,
+            Decision.stage == stage,
+            Decision.user_id == user.id,
+            current(Decision),
+        )
+    )
+
+
 def cohen_kappa(table: list[list[int]]) -> tuple[float | None, float | None, float | None]:
     """(observed agreement, expected agreement, kappa) of a square table of counts.
 

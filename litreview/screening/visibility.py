@@ -20,10 +20,19 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from litreview.accounts.users import role_of
-from litreview.models import Decision, Record, Resolution, Review, StageOutcome, User
+from litreview.accounts.users import members, role_of
+from litreview.library.listing import review_record
+from litreview.models import (
+    Decision,
+    Membership,
+    Record,
+    Resolution,
+    Review,
+    StageOutcome,
+    User,
+)
 from litreview.models.screening import STAGES
-from litreview.screening.decisions import current_decisions, review_record
+from litreview.screening.decisions import current_decisions
 from litreview.screening.outcomes import CONFLICT, check_stage, needed
 from litreview.screening.sql import current
 
@@ -85,6 +94,19 @@ def while_screening(
     if review.screening_mode == "dual" and mine is None:
         return None, []
     return mine, [d for d in visible if d.user_id != user.id]
+
+
+def reviewers_to_filter_by(session: Session, review: Review, user: User) -> list[Membership]:
+    """The screeners (leads and reviewers, users loaded, as :func:`members` orders them)
+    whose decisions ``user`` may filter the records table by: all of them for a lead or
+    in single mode; in blind dual mode only ``user`` themselves, since filtering by
+    another reviewer would show what they decided. Two queries."""
+    everyone = members(session, review)
+    role = role_of(session, review, user)  # an admin is a lead without a membership
+    screeners = [m for m in everyone if m.role in ("lead", "reviewer")]
+    if sees_others(review, role, decided_myself=False, votes=0, resolved=False):
+        return screeners
+    return [m for m in screeners if m.user_id == user.id]
 
 
 def history(

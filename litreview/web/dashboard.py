@@ -3,11 +3,10 @@ conflicts waiting, agreement (Cohen's kappa per pair of reviewers, also as CSV).
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Response, render_template
 
 from litreview import screening
-from litreview.models import ImportBatch
+from litreview.library.listing import import_batches
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -20,9 +19,7 @@ def dashboard() -> str:
     session = db()
     rv = this_review()
     numbers = screening.stats(session, rv)
-    batches = session.scalars(
-        sa.select(ImportBatch).where(ImportBatch.review_id == rv.id).order_by(ImportBatch.id)
-    ).all()
+    batches = import_batches(session, rv)
     return render_template("dashboard.html", stats=numbers, batches=batches)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import selectinload
 
 from litreview.errors import Invalid, NotFound
 from litreview.library import duplicates
-from litreview.models import Merge, Record, RecordSource
+from litreview.library.listing import records_with_sources
+from litreview.models import Record
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -53,14 +52,7 @@ def duplicates_page() -> str:
     pages = max((len(pairs) + PAIRS_PER_PAGE - 1) // PAIRS_PER_PAGE, 1)
     shown = pairs[(page - 1) * PAIRS_PER_PAGE : page * PAIRS_PER_PAGE]
     ids = {i for p in shown for i in (p.a, p.b)}
-    records = {
-        r.id: r
-        for r in session.scalars(
-            sa.select(Record)
-            .where(Record.id.in_(ids), Record.review_id == rv.id)
-            .options(selectinload(Record.sources).selectinload(RecordSource.batch))
-        )
-    }
+    records = records_with_sources(session, rv, ids)
     rows = []
     for pair in shown:
         a, b = records[pair.a], records[pair.b]
@@ -70,12 +62,7 @@ def duplicates_page() -> str:
             if left or right:
                 fields.append((label, left, right, _differs(left, right)))
         rows.append({"pair": pair, "a": a, "b": b, "fields": fields})
-    merges = session.scalars(
-        sa.select(Merge)
-        .where(Merge.review_id == rv.id, Merge.duplicate_id.is_not(None))
-        .order_by(Merge.id.desc())
-        .limit(20)
-    ).all()
+    merges = duplicates.recent_merges(session, rv, limit=20)
     return render_template(
         "duplicates.html", rows=rows, total=len(pairs), page=page, pages=pages, merges=merges
     )

@@ -12,14 +12,13 @@ import html
 import re
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from litreview import search as search_package
 from litreview.errors import Invalid, NotFound
 from litreview.evidence import tags as tagging
-from litreview.models import Annotation, Record, RecordTag, ReviewQuestion
+from litreview.models import Annotation, Record, ReviewQuestion
 from litreview.models.screening import STAGES
 from litreview.web import db
 from litreview.web.access import requires
@@ -57,10 +56,9 @@ def _strip_tags(text: str) -> str:
 
 def tagging_panel(record: Record) -> dict[str, Any] | None:
     """What the tag-and-annotate form of a record shows."""
-    questions = this_review().questions
-    tagged = set(
-        db().scalars(sa.select(RecordTag.question_id).where(RecordTag.record_id == record.id))
-    )
+    rv = this_review()
+    questions = rv.questions
+    tagged = tagging.tagged_question_ids(db(), rv, [record.id])[record.id]
     return {"questions": questions, "tagged": tagged, "record": record}
 
 
@@ -204,22 +202,10 @@ def search() -> tuple[str, int]:
     except search_.IndexBusy as exc:
         return render_template("search.html", error=sentence(str(exc)), **context), 503
     context["result"] = result
-    context["panels"] = _panels([h.record_id for h in result.hits])
+    context["panels"] = tagging.tagged_question_ids(
+        db(), this_review(), [h.record_id for h in result.hits]
+    )
     return render_template("search.html", **context), 200
-
-
-def _panels(record_ids: list[int]) -> dict[int, set[int]] | None:
-    """Per record found: the question ids it is tagged to (one query for all of them)."""
-    tagged: dict[int, set[int]] = {i: set() for i in record_ids}
-    if record_ids:
-        rows = db().execute(
-            sa.select(RecordTag.record_id, RecordTag.question_id).where(
-                RecordTag.record_id.in_(record_ids), RecordTag.review_id == this_review().id
-            )
-        )
-        for record_id, question_id in rows:
-            tagged[record_id].add(question_id)
-    return tagged
 
 
 # ------------------------------------------------------------------ review questions
@@ -230,18 +216,8 @@ def _panels(record_ids: list[int]) -> dict[int, set[int]] | None:
 def question(question_id: int) -> str:
     q = _question_or_404(question_id)
     session = db()
-    tagged = session.execute(
-        sa.select(Record, RecordTag)
-        .join(RecordTag, RecordTag.record_id == Record.id)
-        .where(RecordTag.question_id == q.id, Record.review_id == this_review().id)
-        .order_by(Record.year.desc(), Record.id)
-    ).all()
-    notes = session.execute(
-        sa.select(Annotation, Record.title)
-        .join(Record, Record.id == Annotation.record_id)
-        .where(Annotation.question_id == q.id, Annotation.review_id == this_review().id)
-        .order_by(Annotation.record_id, Annotation.id)
-    ).all()
+    tagged = tagging.tagged_records(session, this_review(), q)
+    notes = tagging.question_annotations(session, this_review(), q)
     suggestions, problem = None, None
     search_ = search_package
     if (q.query or "").strip():

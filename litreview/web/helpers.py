@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import re
 
-import sqlalchemy as sa
 from flask import abort, current_app, g, request
 from flask_login import current_user
 
 from litreview.config import Settings
-from litreview.errors import Invalid
+from litreview.errors import Invalid, NotFound
+from litreview.library.listing import review_record
 from litreview.models import Record, Review, User
 from litreview.web import db
 
@@ -42,12 +42,10 @@ def settings() -> Settings:
 
 def record_or_404(record_id: int) -> Record:
     """The record with this id in this review (merged or not); 404 for any other id."""
-    record = db().scalar(
-        sa.select(Record).where(Record.id == record_id, Record.review_id == review().id)
-    )
-    if record is None:
+    try:
+        return review_record(db(), review(), record_id)
+    except NotFound:
         abort(404)
-    return record
 
 
 def commit() -> None:

@@ -9,16 +9,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy.orm import selectinload
 from werkzeug.utils import secure_filename
 
 from litreview import screening
-from litreview.accounts import users as accounts
 from litreview.errors import Invalid, NotFound
+from litreview.evidence import attachments
+from litreview.evidence import tags as tagging
+from litreview.library.listing import import_batches, record_with_sources
 from litreview.library.record_table import DECISION_FILTERS, SORTS, fetch, parse
-from litreview.models import Attachment, ImportBatch, Record, RecordSource, Resolution
+from litreview.models import Resolution
 from litreview.models.screening import STAGES
 from litreview.web import db
 from litreview.web.access import requires
@@ -26,7 +26,6 @@ from litreview.web.blueprints import review
 from litreview.web.evidence_pages import tagging_panel
 from litreview.web.helpers import actor, commit, me, record_or_404, sentence, settings
 from litreview.web.helpers import review as this_review
-from litreview.web.helpers import role as my_role
 from litreview.web.template_filters import STAGE_NAMES
 
 
@@ -34,15 +33,8 @@ def _choices() -> dict[str, Any]:
     """What the filters offer: reviewers, questions, sources (ids and labels)."""
     rv = this_review()
     session = db()
-    members = [m for m in accounts.members(session, rv) if m.role in ("lead", "reviewer")]
-    if rv.screening_mode == "dual" and my_role() != "lead":
-        # Blind dual mode: filtering by another reviewer would show what they decided.
-        members = [m for m in members if m.user_id == me().id]
-    batches = session.execute(
-        sa.select(ImportBatch.id, ImportBatch.file_name, ImportBatch.source_label)
-        .where(ImportBatch.review_id == rv.id)
-        .order_by(ImportBatch.id)
-    ).all()
+    members = screening.reviewers_to_filter_by(session, rv, me())
+    batches = import_batches(session, rv)
     return {
         "reviewers": [(m.user_id, m.user.email) for m in members],
         "questions": [(q.id, f"{q.code}: {q.title}") for q in rv.questions],
@@ -87,30 +79,22 @@ def record(record_id: int) -> str:
 def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
     rv = this_review()
     session = db()
-    rec = session.scalar(
-        sa.select(Record)
-        .where(Record.id == record_id, Record.review_id == rv.id)
-        .options(selectinload(Record.sources).selectinload(RecordSource.batch))
-    )
-    if rec is None:
+    try:
+        rec = record_with_sources(session, rv, record_id)
+    except NotFound:
         abort(404)
-    attachments = list(
-        session.scalars(
-            sa.select(Attachment)
-            .where(Attachment.record_id == rec.id, Attachment.review_id == rv.id)
-            .order_by(Attachment.id)
-        )
-    )
+    files = attachments.record_attachments(session, rv, rec.id)
     history = [
         (row, isinstance(row, Resolution))
         for row in screening.history(session, rv, rec.id, for_user=me())
     ]
     outcomes = {stage: screening.outcome_at(session, rv, rec.id, stage) for stage in STAGES}
-    tags, annotations = _evidence(rec)
+    tags = tagging.record_tags(session, rv, rec.id)
+    annotations = tagging.record_annotations(session, rv, rec.id)
     page = render_template(
         "record.html",
         record=rec,
-        attachments=attachments,
+        attachments=files,
         history=history,
         outcomes=outcomes,
         tags=tags,
@@ -123,15 +107,6 @@ def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
     return page, status
 
 
-def _evidence(rec: Record) -> tuple[list[dict[str, Any]], list[Any]]:
-    try:
-        from litreview.evidence import tags as tagging
-    except ImportError:
-        return [], []
-    rv = this_review()
-    return tagging.record_tags(db(), rv, rec.id), tagging.record_annotations(db(), rv, rec.id)
-
-
 @review.post("/records/<int:record_id>/attachments")
 @requires("reviewer")
 def attachment_upload(record_id: int) -> Any:
@@ -139,8 +114,6 @@ def attachment_upload(record_id: int) -> Any:
     upload = request.files.get("pdf")
     if upload is None or not upload.filename:
         return _record_page(record_id, 400, error="Choose a PDF file to upload.")
-    from litreview.evidence import attachments
-
     folder = settings().data_dir / "uploads" / secrets.token_hex(16)
     folder.mkdir(parents=True, mode=0o700)
     try:
@@ -174,13 +147,7 @@ def attachment_upload(record_id: int) -> Any:
 def attachment_file(record_id: int, attachment_id: int) -> Any:
     """The PDF, inline, only to members; from the path the app generated, checked to be
     inside the data folder."""
-    attachment = db().scalar(
-        sa.select(Attachment).where(
-            Attachment.id == attachment_id,
-            Attachment.record_id == record_id,
-            Attachment.review_id == this_review().id,
-        )
-    )
+    attachment = attachments.record_attachment(db(), this_review(), record_id, attachment_id)
     if attachment is None or attachment.kind != "pdf" or not attachment.path:
         abort(404)
     root = settings().data_dir.resolve()

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, session, url_for
-from sqlalchemy.orm import selectinload
 
 from litreview import screening
 from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid, NotFound
-from litreview.models import Attachment, AttachmentPage, Decision, Record, RecordSource
-from litreview.screening.sql import current
+from litreview.evidence.attachments import full_text
+from litreview.library.listing import record_with_sources
+from litreview.models import Record
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -57,45 +56,10 @@ def _set_skips(stage: str, ids: list[int]) -> None:
 
 def _load(record_id: int) -> Record:
     """The record with what the page shows of it, in a fixed number of queries."""
-    record = db().scalar(
-        sa.select(Record)
-        .where(Record.id == record_id, Record.review_id == this_review().id)
-        .options(selectinload(Record.sources).selectinload(RecordSource.batch))
-    )
-    if record is None:
+    try:
+        return record_with_sources(db(), this_review(), record_id)
+    except NotFound:
         abort(404)
-    return record
-
-
-def _full_text(record: Record) -> tuple[list[Attachment], list[AttachmentPage]]:
-    attachments = list(
-        db().scalars(
-            sa.select(Attachment)
-            .where(Attachment.record_id == record.id, Attachment.review_id == record.review_id)
-            .order_by(Attachment.id)
-        )
-    )
-    pages: list[AttachmentPage] = []
-    if attachments:
-        pages = list(
-            db().scalars(
-                sa.select(AttachmentPage)
-                .where(AttachmentPage.attachment_id.in_([a.id for a in attachments]))
-                .order_by(AttachmentPage.attachment_id, AttachmentPage.page)
-            )
-        )
-    return attachments, pages
-
-
-def _decided_count(stage: str) -> int:
-    return db().scalar(
-        sa.select(sa.func.count(Decision.id)).where(
-            Decision.review_id == this_review().id,
-            Decision.stage == stage,
-            Decision.user_id == me().id,
-            current(Decision),
-        )
-    )
 
 
 def _page(
@@ -110,7 +74,7 @@ def _page(
             "reason": (mine.reason or "") if mine else "",
             "note": (mine.note or "") if mine else "",
         }
-    attachments, pages = _full_text(record) if stage == "full_text" else ([], [])
+    attachments, pages = full_text(db(), rv, record.id) if stage == "full_text" else ([], [])
     context = {
         "stage": stage,
         "record": record,
@@ -145,7 +109,8 @@ def screen_next(stage: str) -> object:
             _set_skips(stage, [])
             flash(f"Back to the {len(skips)} record(s) you skipped.", "info")
     if record is None:
-        return render_template("screen_done.html", stage=stage, decided=_decided_count(stage))
+        decided = screening.decided_count(db(), rv, user, stage)
+        return render_template("screen_done.html", stage=stage, decided=decided)
     return _page(stage, _load(record.id))
 
 
