@@ -443,7 +443,7 @@ def measure(app: Any, state: dict[str, Any], calls: int) -> dict[str, dict[str, 
         with engine.begin() as conn:
             conn.execute(
                 sa.insert(AuditEntry).values(
-                    review_id=1, actor="ben@example.org", action="bench.touch", details={}
+                    review_id=1, actor="ben@example.org", action="screen.decide", details={}
                 )
             )
 

@@ -18,6 +18,7 @@ import csv
 import io
 import threading
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,9 @@ NO_REASON = "(no reason given)"
 # Up to this many merged/withdrawn records are left out by listing their ids.
 MAX_LISTED = 5000
 _cache: dict[tuple[str, int], tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_library_cache: dict[tuple[str, int], tuple[tuple[Any, ...], _Library]] = {}
+# The audit actions that move screening's numbers only (see ``_library_numbers``).
+SCREENING_ACTIONS = ("screen.decide", "screen.undo", "screen.resolve")
 _cache_lock = threading.Lock()
 
 
@@ -117,14 +121,18 @@ def _add(
         counts["excluded_by_reason"][reason or NO_REASON] += n
 
 
-def _progress(
-    session: Session, review: Review
-) -> tuple[dict[str, dict[str, Any]], int, Counter, bool]:
-    """Per-stage counts, live records, kappa cells from two-reviewer records, and a flag.
+@dataclass(frozen=True)
+class _Library:
+    """What the dashboard needs of the library: it changes with imports, merges and
+    withdrawals, not with decisions, so it is kept apart (see ``stats``)."""
 
-    Kappa cells: (stage, user a, user b, decision a, decision b) -> records. The flag
-    says some record has more than two reviewers at a stage (see ``_crowded_pairs``).
-    """
+    dead_ids: list[int]  # merged away or withdrawn: not screened
+    live: int
+    sources: list[dict[str, Any]]
+    merged: int
+
+
+def _library(session: Session, review: Review) -> _Library:
     # The few records not screened (merged away, withdrawn), found in one pass, so the
     # big query leaves them out by id instead of joining every record.
     dead = session.execute(
@@ -138,8 +146,28 @@ def _progress(
             Record.review_id == review.id, Record.merged_into_id.is_(None)
         )
     )
-    live = unmerged - sum(1 for _id, merged_into in dead if merged_into is None)
-    dead_ids = [record_id for record_id, _merged_into in dead]
+    merged = session.scalar(
+        sa.select(sa.func.count(Merge.id)).where(
+            Merge.review_id == review.id, Merge.undone_at.is_(None)
+        )
+    )
+    return _Library(
+        dead_ids=[record_id for record_id, _merged_into in dead],
+        live=unmerged - sum(1 for _id, merged_into in dead if merged_into is None),
+        sources=_sources(session, review),
+        merged=merged or 0,
+    )
+
+
+def _progress(
+    session: Session, review: Review, library: _Library
+) -> tuple[dict[str, dict[str, Any]], Counter, bool]:
+    """Per-stage counts, kappa cells from two-reviewer records, and a flag.
+
+    Kappa cells: (stage, user a, user b, decision a, decision b) -> records. The flag
+    says some record has more than two reviewers at a stage (see ``_crowded_pairs``).
+    """
+    dead_ids, live = library.dead_ids, library.live
     o = StageOutcome
     where = [o.review_id == review.id]
     if dead_ids:
@@ -165,7 +193,7 @@ def _progress(
     for counts in stages.values():
         counts["remaining"] = counts["eligible"] - counts["screened"]
         counts["excluded_by_reason"] = dict(sorted(counts["excluded_by_reason"].items()))
-    return stages, live, cells, crowded
+    return stages, cells, crowded
 
 
 def _dead(review: Review) -> sa.Select:
@@ -292,6 +320,27 @@ def _version(session: Session, review: Review) -> tuple[Any, ...]:
     return (review.created_at, review.screening_mode, *(newest or ()))
 
 
+def _library_numbers(session: Session, review: Review, key: Any, fresh: bool) -> _Library:
+    """The library's numbers, reused while no audit entry but screening's was written
+    since: a decision, an undo or a resolution moves none of them."""
+    newest = session.execute(
+        sa.select(AuditEntry.id, AuditEntry.at)
+        .where(AuditEntry.review_id == review.id, AuditEntry.action.not_in(SCREENING_ACTIONS))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    ).first()
+    version = (review.created_at, *(newest or ()))
+    if not fresh:
+        with _cache_lock:
+            cached = _library_cache.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    library = _library(session, review)
+    with _cache_lock:
+        _library_cache[key] = (version, library)
+    return library
+
+
 def stats(session: Session, review: Review, *, fresh: bool = False) -> dict[str, Any]:
     """The review's dashboard numbers, as one JSON-ready dict (a copy: change it freely).
 
@@ -307,8 +356,9 @@ def stats(session: Session, review: Review, *, fresh: bool = False) -> dict[str,
     undone (on import and by hand).
 
     Eight queries (nine when some record has more than two reviewers at a stage),
-    whatever the number of records; one while nothing changed since the last call in
-    this process, unless ``fresh``.
+    whatever the number of records; four when only screening changed since the last
+    call in this process (the library's numbers are kept), one while nothing changed,
+    unless ``fresh``.
     """
     key = (str(session.get_bind().url), review.id)
     version = _version(session, review)
@@ -317,20 +367,16 @@ def stats(session: Session, review: Review, *, fresh: bool = False) -> dict[str,
             cached = _cache.get(key)
         if cached is not None and cached[0] == version:
             return copy.deepcopy(cached[1])
-    stages, live, cells, crowded = _progress(session, review)
+    library = _library_numbers(session, review, key, fresh)
+    stages, cells, crowded = _progress(session, review, library)
     if crowded:
         _crowded_pairs(session, review, cells)
-    merged = session.scalar(
-        sa.select(sa.func.count(Merge.id)).where(
-            Merge.review_id == review.id, Merge.undone_at.is_(None)
-        )
-    )
     result = {
         "review": review.slug,
         "mode": review.screening_mode,
-        "records": live,
-        "duplicates_merged": merged,
-        "sources": _sources(session, review),
+        "records": library.live,
+        "duplicates_merged": library.merged,
+        "sources": library.sources,
         "stages": stages,
         "agreement": _agreement(session, cells),
     }
