@@ -48,6 +48,7 @@ from litreview.models import (  # noqa: E402
     Review,
     User,
 )
+from litreview.screening import outcomes  # noqa: E402
 
 SEED = 20261126
 REASONS = ["Not about AI", "Not social work", "Not research"]
@@ -159,6 +160,10 @@ def build(engine: sa.Engine, n: int) -> dict[str, int]:
                     for r, u, s, d, reason in batch
                 ],
             )
+    # Written with Core, as a restore writes them: the kept outcomes are rebuilt so.
+    with Session(engine) as session:
+        outcomes.refresh(session, session.get(Review, review_id))
+        session.commit()
     return {
         "review": review_id,
         **users,
