@@ -105,6 +105,29 @@ def _require_full_text(session: Session, review: Review, record_id: int) -> None
         )
 
 
+def _checked(
+    session: Session,
+    review: Review,
+    record_id: int,
+    user: User,
+    stage: str,
+    decision: str,
+    reason: str | None,
+    note: str | None,
+) -> tuple[str, str | None, str | None]:
+    """The rules every decision and resolution passes, then the record's lock:
+    (the person's role, the cleaned reason, the cleaned note)."""
+    check_stage(stage)
+    _check_decision(decision)
+    role = require_role(session, review, user, "lead", "reviewer")
+    reason = _clean_reason(review, stage, decision, reason)
+    note = (note or "").strip() or None
+    _locked_screenable(session, review, record_id)
+    if stage == FULL_TEXT:
+        _require_full_text(session, review, record_id)
+    return role, reason, note
+
+
 def decide(
     session: Session,
     review: Review,
@@ -122,17 +145,10 @@ def decide(
     reason and note again returns the existing row. Two reviewers deciding the same
     record at once, or one reviewer twice, are written one after the other (the
     record's lock), so each keeps one current row and the outcome counts both.
-    About seven statements: the role, the locked record, the cleared row, the new
-    row, its audit entry, and the record's outcome read and rewritten.
+    Eight statements: the role, the locked record, the cleared row, the new row, its
+    audit entry, and the record's outcome read, cleared and written.
     """
-    check_stage(stage)
-    _check_decision(decision)
-    require_role(session, review, user, "lead", "reviewer")
-    reason = _clean_reason(review, stage, decision, reason)
-    note = (note or "").strip() or None
-    _locked_screenable(session, review, record_id)
-    if stage == FULL_TEXT:
-        _require_full_text(session, review, record_id)
+    _role, reason, note = _checked(session, review, record_id, user, stage, decision, reason, note)
     # The write comes first: on SQLite it takes the write lock, so what is read after it
     # is what other writers committed. RETURNING says which row was replaced.
     cleared = session.execute(
@@ -295,14 +311,7 @@ def resolve(
     reviewer). What: a record in conflict, or one resolved before (a re-resolution adds
     a row and clears ``current`` on the old one). Reasons follow the rules of ``decide``.
     """
-    check_stage(stage)
-    _check_decision(decision)
-    role = require_role(session, review, user, "lead", "reviewer")
-    reason = _clean_reason(review, stage, decision, reason)
-    note = (note or "").strip() or None
-    _locked_screenable(session, review, record_id)
-    if stage == FULL_TEXT:
-        _require_full_text(session, review, record_id)
+    role, reason, note = _checked(session, review, record_id, user, stage, decision, reason, note)
     decisions = current_decisions(session, record_id, stage)
     if role != "lead" and any(d.user_id == user.id for d in decisions):
         raise NotAllowed(
