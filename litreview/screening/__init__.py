@@ -7,10 +7,11 @@ The package's public face; each rule has one module:
 * :mod:`.visibility` - what a person may see of the decisions (the blind rule);
 * :mod:`.decisions` - writing decisions, undos and resolutions;
 * :mod:`.queue` - what a reviewer screens next;
-* :mod:`.progress` - progress and agreement (the dashboard's numbers).
+* :mod:`.progress` - the dashboard's numbers; :mod:`.agreement` - Cohen's kappa.
 """
 
 from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.agreement import cohen_kappa, kappa_csv
 from litreview.screening.decisions import decide, resolve, undo_last
 from litreview.screening.outcomes import (
     CONFLICT,
@@ -24,7 +25,7 @@ from litreview.screening.outcomes import (
     outcomes_at,
     record_ids_with,
 )
-from litreview.screening.progress import cohen_kappa, decided_count, kappa_csv, stats
+from litreview.screening.progress import decided_count, stats
 from litreview.screening.queue import next_record, previous_record
 from litreview.screening.visibility import (
     Conflict,

@@ -215,6 +215,14 @@ def _live(review: Review) -> list[sa.ColumnElement[bool]]:
     ]
 
 
+def unscreened(review: Review) -> sa.Select:
+    """SELECT of the review's records that are not screened: merged away or withdrawn."""
+    return sa.select(Record.id).where(
+        Record.review_id == review.id,
+        sa.or_(Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)),
+    )
+
+
 def outcome_at(session: Session, review: Review, record_id: int, stage: str) -> str | None:
     """One record's outcome at ``stage`` (None: none yet). One query."""
     check_stage(stage)
