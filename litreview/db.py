@@ -45,6 +45,16 @@ def make_engine(url: str) -> sa.Engine:
     return engine
 
 
+class AppSession(Session):
+    """The class of the sessions :func:`make_session_factory` makes.
+
+    The outbox's listeners are installed on this class once, for good. Listening on
+    each sessionmaker instead is not reliable: SQLAlchemy's event registry keys its
+    targets by id(), so a factory made after another was garbage collected can be
+    taken for one that already listens, and its sessions then queue nothing.
+    """
+
+
 def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     """The sessions every face uses (web app, CLI, scripts, tests): each queues what it
     changes for the search index in the same transaction (see
@@ -52,12 +62,11 @@ def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
     the queue after the commit. A script that imports and commits through a session of
     this factory has its records found by the next search.
     """
-    factory = sessionmaker(engine, expire_on_commit=False)
     # Imported here: the outbox knows the models, which import this module.
     from litreview.search.outbox import install
 
-    install(factory)
-    return factory
+    install(AppSession)
+    return sessionmaker(engine, class_=AppSession, expire_on_commit=False)
 
 
 @contextmanager

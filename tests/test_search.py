@@ -510,3 +510,26 @@ def test_a_script_that_imports_through_the_domain_alone_is_found_by_search(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1"]
+
+
+def test_every_session_factory_queues_for_the_index_however_many_were_made(engine):
+    """The outbox wiring holds for each new factory, also after earlier ones were
+    garbage collected (SQLAlchemy keys event targets by id(), so listening on each
+    sessionmaker once missed about nine factories in ten made this way)."""
+    import gc
+
+    with make_session_factory(engine)() as session:
+        review_id = reviews.create_review(session, "r", "R", "me").id
+        session.commit()
+    missed = 0
+    for n in range(60):
+        factory = make_session_factory(engine)
+        with factory() as session:
+            session.add(Record(review_id=review_id, title=f"T{n}"))
+            session.flush()
+            missed += session.scalar(sa.select(sa.func.count(SearchOutbox.id))) == 0
+            session.rollback()
+        del factory
+        if n % 3 == 0:
+            gc.collect()
+    assert missed == 0

@@ -132,20 +132,19 @@ def _forget(session: Session, *_args) -> None:
     session.info.pop(_QUEUED, None)
 
 
-def install(factory: sessionmaker[Session]) -> None:
-    """Make every session of ``factory`` queue its changes in the outbox (idempotent).
-
-    Listening on one sessionmaker, not on the global Session class, keeps the wiring
-    where sessions are made: a session opened some other way queues nothing.
-    """
+def install(session_class: type[Session]) -> None:
+    """Make every session of ``session_class`` queue its changes in the outbox
+    (idempotent). :func:`litreview.db.make_session_factory` installs it on its own
+    session class, not on SQLAlchemy's Session: a session opened some other way queues
+    nothing, and the wiring stays where sessions are made."""
     for name, fn in (
         ("after_flush", _after_flush),
         ("do_orm_execute", _before_bulk),
         ("after_commit", _forget),
         ("after_soft_rollback", _forget),
     ):
-        if not event.contains(factory, name, fn):
-            event.listen(factory, name, fn)
+        if not event.contains(session_class, name, fn):
+            event.listen(session_class, name, fn)
 
 
 # ---------------------------------------------------------------------- applying
