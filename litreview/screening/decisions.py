@@ -128,6 +128,49 @@ def _checked(
     return role, reason, note
 
 
+def _store(
+    session: Session,
+    model: type[Decision] | type[Resolution],
+    action: str,
+    review: Review,
+    record_id: int,
+    user: User,
+    stage: str,
+    decision: str,
+    reason: str | None,
+    note: str | None,
+    **details: object,
+) -> Decision | Resolution:
+    """A new current decision or resolution row, and its audit entry with ``details``."""
+    row = model(
+        review_id=review.id,
+        record_id=record_id,
+        user_id=user.id,
+        stage=stage,
+        decision=decision,
+        reason=reason,
+        note=note,
+        current=True,
+    )
+    session.add(row)
+    session.flush()
+    audit.log(
+        session,
+        user.email,
+        action,
+        review_id=review.id,
+        target_type=model.__tablename__,
+        target_id=row.id,
+        record=record_id,
+        stage=stage,
+        decision=decision,
+        reason=reason,
+        note=note,
+        **details,
+    )
+    return row
+
+
 def decide(
     session: Session,
     review: Review,
@@ -174,30 +217,17 @@ def decide(
         same.current = True
         session.flush()
         return same
-    row = Decision(
-        review_id=review.id,
-        record_id=record_id,
-        user_id=user.id,
-        stage=stage,
-        decision=decision,
-        reason=reason,
-        note=note,
-        current=True,
-    )
-    session.add(row)
-    session.flush()
-    audit.log(
+    row = _store(
         session,
-        user.email,
+        Decision,
         "screen.decide",
-        review_id=review.id,
-        target_type="decision",
-        target_id=row.id,
-        record=record_id,
-        stage=stage,
-        decision=decision,
-        reason=reason,
-        note=note,
+        review,
+        record_id,
+        user,
+        stage,
+        decision,
+        reason,
+        note,
         previous=previous.id if previous else None,
         previous_decision=previous.decision if previous else None,
     )
@@ -336,30 +366,17 @@ def resolve(
         .where(Resolution.record_id == record_id, Resolution.stage == stage, current(Resolution))
         .values(current=False)
     )
-    row = Resolution(
-        review_id=review.id,
-        record_id=record_id,
-        user_id=user.id,
-        stage=stage,
-        decision=decision,
-        reason=reason,
-        note=note,
-        current=True,
-    )
-    session.add(row)
-    session.flush()
-    audit.log(
+    row = _store(
         session,
-        user.email,
+        Resolution,
         "screen.resolve",
-        review_id=review.id,
-        target_type="resolution",
-        target_id=row.id,
-        record=record_id,
-        stage=stage,
-        decision=decision,
-        reason=reason,
-        note=note,
+        review,
+        record_id,
+        user,
+        stage,
+        decision,
+        reason,
+        note,
         decisions={d.user.email: d.decision for d in decisions},
         previous=previous.id if previous else None,
     )
