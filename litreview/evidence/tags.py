@@ -356,23 +356,3 @@ def tagged_question_ids(
         for record_id, question_id in rows:
             found[record_id].add(question_id)
     return found
-
-
-def question_codes(
-    session: Session, review: Review, record_ids: Sequence[int]
-) -> dict[int, list[str]]:
-    """Per record: the codes of the questions it is tagged to, in question order."""
-    found: dict[int, list[str]] = {i: [] for i in record_ids}
-    ids = sorted(found)
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            sa.select(RecordTag.record_id, ReviewQuestion.code)
-            .join(ReviewQuestion, ReviewQuestion.id == RecordTag.question_id)
-            .where(
-                RecordTag.review_id == review.id, RecordTag.record_id.in_(ids[start : start + 500])
-            )
-            .order_by(ReviewQuestion.position, ReviewQuestion.id)
-        )
-        for record_id, code in rows:
-            found[record_id].append(code)
-    return found

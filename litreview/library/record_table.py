@@ -25,7 +25,7 @@ from litreview.models import (
     StageOutcome,
 )
 from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening.outcomes import FULL_TEXT, PASSES, TITLE_ABSTRACT
+from litreview.screening.outcomes import FULL_TEXT, went_on_to_full_text
 from litreview.screening.sql import current
 
 PAGE_SIZE = 50
@@ -137,13 +137,7 @@ def fetch(session: Session, review: Review, q: TableQuery) -> TablePage:
     at_stage = [o.review_id == review.id, o.stage == q.stage]
     where: list[Any] = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
     if q.stage == FULL_TEXT:  # only the records that went on to full text
-        where.append(
-            Record.id.in_(
-                sa.select(o.record_id).where(
-                    o.review_id == review.id, o.stage == TITLE_ABSTRACT, o.outcome.in_(PASSES)
-                )
-            )
-        )
+        where.append(Record.id.in_(went_on_to_full_text(review)))
     if q.reviewer is not None:
         mine = sa.orm.aliased(Decision)
         theirs = [

@@ -279,6 +279,14 @@ def latest_outcomes(session: Session, review: Review, record_ids: Iterable[int])
     return found
 
 
+def went_on_to_full_text(review: Review) -> sa.Select:
+    """SELECT of the records whose title/abstract outcome sends them on to full text."""
+    o = StageOutcome
+    return sa.select(o.record_id).where(
+        o.review_id == review.id, o.stage == TITLE_ABSTRACT, o.outcome.in_(PASSES)
+    )
+
+
 def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> sa.Select:
     """SELECT of the live records whose outcome is ``outcome`` (``pending``: none yet).
 
@@ -290,9 +298,7 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
     ours = o.review_id == review.id
     if outcome == PENDING:
         if stage == FULL_TEXT:
-            went_on = sa.select(o.record_id).where(
-                ours, o.stage == TITLE_ABSTRACT, o.outcome.in_(PASSES)
-            )
+            went_on = went_on_to_full_text(review)
             done = sa.select(later.record_id).where(
                 later.review_id == review.id, later.stage == FULL_TEXT, later.outcome.is_not(None)
             )

@@ -39,6 +39,7 @@ def _not_done_for(review: Review, user: User, stage: str) -> list[sa.ColumnEleme
     """
     conditions = []
     if stage == FULL_TEXT:
+        # outcomes.went_on_to_full_text as a probe of this record alone.
         conditions.append(
             sa.exists().where(
                 BEFORE.record_id == Record.id,

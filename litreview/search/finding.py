@@ -113,10 +113,10 @@ def _described(session: Session, review: Review, result: SearchResult) -> Search
     """The hits with their outcome and review questions, as the database has them now."""
     ids = [hit.record_id for hit in result.hits]
     latest = outcomes.latest_outcomes(session, review, ids)
-    codes = tags.question_codes(session, review, ids)
+    tagged = tags.tagged_question_ids(session, review, ids)
     for hit in result.hits:
         hit.decision = latest.get(hit.record_id, outcomes.PENDING)
-        hit.questions = codes.get(hit.record_id, [])
+        hit.questions = [q.code for q in review.questions if q.id in tagged[hit.record_id]]
     return result
 
 

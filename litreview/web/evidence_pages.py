@@ -15,11 +15,12 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from litreview import search as search_package
 from litreview.errors import Invalid, NotFound
 from litreview.evidence import tags as tagging
 from litreview.models import Annotation, Record, ReviewQuestion
 from litreview.models.screening import STAGES
+from litreview.search import IndexBusy, open_backend
+from litreview.search.finding import DECISION_VALUES, search_review, suggest_for_question
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.auth import safe_next
@@ -177,17 +178,20 @@ def _search_form() -> dict[str, str]:
 @review.get("/search")
 @requires("viewer")
 def search() -> tuple[str, int]:
-    search_ = search_package
     form = _search_form()
-    context: dict[str, Any] = {"form": form, "result": None, "stages": STAGES}
-    context["decisions"] = search_.DECISION_VALUES
+    context: dict[str, Any] = {
+        "form": form,
+        "result": None,
+        "stages": STAGES,
+        "decisions": DECISION_VALUES,
+    }
     if not form["q"].strip():
         return render_template("search.html", **context), 200
     limit = int(form["limit"]) if form["limit"] in {str(n) for n in SEARCH_LIMITS} else 20
     try:
-        result = search_.search_review(
+        result = search_review(
             db(),
-            search_.open_backend(settings()),
+            open_backend(settings()),
             this_review(),
             form["q"],
             question=form["question"] or None,
@@ -199,12 +203,12 @@ def search() -> tuple[str, int]:
         )
     except (Invalid, NotFound) as exc:
         return render_template("search.html", error=sentence(str(exc)), **context), 400
-    except search_.IndexBusy as exc:
+    except IndexBusy as exc:
         return render_template("search.html", error=sentence(str(exc)), **context), 503
     context["result"] = result
-    context["panels"] = tagging.tagged_question_ids(
-        db(), this_review(), [h.record_id for h in result.hits]
-    )
+    # Each hit carries its questions' codes: the tag forms tick those, with no query more.
+    ids = {q.code: q.id for q in this_review().questions}
+    context["panels"] = {h.record_id: {ids[c] for c in h.questions} for h in result.hits}
     return render_template("search.html", **context), 200
 
 
@@ -219,13 +223,12 @@ def question(question_id: int) -> str:
     tagged = tagging.tagged_records(session, this_review(), q)
     notes = tagging.question_annotations(session, this_review(), q)
     suggestions, problem = None, None
-    search_ = search_package
     if (q.query or "").strip():
         try:
-            _q, suggestions = search_.suggest_for_question(
-                session, search_.open_backend(settings()), this_review(), q.code, limit=20
+            _q, suggestions = suggest_for_question(
+                session, open_backend(settings()), this_review(), q.code, limit=20
             )
-        except (Invalid, NotFound, search_.IndexBusy) as exc:
+        except (Invalid, NotFound, IndexBusy) as exc:
             problem = sentence(str(exc))
     return render_template(
         "question.html",
@@ -234,5 +237,4 @@ def question(question_id: int) -> str:
         notes=notes,
         suggestions=suggestions,
         problem=problem,
-        can_tag=True,
     )
