@@ -33,7 +33,18 @@ def test_asreview_labelled_dataset_keeps_its_labels_in_extra() -> None:
     fmt, items = read_file(HERE / "Kitchenham_2010_sample.csv")
     assert fmt == "csv" and not errors(items)
     got = records(items)
-    assert [r.entry_key for r in got] == ["1", "2", "3", "100", "101", "102", "103", "104", "229", "230"]
+    assert [r.entry_key for r in got] == [
+        "1",
+        "2",
+        "3",
+        "100",
+        "101",
+        "102",
+        "103",
+        "104",
+        "229",
+        "230",
+    ]
     first = got[0]
     assert first.title.startswith("A Conceptual Model of ICT-Supported Unified Process")
     assert first.year == 2006 and first.abstract.startswith("This is an ongoing research")
@@ -151,7 +162,7 @@ def test_bad_rows_are_errors_naming_row_and_line() -> None:
     text = (
         "Title,Year\n"
         "Fine one,2020\n"
-        'Has a NUL\x00 in it,2020\n'
+        "Has a NUL\x00 in it,2020\n"
         "Too,many,cells,here\n"
         '"Quoted"junk,2021\n'
         ",2022\n"

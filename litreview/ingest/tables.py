@@ -109,7 +109,9 @@ class Table:
         try:
             header = next(self._reader)
         except csv.Error as exc:
-            raise UnreadableFile(f"{filename}: line {self.header_line}: header row: {exc}") from None
+            raise UnreadableFile(
+                f"{filename}: line {self.header_line}: header row: {exc}"
+            ) from None
         self._buffer.clear()
         self.columns: Columns = map_columns(header)
 

@@ -125,7 +125,9 @@ def read_decisions(
                 carried.undecided += 1
                 others.update(rayyan_names(value))
             else:
-                carried.rows.append(CarriedRow(row.number, row.line, fingerprint(fmt, row.raw), label))
+                carried.rows.append(
+                    CarriedRow(row.number, row.line, fingerprint(fmt, row.raw), label)
+                )
     if others and not carried.rows:
         raise Invalid(
             f"{path}: the Rayyan decisions in column {carried.column!r} are by "
