@@ -185,7 +185,8 @@ def test_a_huge_field_or_an_open_quote_refuses_the_file_naming_row_and_line() ->
     with pytest.raises(UnreadableFile) as exc:
         read_text(huge, "big.csv")
     assert str(exc.value) == (
-        "big.csv: row 2 (line 3): a field is longer than 128 KB (a quote left open, or not a table?)"
+        "big.csv: row 2 (line 3): a field is longer than 128 KB "
+        "(a quote left open, or not a table?)"
     )
     opened = 'Title,Abstract\nOne,short\nTwo,"never closed\nThree,short\n'
     with pytest.raises(UnreadableFile) as exc:
