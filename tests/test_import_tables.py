@@ -4,6 +4,7 @@ the decisions show on the dashboard and the screening page as the reviewer's."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -216,3 +217,23 @@ def test_bad_labels_are_row_errors_and_full_text_needs_title_abstract(
         ("First", "rhea@example.org", "include"),
         ("First", "rhea@example.org", "include"),
     ]
+
+
+def test_the_web_import_form_takes_a_csv(env, database_url):
+    with make_site(database_url) as site:
+        rita = site.client("rita@example.org")
+        body = (TABLES / "rayyan.csv").read_bytes()
+        response = rita.post(
+            "/r/ai-sw/import",
+            {"files": [(io.BytesIO(body), "rayyan.csv")]},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 303
+        status = site.wait_for_import(rita, response.location)
+        assert status["files"] == [{"name": "rayyan.csv", "state": "done"}]
+        row = re.search(r'<tr class="file-done">(.*?)</tr>', rita.page(response.location), re.S)
+        # read, imported, merged, unchanged, errors
+        assert re.findall(r"<td>(\d+)</td>", row.group(1)) == ["6", "5", "1", "0", "0"]
+        html = rita.page("/r/ai-sw/records")
+        assert "&lt;script&gt;alert(&#39;rayyan&#39;)&lt;/script&gt; Professional" in html
+        assert "<script>alert('rayyan')" not in html
