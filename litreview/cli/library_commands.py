@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
+from litreview.errors import Invalid
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
 from litreview.library.listing import list_records, record_json
@@ -51,6 +52,26 @@ class _ImportFormat(click.Choice):
     is_flag=True,
     help="Leave search indexing to the next search or `litreview reindex` (large imports).",
 )
+@click.option(
+    "--decisions-from",
+    "decisions_column",
+    metavar="COLUMN",
+    help="A table's column of earlier screening decisions (include/exclude/maybe, 1/0, "
+    "Rayyan's notes): they become the decisions of the person --as.",
+)
+@click.option(
+    "--stage",
+    type=click.Choice(["title_abstract", "full_text"]),
+    default="title_abstract",
+    show_default=True,
+    help="The stage of the decisions carried over with --decisions-from.",
+)
+@click.option(
+    "--reviewer-name",
+    metavar="NAME",
+    help="With --decisions-from: the person's name in Rayyan's notes "
+    "(default: their account's name or email).",
+)
 @actor_option
 @json_option
 @pass_ctx
@@ -63,13 +84,20 @@ def import_(
     fmt: str | None,
     dry_run: bool,
     no_index: bool,
+    decisions_column: str | None,
+    stage: str,
+    reviewer_name: str | None,
     actor: str,
     as_json: bool,
 ) -> None:
-    """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.
+    """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science, CSL-JSON or CSV/TSV FILES into
+    review SLUG.
 
     Each file is one transaction: a file that cannot be read leaves the review as it was.
+    With --decisions-from, a table's earlier screening decisions are stored with its
+    records, in the same transaction, as decisions of the person --as (a reviewer or lead).
     """
+    from litreview.library import carried_decisions as carried
     from litreview.library import imports
 
     reports: list[dict[str, Any]] = []
@@ -77,8 +105,12 @@ def import_(
     ctx.index_after_commit = not no_index
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
+        person = _decider(session, rv, actor) if decisions_column else None
         for path in files:
             try:
+                if person is not None:
+                    names = carried.person_names(person, *filter(None, [reviewer_name]))
+                    decisions = carried.read_decisions(path, decisions_column, names, fmt)
                 with _progress(path, enabled=not as_json) as progress:
                     report = imports.import_file(
                         session,
@@ -89,7 +121,9 @@ def import_(
                         format=fmt,
                         progress=progress,
                     )
-            except UnreadableFile as exc:
+                if person is not None:
+                    carry = carried.carry_decisions(session, rv, person, stage, decisions)
+            except (UnreadableFile, Invalid) as exc:
                 session.rollback()
                 unreadable.append(str(exc))
                 reports.append({"file": str(path), "error": str(exc)})
@@ -99,6 +133,8 @@ def import_(
             else:
                 session.commit()
             reports.append(report.to_json())
+            if person is not None:
+                reports[-1]["decisions"] = carry.to_json()
     done = [r for r in reports if "error" not in r]
     summary = {
         "files": reports,
@@ -108,11 +144,23 @@ def import_(
         "errors": sum(len(r["errors"]) for r in done),
         "dry_run": dry_run,
     }
+    if decisions_column:
+        summary["decided"] = sum(r["decisions"]["decided"] for r in done)
     emit(as_json, summary, lambda: _print_import(summary))
     if unreadable:
         for message in unreadable:
             click.echo(f"Error: {message}", err=True)
         sys.exit(1)
+
+
+def _decider(session: Any, rv: Any, actor: str) -> Any:
+    """The person --as, who must be able to screen in the review (checked before importing)."""
+    from litreview.accounts.users import require_role
+    from litreview.cli.common import find_user
+
+    person = find_user(session, actor)
+    require_role(session, rv, person, "lead", "reviewer")
+    return person
 
 
 @contextmanager
@@ -145,6 +193,16 @@ def _print_import(summary: dict[str, Any]) -> None:
             where = f"line {e['line']}" if e["line"] else "?"
             entry = f", entry {e['entry']}" if e["entry"] else ""
             click.echo(f"  {r['file']}: {where}{entry}: {e['message']}")
+        if "decisions" in r:
+            d = r["decisions"]
+            click.echo(
+                f"{r['file']}: column {d['column']}: {d['decided']} decisions of {d['reviewer']} "
+                f"at {d['stage']}, {d['unchanged']} unchanged, {d['kept']} kept as decided "
+                f"before, {d['undecided']} rows undecided, {d['not_imported']} rows not "
+                f"imported, {len(d['errors'])} errors"
+            )
+            for e in d["errors"]:
+                click.echo(f"  {r['file']}: line {e['line']}: {e['message']}")
 
 
 @click.command()
