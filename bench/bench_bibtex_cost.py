@@ -62,10 +62,13 @@ def _generated(folder: Path) -> Path:
 CASES = {
     "brace-30k": lambda folder: _brace_file(folder, 30_000),
     "brace-300k": lambda folder: _brace_file(folder, 300_000),
-    "real-986k": lambda folder: FIXTURES
-    / "bbt_Maintain_the_JabRef_group_and_subgroup_structure_when_importing_a_BibTeX_db_97.bib",
-    "real-288k": lambda folder: FIXTURES
-    / "bbt_Some_bibtex_entries_quietly_discarded_on_import_from_bib_file_873.bib",
+    "real-986k": lambda folder: (
+        FIXTURES
+        / "bbt_Maintain_the_JabRef_group_and_subgroup_structure_when_importing_a_BibTeX_db_97.bib"
+    ),
+    "real-288k": lambda folder: (
+        FIXTURES / "bbt_Some_bibtex_entries_quietly_discarded_on_import_from_bib_file_873.bib"
+    ),
     "generated-2000": _generated,
 }
 
@@ -115,8 +118,10 @@ def main() -> None:
         return
     print(f"Machine: {platform.node()}, {platform.machine()}, Python {platform.python_version()}")
     print(f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; repeats: {args.repeat} (medians)\n")
-    print("| case | size | items | litreview wall | litreview CPU | CPU per 100 KB "
-          "| bibtexparser.loads wall | CPU | ratio (CPU) |")
+    print(
+        "| case | size | items | litreview wall | litreview CPU | CPU per 100 KB "
+        "| bibtexparser.loads wall | CPU | ratio (CPU) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="bench-bib-") as tmp:
         for name in args.cases.split(","):

@@ -48,9 +48,9 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from litreview.ingest.bibtex_crossref import VOLUME_TYPES, BibEntry, Crossrefs
+from litreview.ingest.bibtex_fields import BibSyntaxError, FieldReader
 from litreview.ingest.bibtex_names import parse_names
 from litreview.ingest.bibtex_scan import Chunk, ScanState, chunks
-from litreview.ingest.bibtex_fields import BibSyntaxError, FieldReader
 from litreview.ingest.latex_text import display_text, verbatim
 from litreview.ingest.normalize import clean, normalize_doi, parse_year
 from litreview.ingest.record_data import EntryError, Item, RecordData, UnreadableFile

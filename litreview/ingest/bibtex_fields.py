@@ -97,7 +97,7 @@ class FieldReader:
         head = _STRING_HEAD.match(text)
         if head is None:
             raise BibSyntaxError(text, 0)
-        inner = text[: -1]  # without the closing delimiter (the scanner ends the block there)
+        inner = text[:-1]  # without the closing delimiter (the scanner ends the block there)
         name = _MACRO.match(inner, head.end())
         if name is None:
             raise BibSyntaxError(text, head.end())
