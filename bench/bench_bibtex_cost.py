@@ -15,6 +15,9 @@ The cases:
 * ``brace-30k``, ``brace-300k``: one entry whose title is a run of brace groups
   (``{a}{b}{c}...``), 30 and 300 KB: the input that made pyparsing's grammar cost
   2.3 s and about 60 s.
+* ``latex-300k``: one abstract of 300 KB of LaTeX commands only pylatexenc reads
+  (``\\unknown{w1} \\frac{a}{b}``): what its budget bounds.
+* ``math-300k``: one title of 300 KB of math (``$\\alpha_{1}^{n+1}$``).
 * ``real-986k``: ``bbt_Maintain_the_JabRef_group...`` from tests/data/fixtures, a
   real 986 KB JabRef library (25 s before the fix).
 * ``real-288k``: ``bbt_Some_bibtex_entries_quietly_discarded...``, 988 entries.
@@ -48,6 +51,22 @@ def _brace_file(folder: Path, size: int) -> Path:
     return path
 
 
+def _latex_file(folder: Path, size: int) -> Path:
+    """An abstract of commands pylatexenc must read (no fast path knows them)."""
+    path = folder / f"latex-{size // 1000}k.bib"
+    words = " ".join(f"\\unknown{{w{i}}} \\frac{{a}}{{b}}" for i in range(size // 25))
+    path.write_text(f"@article{{big,\n  abstract = {{{words}}},\n  year = 2020\n}}\n")
+    return path
+
+
+def _math_file(folder: Path, size: int) -> Path:
+    """A title of math with sub- and superscripts and symbols."""
+    path = folder / f"math-{size // 1000}k.bib"
+    groups = " ".join(f"$\\alpha_{{{i % 10}}}^{{n+1}}$" for i in range(size // 20))
+    path.write_text(f"@article{{big,\n  title = {{{groups}}},\n  year = 2020\n}}\n")
+    return path
+
+
 def _generated(folder: Path) -> Path:
     path = DATA / "records-2000.bib"
     if not path.exists():
@@ -62,6 +81,8 @@ def _generated(folder: Path) -> Path:
 CASES = {
     "brace-30k": lambda folder: _brace_file(folder, 30_000),
     "brace-300k": lambda folder: _brace_file(folder, 300_000),
+    "latex-300k": lambda folder: _latex_file(folder, 300_000),
+    "math-300k": lambda folder: _math_file(folder, 300_000),
     "real-986k": lambda folder: (
         FIXTURES
         / "bbt_Maintain_the_JabRef_group_and_subgroup_structure_when_importing_a_BibTeX_db_97.bib"
