@@ -24,6 +24,8 @@ Decisions:
   is imported; its ``entry_key`` is its 1-based position among the file's
   entries.
 * ``@comment``, ``@preamble`` and text between entries are ignored.
+* A missing comma between two fields (``title = {A}  year = 2000``) is recovered,
+  as Zotero does; anything else that is not a field is the entry's error.
 * ``crossref``: missing fields (booktitle, year, publisher, editor...) are
   inherited from the target when it is in the same file (keys compared without
   case); a volume's title becomes the booktitle of what crossrefs it. BibTeX

@@ -15,13 +15,13 @@ one it does not know). Then NFC.
 
 Where we read differently from pylatexenc, on purpose: ``\\texttt{x}``,
 ``\\textsf{x}``, ``\\textup{x}`` keep their text (pylatexenc drops it);
-``\\mathbf{x}`` is plain x, not mathematical bold letters that no search finds;
-scripts are Unicode where Unicode has them; ``\\-`` (a hyphenation hint) is
-nothing, not a soft hyphen; ``\\LaTeX`` and ``\\copyright`` are text, not nothing; a
-space after a symbol command stays (``\\LaTeX and``);
-a lone ``$`` is a dollar sign; a doubled backslash before an accent (``D\\\\'ecoret``,
-from a file escaped once too often) is the accent, not a line break and a stray
-accent.
+``\\mathbf{x}``, ``\\mathbb{R}`` are plain letters, not mathematical alphanumeric
+symbols that no search finds; scripts are Unicode where Unicode has them; ``\\-``
+(a hyphenation hint) is nothing, not a soft hyphen; ``\\LaTeX`` and
+``\\copyright`` are text, not nothing; a space after a symbol command stays
+(``\\LaTeX and``); a lone ``$`` is a dollar sign; a doubled backslash before an
+accent (``D\\\\'ecoret``, from a file escaped once too often) is the accent, not a
+line break and a stray accent.
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def _text_command(match: re.Match[str]) -> str:
     if name in _STYLES:
         return ""  # its argument follows, in braces that _plain removes
     if name in _DECLARATIONS:
-        return space
+        return ""  # TeX eats the space after it
     symbol = _SYMBOLS.get(name)
     return match.group() if symbol is None else symbol + space
 
