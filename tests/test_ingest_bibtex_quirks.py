@@ -146,3 +146,19 @@ def test_what_reaches_pylatexenc_is_bounded(monkeypatch) -> None:
     assert words[:4] == ["w0", "a/b", "w1", "a/b"]  # pylatexenc's reading while in budget
     assert words[-2:] == ["w19999", "ab"]  # then the rough one: arguments kept, no LaTeX
     assert "\\" not in record.abstract
+
+
+@pytest.mark.parametrize(
+    ("latex", "text"),
+    [
+        ("The \\texttt{grep} tool", "The grep tool"),  # pylatexenc drops the argument
+        ("hy\\-phen\\-ation", "hyphenation"),  # not soft hyphens that break search
+        ("\\LaTeX{} and \\copyright{} 2020", "LaTeX and © 2020"),
+        ("$\\mathbb{R}^n$ and $\\mathbf{x}$", "Rⁿ and x"),
+        ("Costs $5 a month", "Costs $5 a month"),  # one $: a dollar sign
+        ("{\\em Drosophila}{\\bf X}", "DrosophilaX"),  # a declaration eats its space
+        ("A$\\beta$ plaques", "Aβ plaques"),
+    ],
+)
+def test_readings_beyond_pylatexenc(latex: str, text: str) -> None:
+    assert display_text(latex) == text
