@@ -7,6 +7,7 @@ edited), a member of zeros that unpacks to 64 MB, a nesting 100,000 deep, a zip 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 import tracemalloc
@@ -142,3 +143,19 @@ def test_strings_cut_by_the_read_boundary_still_read(tmp_path):
         assert read_backup(plain).document["review"]["description"] == description
         zipped = zip_with(tmp_path / f"long{offset}.zip", text.encode())
         assert read_backup(zipped).document["review"]["description"] == description
+
+
+def test_a_damaged_attachment_in_a_zip_is_a_damaged_zip(tmp_path):
+    content = b"%PDF-1.4 a full text " * 5000
+    sha = hashlib.sha256(content).hexdigest()
+    document = dict(MINIMAL, files={sha: f"{sha}.pdf"})
+    path = tmp_path / "with-file.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(ZIP_DOCUMENT, json.dumps(document))
+        archive.writestr(f"files/{sha}.pdf", content)
+    assert read_backup(path).files  # as written, it reads
+    data = bytearray(path.read_bytes())
+    member = data.index(f"files/{sha}.pdf".encode()) + len(f"files/{sha}.pdf") + 20
+    data[member] ^= 0xFF  # a byte of the compressed attachment
+    path.write_bytes(bytes(data))
+    assert refused(path).startswith(f"{path}: a damaged zip file")

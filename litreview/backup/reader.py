@@ -49,7 +49,8 @@ def read_backup(path: Path) -> Backup:
         raise BackupRefused(f"{path}: no such file")
     with path.open("rb") as f:
         magic = f.read(4)
-    if magic in _ZIP_MAGIC:
+    is_zip = magic in _ZIP_MAGIC
+    if is_zip:
         document, files = _read_zip(path)
     else:
         refuse_if_too_large(path.stat().st_size, path, "the file")
@@ -61,8 +62,17 @@ def read_backup(path: Path) -> Backup:
                 files[entry.name] = _opener(entry)
     document, migrated_from = _migrate(document, path)
     check_document(document, path)
-    openers = check_files(document, files, path)
+    try:
+        openers = check_files(document, files, path)  # reads each attachment to hash it
+    except _DAMAGED as exc:
+        if not is_zip:
+            raise
+        raise BackupRefused(f"{_damaged(path)}: {exc}") from None
     return Backup(path, document, openers, migrated_from)
+
+
+def _damaged(path: Path) -> str:
+    return f"{path}: a damaged zip file (truncated, or not completely copied?)"
 
 
 def _load(opener: Callable[[], IO[bytes]], path: Path, what: str) -> dict[str, Any]:
@@ -80,7 +90,6 @@ def _opener(entry: Path) -> Callable[[], IO[bytes]]:
 
 
 def _read_zip(path: Path) -> tuple[dict[str, Any], dict[str, Callable[[], IO[bytes]]]]:
-    damaged = f"{path}: a damaged zip file (truncated, or not completely copied?)"
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
@@ -91,7 +100,7 @@ def _read_zip(path: Path) -> tuple[dict[str, Any], dict[str, Callable[[], IO[byt
             refuse_if_too_large(info.file_size, path, f"its {ZIP_DOCUMENT}")
             document = _load(lambda: archive.open(info), path, ZIP_DOCUMENT)
     except _DAMAGED as exc:
-        raise BackupRefused(f"{damaged}: {exc}") from None
+        raise BackupRefused(f"{_damaged(path)}: {exc}") from None
     files: dict[str, Callable[[], IO[bytes]]] = {}
     for name in names:
         if name.startswith("files/") and len(name) > len("files/"):
