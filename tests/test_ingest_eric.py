@@ -34,6 +34,13 @@ def test_an_eric_medline_export_is_found_and_read_whatever_its_name(tmp_path):
     assert items[1].isbn == "978-1-23456-789-7"  # "ISBN-" prefix dropped
 
 
+def test_an_eric_record_that_does_not_start_with_its_number_is_found(tmp_path):
+    path = tmp_path / "eric.txt"
+    path.write_text("TI  - Data Ethics\nAU  - Haddad, Rami\nOID - EJ1300001\nDP  - 2022\n")
+    fmt, [record] = read_file(path)
+    assert (fmt, record.entry_key, record.year) == ("medline", "EJ1300001", 2022)
+
+
 def test_an_eric_ris_export_keeps_its_eric_numbers():
     fmt, items = read_file(ERIC_RIS)
     assert fmt == "ris"

@@ -149,13 +149,18 @@ _DECLARATIONS = frozenset(
 _SHORT = {",": " ", ";": " ", ":": " ", " ": " ", "!": "", "-": "", "/": "", "\\": " "}
 
 
+# A symbol whose text holds one of these is left to pylatexenc: the passes after this
+# one would read it again (\\textbackslash is "\\", \\textasciitilde "~").
+_RETOUCHED = re.compile(r"[\\{}$~%#&_^`'-]")
+
+
 def _symbol_table() -> dict[str, str]:
     """pylatexenc's commands without arguments whose text is fixed (\\alpha: α)."""
     walker = walker_context_db()
     table = {}
     for spec in _latex_context.iter_macro_specs():
         text = spec.simplify_repl
-        if not isinstance(text, str) or "%" in text or spec.macroname in table:
+        if not isinstance(text, str) or spec.macroname in table or _RETOUCHED.search(text):
             continue
         parsing = walker.get_macro_spec(spec.macroname)
         arguments = getattr(getattr(parsing, "args_parser", None), "argspec", "")
@@ -292,15 +297,19 @@ def _accent(match: re.Match[str]) -> str:
 
 
 def _plain(value: str) -> str:
-    """What LaTeX decoding does to text without commands or math: cheaply."""
-    if "{" in value or "}" in value:
-        value = value.replace("{", "").replace("}", "")
+    """What LaTeX decoding does to text without commands or math: cheaply.
+
+    Braces go last: a brace breaks a ligature (``-{}-`` and ``\\mbox{-}-`` are two
+    hyphens, as the BibTeX export writes them), as in TeX.
+    """
     if "--" in value:
         value = value.replace("---", "\u2014").replace("--", "\u2013")
     if "~" in value:
         value = value.replace("~", "\u00a0")
     if "``" in value or "''" in value:
         value = value.replace("``", "\u201c").replace("''", "\u201d")
+    if "{" in value or "}" in value:
+        value = value.replace("{", "").replace("}", "")
     return value
 
 

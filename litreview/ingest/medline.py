@@ -42,8 +42,11 @@ _TAGS = _TAGS.split()
 _NAMES = ("FAU", "AU", "CN")
 _NAMES_KEY = "FAU AU CN"  # the names are read as one field list, in file order
 _TAG = re.compile(r"([A-Z][A-Z0-9]{1,3}) *-(.*)", re.DOTALL)
-# A PubMed file starts with a PMID; an ERIC one with OWN - ERIC or its OID.
-_HEAD = re.compile(r"\s*(?:PMID *- *\d|OWN *- *ERIC\b|OID *- *E[DJ]\d)")
+# A PubMed file starts with a PMID. An ERIC one starts with a tag line and holds
+# OWN - ERIC or an OID with an ERIC number in its first lines.
+_HEAD = re.compile(r"\s*PMID *- *\d")
+_TAG_LINE = re.compile(r"\s*[A-Z][A-Z0-9]{1,3} *- ")
+_ERIC_HEAD = re.compile(r"^(?:OWN *- *ERIC\b|OID *- *E[DJ]\d)", re.MULTILINE)
 _ERIC_NUMBER = re.compile(r"E[DJ]\d{5,7}")
 _SOURCE_VENUE = re.compile(r"(.+?),\s+(?:v\d|n\d|p\d)")
 _ISBN_PREFIX = re.compile(r"^ISBN[-:\s]*", re.IGNORECASE)
@@ -76,7 +79,10 @@ Names = list[tuple[str, list[str]]]  # FAU/AU/CN values in file order
 
 def looks_like(head: str) -> bool:
     """True when the text starts (after blank lines) with a ``PMID-`` tag, or ERIC's."""
-    return _HEAD.match(head.lstrip("\ufeff")) is not None
+    head = head.lstrip("\ufeff")
+    if _HEAD.match(head):
+        return True
+    return _TAG_LINE.match(head) is not None and _ERIC_HEAD.search(head, 0, 4096) is not None
 
 
 def _split(line: str) -> tuple[str | None, str]:
