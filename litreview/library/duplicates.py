@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,6 +109,34 @@ def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: st
             target_id=low,
             other=high,
         )
+
+
+@dataclass(frozen=True)
+class MergedInto:
+    """Where a merged-away record went: the live record it is now part of, and how."""
+
+    record: Record  # the live record at the end of the chain of merges
+    merge: Merge | None  # the merge that took this record away (None: not found)
+
+
+def merged_into(session: Session, review: Review, record: Record) -> MergedInto | None:
+    """Where ``record`` went if it was merged away (None if it is live): the chain of
+    merges followed to the record that is live now, and the merge that took it."""
+    if record.merged_into_id is None:
+        return None
+    survivor, seen = record, {record.id}
+    while survivor.merged_into_id is not None and survivor.merged_into_id not in seen:
+        seen.add(survivor.merged_into_id)
+        survivor = session.get(Record, survivor.merged_into_id) or survivor
+        if survivor.review_id != review.id:
+            return None
+    entry = session.scalar(
+        sa.select(Merge)
+        .where(Merge.duplicate_id == record.id, Merge.undone_at.is_(None))
+        .order_by(Merge.id.desc())
+        .limit(1)
+    )
+    return MergedInto(survivor, entry)
 
 
 def list_merges(session: Session, review: Review) -> list[Merge]:
