@@ -243,7 +243,9 @@ RIS_TYPES = {
 }
 
 
-_RANGE = re.compile(r"^\s*([^\s\-\u2010-\u2015]+)\s*[-\u2010-\u2015]+\s*([^\s\-\u2010-\u2015]+)\s*$")
+_RANGE = re.compile(
+    r"^\s*([^\s\-\u2010-\u2015]+)\s*[-\u2010-\u2015]+\s*([^\s\-\u2010-\u2015]+)\s*$"
+)
 
 
 def page_range(pages: str | None) -> tuple[str | None, str | None]:

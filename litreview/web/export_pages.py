@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
-
-from collections import Counter
 
 from flask import Response, flash, render_template, request
 
@@ -35,7 +34,9 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 def _page(status: int = 200, **extra: Any) -> tuple[str, int]:
     session, rv = db(), this_review()
-    counts = {stage: Counter(screening.outcomes_at(session, rv, stage).values()) for stage in STAGES}
+    counts = {
+        stage: Counter(screening.outcomes_at(session, rv, stage).values()) for stage in STAGES
+    }
     context: dict[str, Any] = {
         "form": request.args,
         "formats": files.FORMATS,
