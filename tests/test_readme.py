@@ -96,3 +96,6 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     for name in ("ai-sw.docx", "included.ris", "prisma.svg", "ai-sw.litreview.json"):
         assert (work / name).stat().st_size > 0, name
     assert "7 records" in output("litreview restore ai-sw-copy")
+    carried = output("litreview import rayyan-copy")
+    assert "read 6, imported 5, merged 1 duplicates" in carried
+    assert "column notes: 3 decisions of ann@example.org at title_abstract" in carried

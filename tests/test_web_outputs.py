@@ -239,7 +239,7 @@ def test_a_pdf_is_named_as_such_and_refused_files_are_shown_as_refused(site):
     site.wait_for_import(rita, mixed)
     html = rita.page(mixed)
     assert "Import finished, but 1 of 2 files was refused (see below)." in html
-    assert "report.docx: a ZIP archive (or a Word, Excel or OpenDocument file)" in html
+    assert "report.docx: is a zip file" in html
 
 
 def test_entries_without_a_title_are_reported_and_each_file_has_its_source(site):

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
+from litreview.errors import Invalid
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
 from litreview.library.listing import list_records, record_json, untitled_entries
@@ -55,6 +56,26 @@ class _ImportFormat(click.Choice):
     is_flag=True,
     help="Leave search indexing to the next search or `litreview reindex` (large imports).",
 )
+@click.option(
+    "--decisions-from",
+    "decisions_column",
+    metavar="COLUMN",
+    help="A table's column of earlier screening decisions (include/exclude/maybe, 1/0, "
+    "Rayyan's notes): they become the decisions of the person --as.",
+)
+@click.option(
+    "--stage",
+    type=click.Choice(["title_abstract", "full_text"]),
+    default="title_abstract",
+    show_default=True,
+    help="The stage of the decisions carried over with --decisions-from.",
+)
+@click.option(
+    "--reviewer-name",
+    metavar="NAME",
+    help="With --decisions-from: the person's name in Rayyan's notes "
+    "(default: their account's name or email).",
+)
 @actor_option
 @json_option
 @pass_ctx
@@ -67,13 +88,20 @@ def import_(
     fmt: str | None,
     dry_run: bool,
     no_index: bool,
+    decisions_column: str | None,
+    stage: str,
+    reviewer_name: str | None,
     actor: str,
     as_json: bool,
 ) -> None:
-    """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.
+    """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science, CSL-JSON or CSV/TSV FILES into
+    review SLUG.
 
     Each file is one transaction: a file that cannot be read leaves the review as it was.
+    With --decisions-from, a table's earlier screening decisions are stored with its
+    records, in the same transaction, as decisions of the person --as (a reviewer or lead).
     """
+    from litreview.library import carried_decisions as carried
     from litreview.library import imports
 
     sources = _sources(source_labels, files)
@@ -82,8 +110,12 @@ def import_(
     ctx.index_after_commit = not no_index
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
+        person = _decider(session, rv, actor) if decisions_column else None
         for path, source_label in zip(files, sources, strict=True):
             try:
+                if person is not None:
+                    names = carried.person_names(person, *filter(None, [reviewer_name]))
+                    decisions = carried.read_decisions(path, decisions_column, names, fmt)
                 with _progress(path, enabled=not as_json) as progress:
                     report = imports.import_file(
                         session,
@@ -94,13 +126,17 @@ def import_(
                         format=fmt,
                         progress=progress,
                     )
-            except UnreadableFile as exc:
+                if person is not None:
+                    carry = carried.carry_decisions(session, rv, person, stage, decisions)
+            except (UnreadableFile, Invalid) as exc:
                 session.rollback()
                 unreadable.append(str(exc))
                 reports.append({"file": str(path), "error": str(exc)})
                 continue
             data = report.to_json()
             data["untitled"], data["untitled_count"] = untitled_entries(session, report.batch)
+            if person is not None:
+                data["decisions"] = carry.to_json()
             if dry_run:
                 session.rollback()
             else:
@@ -116,6 +152,8 @@ def import_(
         "untitled": sum(r["untitled_count"] for r in done),
         "dry_run": dry_run,
     }
+    if decisions_column:
+        summary["decided"] = sum(r["decisions"]["decided"] for r in done)
     emit(as_json, summary, lambda: _print_import(summary))
     if unreadable:
         for message in unreadable:
@@ -136,6 +174,16 @@ def _sources(labels: tuple[str, ...], files: tuple[Path, ...]) -> list[str | Non
             "or one per file in the same order"
         )
     return cleaned
+
+
+def _decider(session: Any, rv: Any, actor: str) -> Any:
+    """The person --as, who must be able to screen in the review (checked before importing)."""
+    from litreview.accounts.users import require_role
+    from litreview.cli.common import find_user
+
+    person = find_user(session, actor)
+    require_role(session, rv, person, "lead", "reviewer")
+    return person
 
 
 @contextmanager
@@ -174,6 +222,16 @@ def _print_import(summary: dict[str, Any]) -> None:
             click.echo(f"  {r['file']}: {where}, entry {e['entry']}: no title{record}")
         if r["untitled_count"] > len(r["untitled"]):
             click.echo(f"  … and {r['untitled_count'] - len(r['untitled'])} more without a title")
+        if "decisions" in r:
+            d = r["decisions"]
+            click.echo(
+                f"{r['file']}: column {d['column']}: {d['decided']} decisions of {d['reviewer']} "
+                f"at {d['stage']}, {d['unchanged']} unchanged, {d['kept']} kept as decided "
+                f"before, {d['undecided']} rows undecided, {d['not_imported']} rows not "
+                f"imported, {len(d['errors'])} errors"
+            )
+            for e in d["errors"]:
+                click.echo(f"  {r['file']}: line {e['line']}: {e['message']}")
 
 
 @click.command()

@@ -38,7 +38,8 @@ COMMANDS = {
     "question": ("litreview.cli.review_commands:question", "Review questions (themes)."),
     "import": (
         "litreview.cli.library_commands:import_",
-        "Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.",
+        "Import BibTeX, RIS, PubMed/MEDLINE, Web of Science, CSL-JSON or CSV/TSV FILES into "
+        "review SLUG.",
     ),
     "records": (
         "litreview.cli.library_commands:records",

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from litreview.ingest import bibtex, csljson, medline, ris, wos
+from litreview.ingest import bibtex, csljson, medline, ris, tables, wos
 from litreview.ingest.record_data import Item, Reader, UnreadableFile
 
 READERS: dict[str, Reader] = {
@@ -18,6 +18,8 @@ READERS: dict[str, Reader] = {
     "medline": medline.read,
     "wos": wos.read,
     "csljson": csljson.read,
+    "csv": tables.read,
+    "tsv": tables.read_tsv,
 }
 
 EXTENSIONS = {
@@ -28,7 +30,13 @@ EXTENSIONS = {
     ".medline": "medline",
     ".json": "csljson",
     ".ciw": "wos",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
 }
+# Extensions that say "a table" even when the header names no title column, so that
+# the reader can say which columns it found.
+_TABLES = frozenset((".csv", ".tsv", ".tab"))
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -44,6 +52,7 @@ _RIS = re.compile(r"^\s*TY\s{0,2}-", re.IGNORECASE | re.MULTILINE)
 _RIS_TAG = re.compile(r"^[A-Z][A-Z0-9]  - ", re.MULTILINE)
 _RIS_END = re.compile(r"^ER  -", re.MULTILINE)
 _BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.MULTILINE)
+_ZIP = b"PK\x03\x04"
 _HEAD_BYTES = 64 * 1024
 _CHECK_CHUNK = 1 << 20
 
@@ -53,7 +62,6 @@ _CHECK_CHUNK = 1 << 20
 # decoding: "line 2: not valid utf-8" would send the person looking for a bad character.
 _NOT_TEXT = (
     (b"%PDF-", "a PDF document"),
-    (b"PK\x03\x04", "a ZIP archive (or a Word, Excel or OpenDocument file)"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Word or Excel file"),
     (b"{\\rtf", "an RTF document"),
     (b"\x89PNG", "a PNG image"),
@@ -143,10 +151,13 @@ def detect_format(path: Path, head: str) -> str:
         candidates.append("ris")
     if _BIBTEX.search(head):
         candidates.append("bibtex")
+    if path.suffix.lower() in _TABLES or tables.looks_like(head):
+        first = stripped.split("\n", 1)[0]
+        candidates.append("tsv" if tables.sniff_delimiter(first) == "\t" else "csv")
     if not candidates:
         raise UnreadableFile(
             f"{path}: not a bibliography file (no BibTeX, RIS, PubMed/MEDLINE, "
-            "Web of Science or CSL-JSON entries found)"
+            "Web of Science or CSL-JSON entries, nor a table with a title column, found)"
         )
     by_extension = EXTENSIONS.get(path.suffix.lower())
     return by_extension if by_extension in candidates else candidates[0]
@@ -166,6 +177,11 @@ def open_bibliography(path: Path, format: str | None = None) -> Iterator[tuple[s
         raise UnreadableFile(f"{path}: cannot be read ({exc.strerror})") from None
     if not head.strip():
         raise UnreadableFile(f"{path}: the file is empty")
+    if head.startswith(_ZIP):
+        raise UnreadableFile(
+            f"{path}: is a zip file (an Excel .xlsx workbook?): save it as CSV (UTF-8) "
+            "and import that"
+        )
     refuse_non_text(path, head)
     encoding = sniff_encoding(path, head)
     check_decodes(path, encoding)
