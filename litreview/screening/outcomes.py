@@ -260,6 +260,19 @@ def outcomes_at(session: Session, review: Review, stage: str) -> dict[int, str]:
     }
 
 
+def outcome_counts(session: Session, review: Review, stage: str) -> dict[str, int]:
+    """How many live records have each outcome at ``stage`` (one GROUP BY)."""
+    check_stage(stage)
+    o = StageOutcome
+    rows = session.execute(
+        sa.select(o.outcome, sa.func.count())
+        .join(Record, Record.id == o.record_id)
+        .where(o.review_id == review.id, o.stage == stage, o.outcome.is_not(None), *_live(review))
+        .group_by(o.outcome)
+    )
+    return {outcome: count for outcome, count in rows}
+
+
 def outcomes_with_reasons(session: Session, review: Review, stage: str) -> dict[int, Outcome]:
     """As :func:`outcomes_at`, each with its exclusion reason (for exports)."""
     return {

@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from flask import Response, flash, render_template, request
 
-from litreview import backup, screening
+from litreview import backup
 from litreview.errors import Invalid, NotFound
 from litreview.export import outputs as files
 from litreview.export.csl import STYLES
 from litreview.export.record_files import NothingSelected
 from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.outcomes import outcome_counts
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -34,9 +34,7 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 def _page(status: int = 200, **extra: Any) -> tuple[str, int]:
     session, rv = db(), this_review()
-    counts = {
-        stage: Counter(screening.outcomes_at(session, rv, stage).values()) for stage in STAGES
-    }
+    counts = {stage: outcome_counts(session, rv, stage) for stage in STAGES}
     context: dict[str, Any] = {
         "form": request.args,
         "formats": files.FORMATS,
