@@ -262,8 +262,11 @@ def test_entries_without_a_title_are_reported_and_each_file_has_its_source(site)
     )
     job = response.location
     status = site.wait_for_import(rita, job)
-    assert [f["source"] for f in status["files"]] == ["Scopus", "Web of Science"]
+    assert [f["state"] for f in status["files"]] == ["done", "done"]
     html = rita.page(job)
+    sources = re.findall(r'<td class="source">([^<]*)</td>', html)
+    assert sources == ["Scopus", "Web of Science"]
+    assert '<td class="untitled-count">1</td>' in html
     third = good.count("\n") + 1  # the untitled entry's first line
     assert f"scopus.ris: line {third}, entry nt1: no title (imported as" in html
     assert "Import finished." in html

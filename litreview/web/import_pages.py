@@ -202,8 +202,5 @@ def import_status(job_id: str) -> object:
         stage=status.get("stage"),
         done=done,
         total=total,
-        files=[
-            {"name": f["name"], "state": f["state"], "source": f.get("source")}
-            for f in status["files"]
-        ],
+        files=[{"name": f["name"], "state": f["state"]} for f in status["files"]],
     )
