@@ -20,7 +20,6 @@ import atexit
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,9 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from litreview.config import Settings
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
 from litreview.search.outbox import apply_outbox, pending_count, queue_records, rebuild
-
-if TYPE_CHECKING:
-    from litreview.search.whoosh_backend import WhooshBackend
 
 log = logging.getLogger(__name__)
 
@@ -67,27 +63,43 @@ __all__ = [
 ]
 
 
-_shared: WhooshBackend | None = None
+_shared: SearchBackend | None = None
+_shared_key: tuple | None = None
 _shared_lock = threading.Lock()
 
 
 def open_backend(settings: Settings) -> SearchBackend:
-    """The search index of this data folder (created on first write).
+    """The search backend ``settings.search`` names (LITREVIEW_SEARCH): a tantivy or
+    Whoosh index in the data folder (made on first write), or PostgreSQL's own.
 
-    The same backend is handed out again while the data folder stays the same, so a
-    web worker keeps its searchers open between requests; another folder closes it.
+    The same backend is handed out again while the settings stay the same, so a web
+    worker keeps its searchers open between requests; other settings close it.
     """
-    # Imported here: Whoosh loads only when an index is opened, not for every command
-    # or session factory that imports this package.
-    from litreview.search.whoosh_backend import WhooshBackend
-
-    global _shared
+    # Imported here: an engine loads only when it is used, not for every command or
+    # session factory that imports this package.
+    global _shared, _shared_key
+    key = (settings.search, Path(settings.index_dir), settings.database_url)
     with _shared_lock:
-        if _shared is None or _shared.index_dir != Path(settings.index_dir):
+        if _shared is None or _shared_key != key:
             if _shared is not None:
                 _shared.close()
-            _shared = WhooshBackend(settings.index_dir, cache_mb=settings.search_cache_mb)
+            _shared = _make_backend(settings)
+            _shared_key = key
         return _shared
+
+
+def _make_backend(settings: Settings) -> SearchBackend:
+    if settings.search == "postgres":
+        from litreview.search.postgres_backend import PostgresBackend
+
+        return PostgresBackend()
+    if settings.search == "whoosh":
+        from litreview.search.whoosh_backend import WhooshBackend
+
+        return WhooshBackend(settings.index_dir / "whoosh")
+    from litreview.search.tantivy_backend import TantivyBackend
+
+    return TantivyBackend(settings.index_dir / "tantivy")
 
 
 @atexit.register

@@ -24,7 +24,6 @@ connection are not: call :func:`queue_records` for those.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 from itertools import chain
 
@@ -48,7 +47,6 @@ log = logging.getLogger(__name__)
 _QUEUED = "litreview.search.queued"
 _WITH_RECORD = (Attachment,)
 BATCH = 2000
-PARALLEL_ABOVE = 5000
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -156,6 +154,18 @@ def pending_count(session_factory: sessionmaker[Session]) -> int:
         return session.scalar(sa.select(sa.func.count(SearchOutbox.id))) or 0
 
 
+def pending_in_review(session: Session, review_id: int) -> int:
+    """How many of a review's records wait in the outbox to be indexed."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(SearchOutbox.record_id))).where(
+                SearchOutbox.review_id == review_id
+            )
+        )
+        or 0
+    )
+
+
 def apply_outbox(
     session_factory: sessionmaker[Session],
     backend: SearchBackend,
@@ -163,12 +173,16 @@ def apply_outbox(
     timeout: float = 5.0,
     batch: int = BATCH,
     progress: Progress | None = None,
+    limit: int | None = None,
 ) -> int:
-    """Bring the index up to date with every committed change; returns records applied.
+    """Bring the index up to date with every committed change (or with about ``limit``
+    records of them, oldest first); returns records applied.
 
     Never raises for a busy index: when the write lock cannot be had within
     ``timeout`` seconds the rows stay for the next run and this returns early.
     """
+    if not backend.uses_outbox:
+        return 0
     if not backend.exists():
         return rebuild(session_factory, backend, timeout=timeout, progress=progress)
     total = pending_count(session_factory)
@@ -203,7 +217,7 @@ def apply_outbox(
         applied += len(ids)
         if progress:
             progress(min(applied, total), total)
-        if len(rows) < batch:
+        if len(rows) < batch or (limit is not None and applied >= limit):
             break
     return applied
 
@@ -214,7 +228,6 @@ def rebuild(
     *,
     review_id: int | None = None,
     timeout: float = 30.0,
-    procs: int | None = None,
     progress: Progress | None = None,
 ) -> int:
     """Rebuild one review's documents (or, with no review, the whole index) from the
@@ -234,12 +247,8 @@ def rebuild(
                 Record.review_id.in_(review_ids), Record.merged_into_id.is_(None)
             )
         )
-        if procs is None:
-            # Two indexing processes halve a large build; for small ones the start-up
-            # costs more than it saves.
-            procs = 2 if total > PARALLEL_ABOVE and (os.cpu_count() or 1) >= 2 else 1
         done = 0
-        with backend.writer(timeout, procs=procs) as writer:
+        with backend.writer(timeout) as writer:
             for rid in review_ids:
                 if review_id is not None:
                     writer.delete_review(rid)

@@ -1,0 +1,214 @@
+"""Snippets: the passages of a hit that match, cut from the database's text, the same
+for every backend.
+
+A backend says which records match and how well; the words a person sees marked are
+found here, in the record's title, abstract and keywords and in the pages of its full
+texts as the database holds them, by the analysis every backend indexes with
+(:mod:`litreview.search.analysis`): a word is marked when its index term is one the
+query asks for, a prefix's words when they begin with it as typed, a phrase's words
+where they stand in a row. So snippets, their page numbers and their escaping are one
+piece of code, whatever engine found the record.
+
+The text is untrusted: everything but the ``<b>`` marks is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from litreview.models import Attachment, AttachmentPage, Record
+from litreview.search import analysis
+from litreview.search.backend import Snippet
+from litreview.search.query import Node, Phrase, Prefix, Term, leaves
+
+PAGES_PER_HIT = 2
+PASSAGE_CHARS = 240
+_SURROUND = 70
+_SPACES = re.compile(r"\s+")
+_WHOLE = ("title", "keywords")  # short: shown whole
+_FIELDS = ("title", "abstract", "keywords")
+
+
+@dataclass
+class Marks:
+    """What to mark, per field (None: the default fields), from a query's tree."""
+
+    terms: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
+    prefixes: dict[str | None, set[str]] = field(default_factory=lambda: defaultdict(set))
+    phrases: dict[str | None, list[list[tuple[str, ...]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    @classmethod
+    def of(cls, query: Node) -> Marks:
+        marks = cls()
+        for leaf in leaves(query):
+            if isinstance(leaf, Term):
+                marks.terms[leaf.field].update(analysis.terms(leaf.word))
+            elif isinstance(leaf, Prefix):
+                marks.prefixes[leaf.field].add(leaf.prefix)
+            elif isinstance(leaf, Phrase):
+                marks.phrases[leaf.field].append([analysis.terms(w) for w in leaf.words])
+        return marks
+
+    def for_field(self, name: str) -> _FieldMarks:
+        default = name in ("title", "keywords", "abstract", "author", "fulltext")
+        terms = set(self.terms.get(name, ()))
+        prefixes = set(self.prefixes.get(name, ()))
+        phrases = list(self.phrases.get(name, ()))
+        if default:
+            terms |= self.terms.get(None, set())
+            prefixes |= self.prefixes.get(None, set())
+            phrases += self.phrases.get(None, [])
+        return _FieldMarks(frozenset(terms), tuple(prefixes), phrases)
+
+
+@dataclass
+class _FieldMarks:
+    terms: frozenset[str]
+    prefixes: tuple[str, ...]
+    phrases: list[list[tuple[str, ...]]]
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.prefixes or self.phrases)
+
+    def could_match(self, text: str) -> bool:
+        """A cheap first look: can a page hold a marked word at all?"""
+        folded = analysis.fold(text)
+        roots = [t.rstrip("i")[:6] or t for t in self.terms] + [p[:6] for p in self.prefixes]
+        roots += [t.rstrip("i")[:6] or t for phrase in self.phrases for t in phrase[0]]
+        return any(root in folded for root in roots)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the marked words are in ``text``: (start, end) character offsets."""
+        tokens = [(m.start(), m.end(), m.group()) for m in analysis.WORD.finditer(text)]
+        marked = [False] * len(tokens)
+        folded = [analysis.fold(word) for _s, _e, word in tokens]
+        stems = [analysis.stem(f) for f in folded]
+        for i, (f, s) in enumerate(zip(folded, stems, strict=True)):
+            if s in self.terms or (self.prefixes and f.startswith(self.prefixes)):
+                marked[i] = True
+        for phrase in self.phrases:
+            n = len(phrase)
+            for i in range(len(tokens) - n + 1):
+                if all(stems[i + k] in phrase[k] for k in range(n)):
+                    for k in range(n):
+                        marked[i + k] = True
+        return [(s, e) for (s, e, _w), m in zip(tokens, marked, strict=True) if m]
+
+
+def snippets_for(
+    session: Session, query: Node, record_ids: Iterable[int]
+) -> dict[int, list[Snippet]]:
+    """Each record's snippets: its title, abstract and keywords where they match, then
+    the best ``PAGES_PER_HIT`` pages of its full texts, best first."""
+    ids = list(record_ids)
+    marks = Marks.of(query)
+    out: dict[int, list[Snippet]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = session.execute(
+        sa.select(Record.id, Record.title, Record.abstract, Record.keywords).where(
+            Record.id.in_(ids)
+        )
+    )
+    for record_id, title, abstract, keywords in rows:
+        texts = {"title": title or "", "abstract": abstract or "", "keywords": "; ".join(keywords or [])}
+        for name in _FIELDS:
+            field_marks = marks.for_field(name)
+            if not field_marks or not texts[name]:
+                continue
+            text = _SPACES.sub(" ", texts[name]).strip()
+            spans = field_marks.spans(text)
+            if spans:
+                shown = _marked(text, spans) if name in _WHOLE else _passages(text, spans)
+                out[record_id].append(Snippet(field=name, page=None, text=shown))
+    fulltext = marks.for_field("fulltext")
+    if fulltext:
+        for record_id, passages in _page_passages(session, ids, fulltext).items():
+            out[record_id].extend(passages)
+    return out
+
+
+def _page_passages(session: Session, ids: list[int], marks: _FieldMarks) -> dict[int, list[Snippet]]:
+    best: dict[int, list[tuple[tuple[int, int], int, Snippet]]] = defaultdict(list)
+    pages = session.execute(
+        sa.select(Attachment.record_id, AttachmentPage.page, AttachmentPage.text)
+        .join(Attachment, Attachment.id == AttachmentPage.attachment_id)
+        .where(Attachment.record_id.in_(ids))
+        .order_by(Attachment.id, AttachmentPage.page)
+    )
+    for order, (record_id, page, text) in enumerate(pages):
+        if not text or not marks.could_match(text):
+            continue
+        text = _SPACES.sub(" ", text).strip()
+        spans = marks.spans(text)
+        if not spans:
+            continue
+        start, end = _window(text, spans)
+        inside = [s for s in spans if s[0] >= start and s[1] <= end]
+        distinct = len({text[s:e].lower() for s, e in inside})
+        snippet = Snippet(field="fulltext", page=page, text=_cut(text, inside, start, end))
+        best[record_id].append(((-distinct, -len(inside)), order, snippet))
+    return {
+        record_id: [s for _k, _o, s in sorted(found, key=lambda x: (x[0], x[1]))[:PAGES_PER_HIT]]
+        for record_id, found in best.items()
+    }
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> str:
+    return _cut(text, spans, 0, len(text))
+
+
+def _passages(text: str, spans: list[tuple[int, int]]) -> str:
+    """Up to two passages of a longer field, joined by an ellipsis, in text order."""
+    if len(text) <= PASSAGE_CHARS:
+        return _marked(text, spans)
+    first = _window(text, spans)
+    rest = [s for s in spans if s[0] >= first[1] or s[1] <= first[0]]
+    windows = [first] + ([_window(text, rest)] if rest else [])
+    windows.sort()
+    parts = [_cut(text, [s for s in spans if s[0] >= a and s[1] <= b], a, b) for a, b in windows]
+    return " … ".join(parts)
+
+
+def _window(text: str, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    """About PASSAGE_CHARS around the densest run of marked words, cut at word ends."""
+    best, best_count = 0, 0
+    j = 0
+    for i, (start, _end) in enumerate(spans):
+        while j < len(spans) and spans[j][1] - start <= PASSAGE_CHARS - 2 * _SURROUND:
+            j += 1
+        if j - i > best_count:
+            best, best_count = i, j - i
+    first, last = spans[best][0], spans[best + best_count - 1][1]
+    room = max(PASSAGE_CHARS - (last - first), 0)
+    start = max(first - min(_SURROUND, room // 2), 0)
+    end = min(last + (room - (first - start)), len(text))
+    if start > 0 and text[start - 1].isalnum():
+        space = text.find(" ", start, first)
+        start = space + 1 if space >= 0 else start
+    if end < len(text) and text[end].isalnum():
+        space = text.rfind(" ", last, end)
+        end = space if space >= 0 else end
+    return start, end
+
+
+def _cut(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    """``text[start:end]`` as HTML with the spans in ``<b>``."""
+    out, at = [], start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out.append(html.escape(text[at:s], quote=True))
+        out.append("<b>" + html.escape(text[s:e], quote=True) + "</b>")
+        at = e
+    out.append(html.escape(text[at:end], quote=True))
+    return "".join(out).strip()
