@@ -341,16 +341,10 @@ def register(cli: click.Group) -> None:
 
     @cli.command()
     @click.argument("slug", required=False)
-    @click.option(
-        "--procs",
-        type=int,
-        default=None,
-        help="Processes for indexing (default: 2 for large reviews on a multi-core machine).",
-    )
     @json_option
     @pass_ctx
     @domain_errors
-    def reindex(ctx: Context, slug: str | None, procs: int | None, as_json: bool) -> None:
+    def reindex(ctx: Context, slug: str | None, as_json: bool) -> None:
         """Rebuild the search index of review SLUG (or of every review) from the database."""
         ctx.require_schema()
         factory = make_session_factory(ctx.engine)
@@ -364,7 +358,6 @@ def register(cli: click.Group) -> None:
                 factory,
                 search.open_backend(ctx.settings),
                 review_id=review_id,
-                procs=procs,
                 progress=bar,
             )
         except search.IndexBusy as exc:
