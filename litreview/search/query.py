@@ -326,14 +326,14 @@ class _Parser:
         value = self.take()
         if field == "year":
             return _year(value)
-        if value.kind == "open":
-            node = self.or_()
-            self.take()
-            return _in_field(node, field, tok)
         if field == "doi":
             if value.kind not in ("word", "phrase"):
                 raise Invalid("doi: write a DOI, e.g. doi:10.1000/xyz")
             return Doi(value.text.strip().lower())
+        if value.kind == "open":
+            node = self.or_()
+            self.take()
+            return _in_field(node, field, tok)
         if value.kind == "phrase":
             return _phrase(field, value)
         if value.kind in ("word", "op"):
