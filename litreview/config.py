@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-
 SEARCH_BACKENDS = ("tantivy", "postgres", "whoosh")
 
 

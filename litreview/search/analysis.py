@@ -110,7 +110,12 @@ _ENDINGS = r"(s|ed|ing|ings|able|ably|ite|ites|er|ers|hood|hoods|ful|less|ist|is
 # (British pattern, American form; American pattern, British form)
 _SUFFIX_RULES = [
     # behaviour(al|s), colour(ful), favourite, neighbourhood / behavior...
-    (re.compile(rf"^(\w{{2,}}?)our{_ENDINGS}$"), r"\1or\2", re.compile(rf"^(\w{{2,}}?)or{_ENDINGS}$"), r"\1our\2"),
+    (
+        re.compile(rf"^(\w{{2,}}?)our{_ENDINGS}$"),
+        r"\1or\2",
+        re.compile(rf"^(\w{{2,}}?)or{_ENDINGS}$"),
+        r"\1our\2",
+    ),
     # organise(d), organisation(s), recognising / organize...
     (
         re.compile(r"^(\w{3,}?)is(e|es|ed|ing|ings|ation|ations|ational|er|ers|able)$"),

@@ -146,7 +146,7 @@ _TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-_YEAR_RANGE = re.compile(r"[\[{]\s*(\d{1,4})?\s+TO(?:\s+(\d{1,4}))?\s*[\]}]", re.IGNORECASE)
+_YEAR_RANGE = re.compile(r"[\[{]\s*(?:(\d{1,4})\s+)?TO(?:\s+(\d{1,4}))?\s*[\]}]", re.IGNORECASE)
 _OPERATORS = ("AND", "OR", "NOT")
 
 
@@ -178,7 +178,10 @@ def parse(text: str) -> Node:
             f"'and' are not searched for on their own; for example {EXAMPLE}"
         )
     if _only_negative(node):
-        raise Invalid(f"the query has only NOT parts: say what to search for, e.g. consent NOT {_first_word(node)}")
+        raise Invalid(
+            "the query has only NOT parts: say what to search for, "
+            f"e.g. consent NOT {_first_word(node)}"
+        )
     return node
 
 
@@ -323,14 +326,14 @@ class _Parser:
         value = self.take()
         if field == "year":
             return _year(value)
-        if value.kind == "open":
-            node = self.or_()
-            self.take()
-            return _in_field(node, field, tok)
         if field == "doi":
             if value.kind not in ("word", "phrase"):
                 raise Invalid("doi: write a DOI, e.g. doi:10.1000/xyz")
             return Doi(value.text.strip().lower())
+        if value.kind == "open":
+            node = self.or_()
+            self.take()
+            return _in_field(node, field, tok)
         if value.kind == "phrase":
             return _phrase(field, value)
         if value.kind in ("word", "op"):
@@ -399,7 +402,9 @@ def _prefix(field: str | None, tok: _Tok) -> Node:
         raise Invalid(f"{text!r}: a * goes at the end of a word (consent*); ? is not supported")
     words = analysis.words(stem)
     if len(words) != 1 or len(analysis.fold(words[0])) < _MIN_PREFIX or not stem[-1].isalnum():
-        raise Invalid(f"{text!r}: put at least {_MIN_PREFIX} letters before a * or ?, e.g. consent*")
+        raise Invalid(
+            f"{text!r}: put at least {_MIN_PREFIX} letters before a * or ?, e.g. consent*"
+        )
     return Prefix(field, analysis.fold(words[0]))
 
 

@@ -120,7 +120,11 @@ def snippets_for(
         )
     )
     for record_id, title, abstract, keywords in rows:
-        texts = {"title": title or "", "abstract": abstract or "", "keywords": "; ".join(keywords or [])}
+        texts = {
+            "title": title or "",
+            "abstract": abstract or "",
+            "keywords": "; ".join(keywords or []),
+        }
         for name in _FIELDS:
             field_marks = marks.for_field(name)
             if not field_marks or not texts[name]:
@@ -137,7 +141,9 @@ def snippets_for(
     return out
 
 
-def _page_passages(session: Session, ids: list[int], marks: _FieldMarks) -> dict[int, list[Snippet]]:
+def _page_passages(
+    session: Session, ids: list[int], marks: _FieldMarks
+) -> dict[int, list[Snippet]]:
     best: dict[int, list[tuple[tuple[int, int], int, Snippet]]] = defaultdict(list)
     pages = session.execute(
         sa.select(Attachment.record_id, AttachmentPage.page, AttachmentPage.text)
