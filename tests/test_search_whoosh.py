@@ -26,8 +26,14 @@ from litreview.search import analysis
 from litreview.search import query as ql
 from litreview.search.backend import SearchFilters
 from litreview.search.documents import RecordDoc
-from litreview.search.whoosh_backend import WhooshBackend, translate
-from litreview.search.whoosh_schema import INDEX_NAME, stemming_analyzer
+from litreview.search.whoosh_backend import WhooshBackend
+from litreview.search.whoosh_query import translate
+from litreview.search.whoosh_schema import (
+    INDEX_NAME,
+    folding_analyzer,
+    index_words,
+    stemming_analyzer,
+)
 from tests.evidence import csl_item, search_ids, write_library
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,11 +196,15 @@ def test_an_index_of_another_schema_version_is_rebuilt_and_its_files_removed(
 # ------------------------------------------------------------------ analysis, ranking
 
 
-def test_the_index_analyzer_makes_the_terms_the_analysis_module_makes():
+def test_the_index_analyzers_make_the_terms_the_analysis_module_makes():
     text = "Müller's STRASSE-straße, naïve Æsir 2nd_edition behaviours; Łódź élan 3.5 ﬁnal"
-    words = [token.text for token in stemming_analyzer()(text)]
-    assert words == [analysis.term(w) for w in analysis.words(text)]
-    assert words[:4] == ["muller", "s", "strass", "strass"]
+    stems = [token.text for token in stemming_analyzer()(text)]
+    folded = [token.text for token in folding_analyzer()(text)]
+    assert stems == [analysis.term(w) for w in analysis.words(text)]
+    assert stems[:4] == ["muller", "s", "strass", "strass"]
+    assert folded[:5] == ["muller", "s", "strasse", "strasse", "naive"]
+    # What the writer gives Whoosh instead of running the analyzers: the same tokens.
+    assert index_words(text) == (stems, folded)
 
 
 def test_top_hits_and_totals_are_exact_over_several_segments(backend):
@@ -267,7 +277,8 @@ def _private_uses(path: Path) -> list[str]:
 
 
 def test_the_whoosh_backend_uses_only_whooshs_public_names():
-    modules = [SEARCH / "whoosh_backend.py", SEARCH / "whoosh_schema.py"]
+    modules = sorted(SEARCH.glob("whoosh_*.py"))
+    assert len(modules) == 3
     assert {m.name: _private_uses(m) for m in modules} == {m.name: [] for m in modules}
     assert not (SEARCH / "evaluate.py").exists()
 

