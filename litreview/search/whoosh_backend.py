@@ -63,8 +63,9 @@ class _ProcessLock(FileLock):
         if not super().acquire(blocking):
             return False
         _HELD.add(self)
-        os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        if os.name == "posix":  # Windows locks the bytes we would write
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
         return True
 
     def release(self) -> None:
