@@ -20,20 +20,18 @@ from litreview.models import STAGES, Record, Review, ReviewQuestion
 from litreview.screening import outcomes
 from litreview.search import query as query_language
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
-from litreview.search.outbox import apply_outbox, pending_in_review
+from litreview.search.outbox import CATCH_UP_LIMIT, apply_outbox, pending_in_review
 from litreview.search.snippets import snippets_for
 
 log = logging.getLogger(__name__)
 
+# A search applies up to CATCH_UP_LIMIT queued changes before it answers: more are left
+# to the indexer (the web app's thread, `litreview reindex --catch-up`), and the search
+# says how many of the review's records are not searchable yet.
+
 MAX_LIMIT = 1000
 # What the decision filter takes: an outcome, or pending (none yet).
 DECISION_VALUES = outcomes.OUTCOMES
-
-
-# How many queued changes a search applies before it answers: more are left to the
-# indexer (the import's, the web app's background thread, `litreview reindex`), and
-# the search says how many records are not searchable yet.
-CATCH_UP_LIMIT = 2000
 
 
 def _catch_up_before_search(session: Session, backend: SearchBackend) -> None:
