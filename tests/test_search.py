@@ -25,7 +25,6 @@ from litreview.search.query import parse
 from tests.evidence import csl_item, ids_by_key, search_ids, write_library, write_pdf
 
 
-
 @pytest.fixture(autouse=True)
 def tantivy_everywhere(monkeypatch):
     # The embedded default, on PostgreSQL too (where LITREVIEW_SEARCH would default to
