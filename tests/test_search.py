@@ -280,7 +280,7 @@ def _suggest_without_a_theme_query_says_so(library, review_cli):
 
 
 def _settings_and_factory(env):
-    settings = load_settings(env)
+    settings = load_settings()  # the environment: env, and LITREVIEW_SEARCH above
     engine = sa.create_engine(env["LITREVIEW_DATABASE_URL"])
     return settings, engine, make_session_factory(engine)
 

@@ -141,7 +141,7 @@ def _index(ctx: Context, slug: str, wait: bool, skip: bool, as_json: bool) -> in
         factory = make_session_factory(ctx.engine)
         apply_everything(factory, search.open_backend(ctx.settings), enabled=not as_json)
     elif not skip:
-        search.sync_after_commit(ctx.settings, ctx.engine, timeout=30.0)
+        search.sync_after_commit(ctx.settings, ctx.engine)
     with ctx.session() as session:
         return search.pending_in_review(session, reviews.get_review(session, slug).id)
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from litreview.config import Settings
+from litreview.search import outbox
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
 from litreview.search.outbox import (
     CATCH_UP_LIMIT,
@@ -140,13 +141,15 @@ def sync_after_commit(
     engine: sa.Engine,
     *,
     timeout: float = 5.0,
-    limit: int | None = CATCH_UP_LIMIT,
+    bounded: bool = True,
 ) -> int:
-    """Call right after a commit: the committed changes become searchable (up to about
-    ``limit`` records of them: what a large import queued is left to the web app's
-    indexer thread, `litreview reindex --catch-up` and the next commands).
+    """Call right after a commit: the committed changes become searchable (when
+    ``bounded``, up to about CATCH_UP_LIMIT records of them: what a large import queued
+    is left to the web app's indexer thread, `litreview reindex --catch-up` and the
+    next commands).
 
     Never raises: the changes stay in the outbox when the index cannot be updated
     now, and the next command, search or web start applies them.
     """
+    limit = outbox.CATCH_UP_LIMIT if bounded else None
     return catch_up(sessionmaker(engine), settings, timeout=timeout, limit=limit)

@@ -200,12 +200,13 @@ def apply_outbox(
         return 0
     applied = 0
     while True:
+        size = batch if limit is None else max(1, min(batch, limit - applied))
         try:
             with backend.writer(timeout) as writer, session_factory() as session:
                 rows = session.execute(
                     sa.select(SearchOutbox.id, SearchOutbox.record_id)
                     .order_by(SearchOutbox.id)
-                    .limit(batch)
+                    .limit(size)
                 ).all()
                 if not rows:
                     break
@@ -229,7 +230,7 @@ def apply_outbox(
         applied += len(ids)
         if progress:
             progress(min(applied, total), total)
-        if len(rows) < batch or (limit is not None and applied >= limit):
+        if len(rows) < size or (limit is not None and applied >= limit):
             break
     return applied
 

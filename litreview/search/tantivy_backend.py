@@ -118,15 +118,15 @@ def _schema() -> tantivy.Schema:
 
 def _fold_fixes(analyzer: tantivy.TextAnalyzer) -> dict[int, str]:
     """Letters tantivy would fold otherwise than analysis.fold, mapped to analysis.fold's
-    answer where that is plain letters (``İ`` -> ``i``): the text is given to tantivy
-    so. Latin, Greek and Cyrillic letters and the Latin ligatures are checked."""
+    answer where tantivy keeps that as it is (``İ`` -> ``i``): the text is given to
+    tantivy so. Latin, Greek and Cyrillic letters and the Latin ligatures are checked."""
     fixes: dict[int, str] = {}
     for code in itertools.chain(range(0xC0, 0x530), range(0x1E00, 0x1F00), range(0xFB00, 0xFB07)):
         char = chr(code)
         if not char.isalpha():
             continue
         folded = analysis.fold(char)
-        if folded.isascii() and folded.isalnum() and analyzer.analyze(char) != [folded]:
+        if analyzer.analyze(char) != [folded] and analyzer.analyze(folded) == [folded]:
             fixes[code] = folded
     return fixes
 
