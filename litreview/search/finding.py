@@ -46,12 +46,12 @@ def _catch_up_before_search(session: Session, backend: SearchBackend) -> None:
     # update is caught up here; more is left to the indexer (the web app's thread,
     # `litreview reindex --catch-up`), and the search says how many of the review's
     # records are not searchable yet. Its own sessions: the caller's session only
-    # reads. A busy index is not waited for long.
+    # reads. A busy index is not waited for: whoever holds it is applying the outbox.
     if not backend.uses_outbox:
         return
     try:
         factory = sessionmaker(session.get_bind())
-        apply_outbox(factory, backend, timeout=1.0, limit=outbox.CATCH_UP_LIMIT)
+        apply_outbox(factory, backend, timeout=0, limit=outbox.CATCH_UP_LIMIT)
     except IndexBusy as exc:
         log.info("searching the index as it is: %s", exc)
     except Exception:  # noqa: BLE001 - a search must still answer from the index it has

@@ -158,7 +158,9 @@ class TantivyBackend:
         self._text = _Text(_fold_fixes(self._analyzers["lr_words"]))
         self._index: tantivy.Index | None = None
         self._lock = threading.Lock()
-        self._start_empty = False
+        # Set by create() for the next writer block of the same thread (a rebuild's): a
+        # web worker's indexer thread never starts from empty for another's rebuild.
+        self._rebuilding = threading.local()
 
     # --- the index on disk ------------------------------------------------------------
 
@@ -166,18 +168,20 @@ class TantivyBackend:
         return (self.path / "meta.json").is_file()
 
     def create(self) -> None:
-        """Make an empty index if there is none. If there is one, the next writer block
-        starts from empty: what it adds replaces the index in one commit, so searches
-        see the old index until then, and a rebuild that dies leaves it as it was."""
+        """Make an empty index if there is none. If there is one, this thread's next
+        writer block starts from empty: what it adds replaces the index in one commit,
+        so searches see the old index until then, and a rebuild that dies (or cannot
+        have the lock) leaves it as it was."""
         with self._lock:
             self._index = None
             if not self.exists():
                 self._make_empty()
             else:
-                self._start_empty = True
-        for old in self.root.glob("v*"):
+                self._rebuilding.start_empty = True
+        for old in [*self.root.glob("v*"), *self.root.glob(".v*-new-*")]:
             if old != self.path and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)  # an index of an older schema
+                # An index of an older schema, or one a killed process was making.
+                shutil.rmtree(old, ignore_errors=True)
 
     def _make_empty(self) -> None:
         # Made aside and renamed into place: the index folder, once there, is a whole
@@ -196,7 +200,7 @@ class TantivyBackend:
     def _opened(self) -> tantivy.Index:
         with self._lock:
             if self._index is None or not self.exists():
-                if not self.exists():
+                if not self.exists():  # only a writer gets here (see search)
                     self._make_empty()
                 index = tantivy.Index.open(str(self.path))
                 for name, analyzer in self._analyzers.items():
@@ -213,6 +217,8 @@ class TantivyBackend:
 
     @contextmanager
     def writer(self, timeout: float) -> Iterator[_Writer]:
+        start_empty = getattr(self._rebuilding, "start_empty", False)
+        self._rebuilding.start_empty = False  # whatever happens to this block
         index = self._opened()
         deadline = time.monotonic() + timeout
         while True:
@@ -228,7 +234,6 @@ class TantivyBackend:
                         f"(waited {timeout:g} s)"
                     ) from None
                 time.sleep(_LOCK_POLL_S)
-        start_empty, self._start_empty = self._start_empty, False
         try:
             if start_empty:
                 raw.delete_all_documents()
@@ -237,7 +242,6 @@ class TantivyBackend:
             writer.flush()
             raw.commit()
         except BaseException:
-            self._start_empty = start_empty
             raw.rollback()
             raise
         finally:
@@ -259,7 +263,8 @@ class TantivyBackend:
         filters: SearchFilters,
         limit: int,
     ) -> SearchResult:
-        if filters.only_ids is not None and not filters.only_ids:
+        if not self.exists() or (filters.only_ids is not None and not filters.only_ids):
+            # No index: the search's catch-up could not start one over (see outbox).
             return SearchResult(0, [])
         searcher = self._searcher()
         must = [
