@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from litreview import search
 from litreview.search.backend import SearchBackend
 
+# Records applied per index commit when the whole outbox is applied: fewer commits (and
+# merges) than the outbox's default, whose batches leave the lock free for others often.
+WHOLE_BATCH = 10_000
 
 class Bar:
     """A progress bar on stderr, made when the total is first known."""
@@ -39,7 +42,9 @@ def apply_everything(
     ``enabled``); a one-line error when another process holds the index too long."""
     bar = Bar("indexing", enabled=enabled)
     try:
-        return search.apply_outbox(factory, backend, timeout=30.0, progress=bar, strict=True)
+        return search.apply_outbox(
+            factory, backend, timeout=30.0, progress=bar, strict=True, batch=WHOLE_BATCH
+        )
     except search.IndexBusy as exc:
         raise click.ClickException(f"{exc}: try again") from None
     finally:
