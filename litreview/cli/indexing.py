@@ -15,6 +15,7 @@ from litreview.search.backend import SearchBackend
 # merges) than the outbox's default, whose batches leave the lock free for others often.
 WHOLE_BATCH = 10_000
 
+
 class Bar:
     """A progress bar on stderr, made when the total is first known."""
 
