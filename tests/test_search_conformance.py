@@ -263,7 +263,8 @@ def test_fields(lib):
     assert lib.find("abstract:software") == {"duty", "transcription"}
     assert lib.find("doi:10.1234/CONSENT.2021") == {"consent"}
     assert lib.find("title:(bias OR summarisation)") == {"bias", "summaries"}
-    assert lib.find("title:recording") == {"consent"}
+    assert lib.find("title:scores") == {"bias"}
+    assert lib.find("abstract:families") == {"consent"}
     assert lib.find("title:families") == set()  # in the abstract only
 
 
