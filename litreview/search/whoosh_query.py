@@ -10,6 +10,8 @@ weight); a year range a ``NumericRange``; NOT an ``AndNot``.
 
 from __future__ import annotations
 
+import itertools
+
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
@@ -72,13 +74,13 @@ def _phrase(field: str, words: list[tuple[str, ...]], weight: float) -> wq.Query
 
 
 def _check_prefix(searcher: Searcher, prefix: str, fields: list[str]) -> None:
+    """Invalid when the prefix begins more than MAX_PREFIX_WORDS words of a field (the
+    same limit, and message, as the other backends)."""
     reader = searcher.reader()
-    found: set = set()
     for field in fields:
-        for word in reader.expand_prefix(words_field(field), prefix):
-            found.add(word)
-            if len(found) > ql.MAX_PREFIX_WORDS:
-                raise Invalid(
-                    f"{prefix}* matches more than {ql.MAX_PREFIX_WORDS} different words: "
-                    f"type more of the word before the *"
-                )
+        words = reader.expand_prefix(words_field(field), prefix)
+        if sum(1 for _ in itertools.islice(words, ql.MAX_PREFIX_WORDS + 1)) > ql.MAX_PREFIX_WORDS:
+            raise Invalid(
+                f"{prefix}* matches more than {ql.MAX_PREFIX_WORDS:,} different words: "
+                "put more letters before the *"
+            )
