@@ -57,7 +57,10 @@ def fold(word: str) -> str:
     word = word.lower()
     if word.isascii():
         return word
-    return _MARKS.sub("", unicodedata.normalize("NFKD", word.translate(_SPECIAL)))
+    # Mapped again once the accents are gone: ǣ is æ with a macron (fold(fold(w)) is
+    # fold(w), so a word typed folded finds the word as written).
+    bare = _MARKS.sub("", unicodedata.normalize("NFKD", word.translate(_SPECIAL)))
+    return bare.translate(_SPECIAL)
 
 
 @lru_cache(maxsize=100_000)
