@@ -1,0 +1,146 @@
+"""search_postgres: PostgreSQL full-text search kept in the rows themselves
+
+Revision ID: 0003
+Revises: 0002
+
+On PostgreSQL only (nothing on SQLite): the words of a record and of each page of its
+full texts are kept as ``tsvector`` columns GENERATED from the text, with GIN indexes,
+so whatever writes the text (the ORM, Core inserts of an import, a restore) makes it
+searchable in the same transaction; litreview.search.postgres_backend reads them.
+
+* ``litreview_english``: the words lower-cased, accents folded (unaccent), cut to their
+  Snowball English stem, stop words kept (a phrase matches word for word), as
+  litreview.search.analysis does for every engine; ``litreview_words`` the same
+  without the stemmer (a wildcard matches a word as typed).
+* ``litreview_search_text(text)``: ASCII punctuation (and the usual typographic
+  marks) become spaces before PostgreSQL's parser sees the text, so a text splits into
+  the words analysis.WORD finds: ``AI-assisted`` is ``ai`` ``assisted``, ``covid-19``
+  ``covid`` ``19``, ``www.example.org`` three words, not one host name.
+* record.search_doc: title (weight A), keywords (B), abstract (C), authors (D), stemmed;
+  record.search_words: the same unstemmed; record.search_venue: the venue, stemmed
+  (A) and unstemmed (B). attachment_page.search_text / search_words: a page's words.
+
+The models do not declare these columns (they exist on PostgreSQL only);
+litreview.migrations.runner.include_object keeps autogenerate from dropping them.
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Frozen here (a migration never imports the app): what splits words, besides spaces.
+_PUNCTUATION = (
+    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+    + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u00b7\u2022\u00a0"
+)
+_WORD_TOKENS = (
+    "asciiword, word, numword, asciihword, hword, numhword, "
+    "hword_asciipart, hword_part, hword_numpart, uint, int"
+)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _upgrade_sql() -> list[str]:
+    punctuation = _literal(_PUNCTUATION)
+    spaces = _literal(" " * len(_PUNCTUATION))
+    return [
+        "CREATE EXTENSION IF NOT EXISTS unaccent",
+        # Snowball English without a stop word list: every word is kept.
+        "CREATE TEXT SEARCH DICTIONARY litreview_english_stem "
+        "(TEMPLATE = snowball, Language = english)",
+        "CREATE TEXT SEARCH CONFIGURATION litreview_english (COPY = simple)",
+        f"ALTER TEXT SEARCH CONFIGURATION litreview_english ALTER MAPPING FOR {_WORD_TOKENS} "
+        "WITH unaccent, litreview_english_stem",
+        "CREATE TEXT SEARCH CONFIGURATION litreview_words (COPY = simple)",
+        f"ALTER TEXT SEARCH CONFIGURATION litreview_words ALTER MAPPING FOR {_WORD_TOKENS} "
+        "WITH unaccent, simple",
+        f"""
+        CREATE FUNCTION litreview_search_text(value text) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN translate(coalesce(value, ''), {punctuation}, {spaces})
+        """,
+        # Keywords (strings) and authors ({"given", "family"}) as one text, in order.
+        """
+        CREATE FUNCTION litreview_search_list(value jsonb) RETURNS text
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN CASE WHEN jsonb_typeof(value) = 'array' THEN (
+            SELECT coalesce(string_agg(
+                CASE jsonb_typeof(item)
+                    WHEN 'object' THEN concat_ws(' ', item ->> 'given', item ->> 'family')
+                    WHEN 'string' THEN item #>> '{}'
+                    ELSE ''
+                END, ' ; ' ORDER BY n), '')
+            FROM jsonb_array_elements(value) WITH ORDINALITY AS e(item, n)
+        ) ELSE '' END
+        """,
+        """
+        CREATE FUNCTION litreview_record_words(
+            config regconfig, title text, keywords jsonb, abstract text, authors jsonb
+        ) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN setweight(to_tsvector(config, litreview_search_text(title)), 'A')
+            || setweight(to_tsvector(config,
+                   litreview_search_text(litreview_search_list(keywords))), 'B')
+            || setweight(to_tsvector(config, litreview_search_text(abstract)), 'C')
+            || setweight(to_tsvector(config,
+                   litreview_search_text(litreview_search_list(authors))), 'D')
+        """,
+        """
+        ALTER TABLE record
+            ADD COLUMN search_doc tsvector GENERATED ALWAYS AS (litreview_record_words(
+                'litreview_english', title, keywords, abstract, authors)) STORED,
+            ADD COLUMN search_words tsvector GENERATED ALWAYS AS (litreview_record_words(
+                'litreview_words', title, keywords, abstract, authors)) STORED,
+            ADD COLUMN search_venue tsvector GENERATED ALWAYS AS (
+                setweight(to_tsvector('litreview_english', litreview_search_text(venue)), 'A')
+                || setweight(to_tsvector('litreview_words', litreview_search_text(venue)), 'B')
+            ) STORED
+        """,
+        """
+        ALTER TABLE attachment_page
+            ADD COLUMN search_text tsvector GENERATED ALWAYS AS (
+                to_tsvector('litreview_english', litreview_search_text(text))) STORED,
+            ADD COLUMN search_words tsvector GENERATED ALWAYS AS (
+                to_tsvector('litreview_words', litreview_search_text(text))) STORED
+        """,
+        "CREATE INDEX ix_record_search_doc ON record USING gin (search_doc)",
+        "CREATE INDEX ix_record_search_words ON record USING gin (search_words)",
+        "CREATE INDEX ix_record_search_venue ON record USING gin (search_venue)",
+        "CREATE INDEX ix_attachment_page_search_text ON attachment_page USING gin (search_text)",
+        "CREATE INDEX ix_attachment_page_search_words ON attachment_page USING gin (search_words)",
+    ]
+
+
+_DOWNGRADE = [
+    "ALTER TABLE attachment_page DROP COLUMN search_text, DROP COLUMN search_words",
+    "ALTER TABLE record DROP COLUMN search_doc, DROP COLUMN search_words, DROP COLUMN search_venue",
+    "DROP FUNCTION litreview_record_words(regconfig, text, jsonb, text, jsonb)",
+    "DROP FUNCTION litreview_search_list(jsonb)",
+    "DROP FUNCTION litreview_search_text(text)",
+    "DROP TEXT SEARCH CONFIGURATION litreview_words",
+    "DROP TEXT SEARCH CONFIGURATION litreview_english",
+    "DROP TEXT SEARCH DICTIONARY litreview_english_stem",
+    # unaccent stays: other databases' objects may use it, and it costs nothing.
+]
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for statement in _upgrade_sql():
+        op.execute(statement)  # as text(): a % is escaped for the driver
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for statement in _DOWNGRADE:
+        op.execute(statement)
