@@ -341,19 +341,13 @@ def register(cli: click.Group) -> None:
 
     @cli.command()
     @click.argument("slug", required=False)
-    @click.option(
-        "--procs",
-        type=int,
-        default=None,
-        help="Processes for indexing (default: 2 for large reviews on a multi-core machine).",
-    )
     @json_option
     @pass_ctx
     @domain_errors
-    def reindex(ctx: Context, slug: str | None, procs: int | None, as_json: bool) -> None:
+    def reindex(ctx: Context, slug: str | None, as_json: bool) -> None:
         """Rebuild the search index of review SLUG (or of every review) from the database."""
         ctx.require_schema()
-        factory = make_session_factory(ctx.engine)
+        factory = make_session_factory(ctx.engine, search_outbox=ctx.settings.search_outbox)
         review_id = None
         if slug is not None:
             with ctx.session() as session:
@@ -364,7 +358,6 @@ def register(cli: click.Group) -> None:
                 factory,
                 search.open_backend(ctx.settings),
                 review_id=review_id,
-                procs=procs,
                 progress=bar,
             )
         except search.IndexBusy as exc:
