@@ -12,13 +12,15 @@ searchable in the same transaction; litreview.search.postgres_backend reads them
   Snowball English stem, stop words kept (a phrase matches word for word), as
   litreview.search.analysis does for every engine; ``litreview_words`` the same
   without the stemmer (a wildcard matches a word as typed).
-* ``litreview_search_text(text)``: ASCII punctuation (and the usual typographic
-  marks) become spaces before PostgreSQL's parser sees the text, so a text splits into
-  the words analysis.WORD finds: ``AI-assisted`` is ``ai`` ``assisted``, ``covid-19``
-  ``covid`` ``19``, ``www.example.org`` three words, not one host name.
+* ``litreview_search_text(text)``: the punctuation that PostgreSQL's parser would
+  read as part of a token becomes spaces first, so a text splits into the words
+  analysis.WORD finds: ``AI-assisted`` is ``ai`` ``assisted``, ``COVID-19`` ``covid``
+  ``19`` (not ``-19``), ``www.example.org`` three words, not one host name.
 * record.search_doc: title (weight A), keywords (B), abstract (C), authors (D), stemmed;
   record.search_words: the same unstemmed; record.search_venue: the venue, stemmed
-  (A) and unstemmed (B). attachment_page.search_text / search_words: a page's words.
+  (A) and unstemmed (B). attachment_page.search_text: a page's words, stemmed, with
+  positions (for phrases); attachment_page.search_words: its words unstemmed, without
+  positions (only wildcards read them).
 
 The models do not declare these columns (they exist on PostgreSQL only);
 litreview.migrations.runner.include_object keeps autogenerate from dropping them.
@@ -33,11 +35,12 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Frozen here (a migration never imports the app): what splits words, besides spaces.
-_PUNCTUATION = (
-    "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
-    + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u00b7\u2022\u00a0"
-)
+# Frozen here (a migration never imports the app): the characters that make
+# PostgreSQL's parser read words and digits as one token (a hyphenated word, a signed
+# or decimal number, a file path, a URL, a host, an e-mail address, an HTML tag or
+# entity), and the typographic marks a database with LC_CTYPE=C would take for
+# letters. Each becomes a space (nested replace(): some 40x faster than translate()).
+_SEPARATORS = "-+./\\~&<:@" + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00a0"
 _WORD_TOKENS = (
     "asciiword, word, numword, asciihword, hword, numhword, "
     "hword_asciipart, hword_part, hword_numpart, uint, int"
@@ -49,8 +52,9 @@ def _literal(text: str) -> str:
 
 
 def _upgrade_sql() -> list[str]:
-    punctuation = _literal(_PUNCTUATION)
-    spaces = _literal(" " * len(_PUNCTUATION))
+    spaced = "coalesce(value, '')"
+    for char in _SEPARATORS:
+        spaced = f"replace({spaced}, {_literal(char)}, ' ')"
     return [
         "CREATE EXTENSION IF NOT EXISTS unaccent",
         # Snowball English without a stop word list: every word is kept.
@@ -65,7 +69,7 @@ def _upgrade_sql() -> list[str]:
         f"""
         CREATE FUNCTION litreview_search_text(value text) RETURNS text
         LANGUAGE sql IMMUTABLE PARALLEL SAFE
-        RETURN translate(coalesce(value, ''), {punctuation}, {spaces})
+        RETURN {spaced}
         """,
         # Keywords (strings) and authors ({"given", "family"}) as one text, in order.
         """
@@ -109,7 +113,7 @@ def _upgrade_sql() -> list[str]:
             ADD COLUMN search_text tsvector GENERATED ALWAYS AS (
                 to_tsvector('litreview_english', litreview_search_text(text))) STORED,
             ADD COLUMN search_words tsvector GENERATED ALWAYS AS (
-                to_tsvector('litreview_words', litreview_search_text(text))) STORED
+                strip(to_tsvector('litreview_words', litreview_search_text(text)))) STORED
         """,
         "CREATE INDEX ix_record_search_doc ON record USING gin (search_doc)",
         "CREATE INDEX ix_record_search_words ON record USING gin (search_words)",
