@@ -14,13 +14,15 @@ MIGRATIONS = Path(__file__).parent
 # the search columns generated from the text, and their GIN indexes
 # (litreview.search.postgres_backend reads them).
 POSTGRES_SEARCH_COLUMNS = frozenset(
-    {
-        ("record", "search_doc"),
-        ("record", "search_words"),
-        ("record", "search_venue"),
+    [
+        *(
+            ("record", f"search_{field}{kind}")
+            for field in ("title", "keywords", "abstract", "author", "venue")
+            for kind in ("", "_words")
+        ),
         ("attachment_page", "search_text"),
         ("attachment_page", "search_words"),
-    }
+    ]
 )
 POSTGRES_SEARCH_INDEXES = frozenset(
     f"ix_{table}_{column}" for table, column in POSTGRES_SEARCH_COLUMNS
