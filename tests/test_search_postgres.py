@@ -203,6 +203,28 @@ def test_a_phrase_never_runs_from_one_page_into_the_next(pg, review_id):
         assert [(s.field, s.page) for s in hit.snippets] == [("fulltext", 59)]
 
 
+def test_phrases_in_abstracts_and_pages_are_words_in_a_row(pg, review_id):
+    # Two words are one term of the abstract's and the pages' vectors; three are their
+    # pairs and their positions; spellings count in both.
+    with make_session_factory(pg, search_outbox=False)() as session:
+        record = Record(
+            review_id=review_id,
+            title="Officers",
+            abstract="Data protection, then protection officers; behavior change.",
+        )
+        session.add(record)
+        session.flush()
+        add_fulltext(session, record, ["Informed consent forms.", "Consent informed them."])
+        assert found(session, '"data protection"') == ["Officers"]
+        assert found(session, 'abstract:"behaviour change"') == ["Officers"]
+        assert found(session, '"protection officers"') == ["Officers"]
+        assert found(session, '"data protection officers"') == []  # both pairs, not in a row
+        assert found(session, '"protection data"') == []
+        assert found(session, 'fulltext:"informed consent forms"') == ["Officers"]
+        assert found(session, 'fulltext:"consent informed"') == ["Officers"]
+        assert found(session, 'fulltext:"forms consent"') == []  # across pages
+
+
 def test_merged_records_are_left_out_and_the_rank_follows_the_field(pg, review_id):
     with make_session_factory(pg, search_outbox=False)() as session:
         kept = Record(review_id=review_id, title="Safeguarding audits")

@@ -1,21 +1,24 @@
 """A query's tree as one SQL statement on PostgreSQL's search columns.
 
-Each word, phrase or prefix (:mod:`litreview.search.query`) is the set of records it
-matches, each with a score: a GIN index per record field (migration 0003) says which
-records hold it there, and the record scores that field's weight
+Each leaf of the query (a word, phrase or prefix; a year range; a DOI) is the set of
+records it matches, each with a score: a GIN index per record field (migration 0003)
+says which records hold a word there, and the record scores that field's weight
 (:data:`~litreview.search.query.DEFAULT_FIELDS`: title 5, keywords 2.5, abstract 2,
 author 2), plus, for the pages of its full texts that hold it (page by page, so a
-phrase never runs from one page into the next), up to full text's weight 1. AND, OR
-and NOT are INTERSECT, UNION and EXCEPT of those sets, and a record's score is the sum
-of its words' scores. No row's text or vector is read to score it (``ts_rank`` reads
-every matching row's vector: seconds for a common word at 50,000 records), so a query
-costs what its index lookups cost. Query words become index terms through the
-database's own text search configurations (:class:`Lexicon`) and reach PostgreSQL as
-``tsquery`` values, never as text for it to parse.
+phrase never runs from one page into the next), up to full text's weight 1. All the
+leaves' rows are grouped by record: AND, OR and NOT become a condition on which leaves
+a record has, and its score is the sum of its leaves' scores. No row's text or vector
+is read to score it (``ts_rank`` reads every matching row's vector: seconds for a
+common word at 50,000 records), and a two-word phrase is one term of the abstract's
+and the pages' vectors (they hold each pair of words in a row), so a query costs about
+what its index lookups cost. Query words become index terms through the database's own
+text search configurations (:class:`Lexicon`) and reach PostgreSQL as ``tsquery``
+values, never as text for it to parse.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -44,7 +47,9 @@ WEIGHTS = {**DEFAULT_FIELDS, "venue": 1.0}
 RECORD_FIELDS = ("title", "keywords", "abstract", "author", "venue")
 _DEFAULT_RECORD_FIELDS = tuple(f for f in DEFAULT_FIELDS if f != "fulltext")
 # Pages of a hit's full texts handed to the snippets: the best-matching ones.
-SNIPPET_PAGES = 2 * PAGES_PER_HIT
+SNIPPET_PAGES = PAGES_PER_HIT
+# The vectors that also hold each pair of words in a row (migration 0003).
+_PAIRED = ("abstract", "pages")
 
 # Migration 0003's text search configurations: words stemmed, and as typed.
 _STEMMED, _WORDS = "litreview_english", "litreview_words"
@@ -124,13 +129,33 @@ class Lexicon:
         ):
             self._terms[config, word] = tuple(found) or (word,)
 
+    def alternatives(self, word: str) -> list[tuple[str, ...]]:
+        """A query word's spellings as index terms (a spelling the parser splits, more
+        than one term)."""
+        spellings = analysis.spellings(analysis.fold(word))
+        return list(dict.fromkeys(self._terms[_STEMMED, s] for s in spellings))
+
     def word(self, word: str) -> str:
         """A query word: any of its spellings' index terms (tsquery syntax)."""
-        spellings = analysis.spellings(analysis.fold(word))
-        found = dict.fromkeys(
-            " & ".join(_lexeme(t) for t in self._terms[_STEMMED, s]) for s in spellings
-        )
+        found = [" & ".join(_lexeme(t) for t in terms) for terms in self.alternatives(word)]
         return "(" + " | ".join(f"({f})" if " & " in f else f for f in found) + ")"
+
+    def phrase(self, words: tuple[str, ...], paired: bool) -> str:
+        """Words in a row. In a vector that holds each pair of words in a row as a term
+        (``paired``: migration 0003's litreview_with_pairs), two words are one term,
+        found in the index alone; more are their pairs and, to be exact, positions."""
+        positional = " <-> ".join(self.word(w) for w in words)
+        alternatives = [self.alternatives(w) for w in words]
+        if not paired or any(len(t) != 1 for a in alternatives for t in a):
+            return positional
+        pairs = [
+            "("
+            + " | ".join(dict.fromkeys(_lexeme(f"{a} {b}") for (a,) in one for (b,) in two))
+            + ")"
+            for one, two in zip(alternatives, alternatives[1:], strict=False)
+        ]
+        found = " & ".join(pairs)
+        return found if len(words) == 2 else f"{found} & {positional}"
 
     def prefix(self, prefix: str) -> str:
         """Words that begin with ``prefix`` as typed (folded, not stemmed)."""
@@ -139,26 +164,32 @@ class Lexicon:
 
 @dataclass(frozen=True)
 class _Leaf:
-    """Where one word, phrase or prefix is looked for, and as what tsquery."""
+    """Where one word, phrase or prefix is looked for, and as what tsquery (``paired``:
+    for the vectors that hold pairs of words: the abstract's and the pages')."""
 
     fields: tuple[str, ...]  # record fields
     pages: bool  # and the pages of the full texts
     unstemmed: bool  # a prefix: the _words columns
     query: str
+    paired: str
+
+    def query_for(self, field_name: str) -> str:
+        return self.paired if field_name in _PAIRED else self.query
 
 
 def leaf_of(node: Term | Phrase | Prefix, lexicon: Lexicon) -> _Leaf:
     if isinstance(node, Term):
-        query, unstemmed = lexicon.word(node.word), False
+        query = paired = lexicon.word(node.word)
     elif isinstance(node, Phrase):
-        query, unstemmed = " <-> ".join(lexicon.word(w) for w in node.words), False
+        query, paired = lexicon.phrase(node.words, False), lexicon.phrase(node.words, True)
     else:
-        query, unstemmed = lexicon.prefix(node.prefix), True
+        query = paired = lexicon.prefix(node.prefix)
+    unstemmed = isinstance(node, Prefix)
     if node.field is None:
-        return _Leaf(_DEFAULT_RECORD_FIELDS, True, unstemmed, query)
+        return _Leaf(_DEFAULT_RECORD_FIELDS, True, unstemmed, query, paired)
     if node.field == "fulltext":
-        return _Leaf((), True, unstemmed, query)
-    return _Leaf((node.field,), False, unstemmed, query)
+        return _Leaf((), True, unstemmed, query, paired)
+    return _Leaf((node.field,), False, unstemmed, query, paired)
 
 
 def _matches(column: sa.ColumnElement, query: str) -> sa.ColumnElement[bool]:
@@ -176,15 +207,20 @@ def _ids(values) -> sa.ScalarSelect:
 
 # ---------------------------------------------------------------------- the statement
 
+Condition = Callable[[sa.Subquery], sa.ColumnElement[bool]]
+
 
 @dataclass
 class Plan:
-    """A query's record-id sets in one review, and the scored sets of its words."""
+    """A query on one review as one statement: every word, phrase, prefix, year range
+    and DOI of the query (its leaves) gives rows (record id, leaf number, score), all
+    of them one UNION ALL; grouped by record, the query's AND, OR and NOT are a
+    condition on which leaves each record has (HAVING), and its score is the sum."""
 
     review_id: int
     filters: SearchFilters
     lexicon: Lexicon
-    scored: list[sa.CTE] = field(default_factory=list)  # (id, score) of positive leaves
+    parts: list[sa.Select] = field(default_factory=list)
     page_leaves: list[_Leaf] = field(default_factory=list)  # positive ones that read pages
 
     def live(self) -> list[sa.ColumnElement[bool]]:
@@ -196,37 +232,50 @@ class Plan:
             where.append(RECORD.c.year <= self.filters.year_to)
         return where
 
-    def ids(self, node: Node, positive: bool = True) -> sa.Select:
-        if isinstance(node, (Term, Phrase, Prefix)):
-            return self.leaf(leaf_of(node, self.lexicon), positive)
+    def condition(self, node: Node, positive: bool = True) -> Condition:
         if isinstance(node, Or):
-            return _compound(sa.union, [self.ids(p, positive) for p in node.parts])
+            parts = [self.condition(p, positive) for p in node.parts]
+            return lambda rows: sa.or_(*(c(rows) for c in parts))
         if isinstance(node, And):
-            wanted = [self.ids(p, positive) for p in node.parts if not isinstance(p, Not)]
-            unwanted = [self.ids(p.part, False) for p in node.parts if isinstance(p, Not)]
+            wanted = [self.condition(p, positive) for p in node.parts if not isinstance(p, Not)]
+            unwanted = [self.condition(p.part, False) for p in node.parts if isinstance(p, Not)]
             if not wanted:
                 raise ValueError("a NOT needs a positive part beside it (query.parse sees to it)")
-            found = _compound(sa.intersect, wanted)
-            return _compound(sa.except_, [found, *unwanted]) if unwanted else found
-        if isinstance(node, YearRange):
-            where = self.live()
-            if node.start is not None:
-                where.append(RECORD.c.year >= node.start)
-            if node.end is not None:
-                where.append(RECORD.c.year <= node.end)
-            return sa.select(RECORD.c.id).where(*where)
-        if isinstance(node, Doi):
-            return sa.select(RECORD.c.id).where(
-                *self.live(), sa.func.lower(RECORD.c.doi) == node.doi
+            return lambda rows: sa.and_(
+                *(c(rows) for c in wanted), *(sa.not_(c(rows)) for c in unwanted)
             )
-        raise ValueError(f"a NOT stands alone in the query: {node!r}")
+        if isinstance(node, Not):
+            raise ValueError(f"a NOT stands alone in the query: {node!r}")
+        number = len(self.parts)
+        self.parts.extend(self.rows(node, number, positive))
+        return lambda rows: sa.func.bool_or(rows.c.leaf == number)
 
-    def leaf(self, leaf: _Leaf, positive: bool) -> sa.Select:
+    def rows(self, node: Node, number: int, positive: bool) -> list[sa.Select]:
+        """The records one leaf matches: (id, leaf number, score) rows, a record's
+        score summed over the fields it matches there (NOT's leaves score nothing)."""
+
+        def scored(weight, *where, frm=RECORD) -> sa.Select:
+            weight = sa.cast(weight if positive else 0.0, sa.Float)
+            return (
+                sa.select(
+                    RECORD.c.id.label("id"), sa.literal(number).label("leaf"), weight.label("score")
+                )
+                .select_from(frm)
+                .where(*self.live(), *where)
+            )
+
+        if isinstance(node, YearRange):
+            years = [RECORD.c.year >= node.start] if node.start is not None else []
+            years += [RECORD.c.year <= node.end] if node.end is not None else []
+            return [scored(0.0, *years)]
+        if isinstance(node, Doi):
+            return [scored(0.0, sa.func.lower(RECORD.c.doi) == node.doi)]
+        leaf = leaf_of(node, self.lexicon)
         suffix = "_words" if leaf.unstemmed else ""
-        parts = [
-            sa.select(
-                RECORD.c.id.label("id"), sa.literal(WEIGHTS[name], sa.Float).label("score")
-            ).where(*self.live(), _matches(RECORD.c[f"search_{name}{suffix}"], leaf.query))
+        found = [
+            scored(
+                WEIGHTS[name], _matches(RECORD.c[f"search_{name}{suffix}"], leaf.query_for(name))
+            )
             for name in leaf.fields
         ]
         if leaf.pages:
@@ -236,50 +285,37 @@ class Plan:
                 .select_from(_page.join(_attachment, _attachment.c.id == _page.c.attachment_id))
                 .where(
                     _attachment.c.review_id == self.review_id,
-                    _matches(_page.c[column], leaf.query),
+                    _matches(_page.c[column], leaf.query_for("pages")),
                 )
                 .group_by(_attachment.c.record_id)
                 .subquery()
             )
             # Up to full text's weight, the more pages the closer.
             score = WEIGHTS["fulltext"] * pages.c.pages / (pages.c.pages + 1.0)
-            parts.append(
-                sa.select(RECORD.c.id.label("id"), sa.cast(score, sa.Float).label("score"))
-                .select_from(pages.join(RECORD, RECORD.c.id == pages.c.id))
-                .where(*self.live())
-            )
+            found.append(scored(score, frm=pages.join(RECORD, RECORD.c.id == pages.c.id)))
             if positive:
                 self.page_leaves.append(leaf)
-        if not positive:  # only which records: nothing to score
-            return _compound(sa.union, [sa.select(p.subquery().c.id) for p in parts])
-        scores = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-        scored = (
-            sa.select(scores.c.id, sa.func.sum(scores.c.score).label("score"))
-            .group_by(scores.c.id)
-            .cte(f"word_{len(self.scored)}")
-        )
-        self.scored.append(scored)
-        return sa.select(scored.c.id)
+        return found
 
     def statement(self, query: Node, limit: int) -> sa.Select:
-        found = self.ids(query)
-        if isinstance(query, (Term, Phrase, Prefix)):  # one word: its scored set
-            [scored] = self.scored
-            matched, score, frm = scored, scored.c.score, scored
-        else:
-            matched = found.subquery("matched")
-            frm, score = matched, sa.literal(0.0, sa.Float)
-            for scored in self.scored:
-                frm = frm.outerjoin(scored, scored.c.id == matched.c.id)
-                score = score + sa.func.coalesce(scored.c.score, 0.0)
-        record_id = matched.c.id
-        return (
-            sa.select(record_id, score.label("score"), sa.func.count().over().label("total"))
-            .select_from(frm)
-            .where(*self.id_filters(record_id))
-            .order_by(sa.desc("score"), record_id)
+        condition = self.condition(query)
+        rows = (sa.union_all(*self.parts) if len(self.parts) > 1 else self.parts[0]).subquery(
+            "found"
+        )
+        statement = (
+            sa.select(
+                rows.c.id,
+                sa.func.sum(rows.c.score).label("score"),
+                sa.func.count().over().label("total"),
+            )
+            .where(*self.id_filters(rows.c.id))
+            .group_by(rows.c.id)
+            .order_by(sa.desc("score"), rows.c.id)
             .limit(limit)
         )
+        if isinstance(query, And | Or):  # one leaf: its rows are its records
+            statement = statement.having(condition(rows))
+        return statement
 
     def id_filters(self, record_id: sa.ColumnElement[int]) -> list[sa.ColumnElement[bool]]:
         """The filters that are sets of records: decisions, questions, full text."""
@@ -309,8 +345,8 @@ class Plan:
         each, by ts_rank of the words asked for): what the snippets need to read."""
         if not self.page_leaves or not record_ids:
             return None
-        stemmed = [lf.query for lf in self.page_leaves if not lf.unstemmed]
-        prefixes = [lf.query for lf in self.page_leaves if lf.unstemmed]
+        stemmed = [lf.query_for("pages") for lf in self.page_leaves if not lf.unstemmed]
+        prefixes = [lf.query_for("pages") for lf in self.page_leaves if lf.unstemmed]
         matches = [_matches(_page.c.search_text, q) for q in stemmed]
         matches += [_matches(_page.c.search_words, q) for q in prefixes]
         # Ranked by the stemmed words (prefixes as stems' prefixes: near enough to order).
@@ -331,11 +367,3 @@ class Plan:
             .subquery()
         )
         return sa.select(ranked.c.id).where(ranked.c.n <= SNIPPET_PAGES)
-
-
-def _compound(combine, selects: list[sa.Select]) -> sa.Select:
-    if len(selects) == 1:
-        return selects[0]
-    # Each part as a subquery: PostgreSQL then needs no brackets around nested sets.
-    subs = [s.subquery() for s in selects]
-    return combine(*(sa.select(s.c[0]) for s in subs))

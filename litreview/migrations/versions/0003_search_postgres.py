@@ -19,7 +19,9 @@ searchable in the same transaction; litreview.search.postgres_backend reads them
 * record.search_FIELD for title, keywords, abstract, author and venue: the field's
   words stemmed, with positions (for phrases); record.search_FIELD_words: its words
   unstemmed, without positions (only wildcards read them). attachment_page.search_text
-  and search_words: the same for each page of a full text. A GIN index on each.
+  and search_words: the same for each page of a full text. A GIN index on each. The
+  abstract's and a page's stemmed vectors also hold each pair of words in a row as one
+  term (``litreview_with_pairs``), for phrases.
 
 The models do not declare these columns (they exist on PostgreSQL only);
 litreview.migrations.runner.include_object keeps autogenerate from dropping them.
@@ -47,7 +49,10 @@ _WORD_TOKENS = (
 
 
 # Each field of a record (keywords and authors as one text), searched apart: a field's
-# GIN index says which records hold a word there without reading them.
+# GIN index says which records hold a word there without reading them. The long ones
+# (abstract, pages) also hold each pair of words in a row as one term ("data protect"),
+# so a two-word phrase is found in the index alone, with no row's positions to read.
+_PAIRED = ("abstract",)
 _RECORD_FIELDS = {
     "title": "title",
     "keywords": "litreview_search_list(keywords)",
@@ -100,15 +105,27 @@ def _upgrade_sql() -> list[str]:
             FROM jsonb_array_elements(value) WITH ORDINALITY AS e(item, n)
         ) ELSE '' END
         """,
-        # Long text and search columns out of the row, the rest in it: a search reads
-        # only ids from the table (the GIN indexes say which rows), and rows this narrow
-        # make that cheap.
-        "ALTER TABLE record SET (toast_tuple_target = 512)",
+        # A vector's terms, and each pair of words in a row (positions p and p + 1) as
+        # one more term, without positions: "data protection" adds 'data protect'.
+        """
+        CREATE FUNCTION litreview_with_pairs(words tsvector) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        RETURN words || (
+            SELECT coalesce(array_to_tsvector(array_agg(pair)), ''::tsvector) FROM (
+                SELECT lexeme || ' ' || lead(lexeme) OVER (ORDER BY p) AS pair,
+                       lead(p) OVER (ORDER BY p) - p AS gap
+                FROM unnest(words) AS w, unnest(w.positions) AS p
+            ) AS pairs WHERE gap = 1
+        )
+        """,
+        # Long text and vectors out of the row, the rest (title, the short fields'
+        # vectors) in it: a search reads ids and short vectors from rows this narrow.
+        "ALTER TABLE record SET (toast_tuple_target = 1024)",
         "ALTER TABLE record " + ", ".join(_record_columns()),
         """
         ALTER TABLE attachment_page
-            ADD COLUMN search_text tsvector GENERATED ALWAYS AS (
-                to_tsvector('litreview_english', litreview_search_text(text))) STORED,
+            ADD COLUMN search_text tsvector GENERATED ALWAYS AS (litreview_with_pairs(
+                to_tsvector('litreview_english', litreview_search_text(text)))) STORED,
             ADD COLUMN search_words tsvector GENERATED ALWAYS AS (
                 strip(to_tsvector('litreview_words', litreview_search_text(text)))) STORED
         """,
@@ -123,14 +140,16 @@ def _record_columns() -> list[str]:
     columns = []
     for field, source in _RECORD_FIELDS.items():
         text = f"litreview_search_text({source})"
-        columns.append(
-            f"ADD COLUMN search_{field} tsvector GENERATED ALWAYS AS ("
-            f"to_tsvector('litreview_english', {text})) STORED"
-        )
+        stemmed = f"to_tsvector('litreview_english', {text})"
+        if field in _PAIRED:
+            stemmed = f"litreview_with_pairs({stemmed})"
+        columns.append(f"ADD COLUMN search_{field} tsvector GENERATED ALWAYS AS ({stemmed}) STORED")
         columns.append(
             f"ADD COLUMN search_{field}_words tsvector GENERATED ALWAYS AS ("
             f"strip(to_tsvector('litreview_words', {text}))) STORED"
         )
+        if field not in _PAIRED:  # short: kept in the row, the last thing moved out
+            columns += [f"ALTER COLUMN search_{field}{k} SET STORAGE MAIN" for k in ("", "_words")]
     return columns
 
 
@@ -138,6 +157,7 @@ _DOWNGRADE = [
     "ALTER TABLE attachment_page DROP COLUMN search_text, DROP COLUMN search_words",
     "ALTER TABLE record " + ", ".join(f"DROP COLUMN {c}" for t, c in _COLUMNS if t == "record"),
     "ALTER TABLE record RESET (toast_tuple_target)",
+    "DROP FUNCTION litreview_with_pairs(tsvector)",
     "DROP FUNCTION litreview_search_list(jsonb)",
     "DROP FUNCTION litreview_search_text(text)",
     "DROP TEXT SEARCH CONFIGURATION litreview_words",
