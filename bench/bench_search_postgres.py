@@ -141,11 +141,13 @@ def build(args, url: str) -> dict:
         pid = conn.scalar(sa.text("SELECT pg_backend_pid()"))
         records, pages = Clock(pid), Clock(pid)
         for start in range(0, args.records, CHUNK):
-            rows = [corpus.record(i, review_id) for i in range(start, min(args.records, start + CHUNK))]
+            rows = [
+                corpus.record(i, review_id) for i in range(start, min(args.records, start + CHUNK))
+            ]
             with records:
                 conn.execute(sa.insert(Record.__table__), rows)
                 conn.commit()
-        log(f"{args.records:,} records: {records.wall:.1f} s wall, {records.server:.1f} s server CPU")
+        log(f"{args.records:,} records: {records.wall:.1f} s, {records.server:.1f} s server CPU")
         ids = list(conn.scalars(sa.select(Record.id).order_by(Record.id)))
         rng = random.Random(SEED + 3)
         conn.execute(
@@ -181,7 +183,7 @@ def build(args, url: str) -> dict:
                 )
                 if n % 50 == 49 or n == len(fulltext_ids) - 1:
                     conn.commit()
-        log(f"{args.fulltexts:,} full texts: {pages.wall:.1f} s wall, {pages.server:.1f} s server CPU")
+        log(f"{args.fulltexts:,} full texts: {pages.wall:.1f} s, {pages.server:.1f} s server CPU")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         pid = conn.scalar(sa.text("SELECT pg_backend_pid()"))
         vacuum = Clock(pid)
@@ -260,15 +262,32 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def report(args, built: dict, plain: dict, timings: dict, fts: list, fts_build) -> str:
-    ms = 1000
-    server = built["engine"].dialect.server_version_info
+def report(args, engine, built, plain, timings: dict, fts: list, fts_build) -> str:
+    server = engine.dialect.server_version_info
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, PostgreSQL {'.'.join(map(str, server))}; "
         f"{time.strftime('%Y-%m-%d %H:%M')}",
         f"Corpus: {args.records:,} records, {args.fulltexts:,} full texts x {args.pages} pages"
         f" (bench_search.py's), {len(timings['first'])} mixed queries x {args.rounds} rounds",
+        "",
+    ]
+    if built is None:  # --reuse: the queries only
+        lines[1] = f"{len(timings['first'])} mixed queries x {args.rounds} rounds (--reuse)"
+    else:
+        lines += build_rows(args, built, plain, fts_build)
+    lines += [
+        "",
+        "| queries, top 20 with snippets | median | p95 | server CPU median | client CPU median "
+        "| first round median / p95 | backend statement alone median / p95 "
+        "| FTS5 median / p95 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(lines + query_rows(timings, fts))
+
+
+def build_rows(args, built: dict, plain: dict, fts_build) -> list[str]:
+    lines = [
         "",
         "| build step | with search columns: wall | client CPU | server CPU "
         "| without (0002): wall | client CPU | server CPU |",
@@ -284,8 +303,14 @@ def report(args, built: dict, plain: dict, timings: dict, fts: list, fts_build) 
             f"| {name} | {a.wall:.1f} s | {a.cpu:.1f} s | {a.server:.1f} s "
             f"| {b.wall:.1f} s | {b.cpu:.1f} s | {b.server:.1f} s |"
         )
-    total = [sum(built[k].__dict__[f] for k in ("records", "pages", "vacuum")) for f in ("wall", "server")]
-    base = [sum(plain[k].__dict__[f] for k in ("records", "pages", "vacuum")) for f in ("wall", "server")]
+    total = [
+        sum(built[k].__dict__[f] for k in ("records", "pages", "vacuum"))
+        for f in ("wall", "server")
+    ]
+    base = [
+        sum(plain[k].__dict__[f] for k in ("records", "pages", "vacuum"))
+        for f in ("wall", "server")
+    ]
     lines.append(
         f"| total | {total[0]:.1f} s | | {total[1]:.1f} s | {base[0]:.1f} s | | {base[1]:.1f} s |"
     )
@@ -297,16 +322,17 @@ def report(args, built: dict, plain: dict, timings: dict, fts: list, fts_build) 
     lines += ["", "| size | with search columns | without |", "|---|---|---|"]
     for key, value in built["sizes"].items():
         other = plain["sizes"].get(key)
-        lines.append(
-            f"| {key} | {value / 2**20:.1f} MB | {'' if other is None else f'{other / 2**20:.1f} MB'} |"
-        )
-    lines += [
-        "",
-        "| queries, top 20 with snippets | median | p95 | server CPU median | client CPU median "
-        "| first round median / p95 | backend statement alone median / p95 "
-        "| FTS5 median / p95 |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+        without = "" if other is None else f"{other / 2**20:.1f} MB"
+        lines.append(f"| {key} | {value / 2**20:.1f} MB | {without} |")
+    return lines
+
+
+def _mid_p95(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.1f} / {pct(values, 95) * 1000:.1f} ms"
+
+
+def query_rows(timings: dict, fts: list) -> list[str]:
+    ms, lines = 1000, []
     kinds = ["all", "all but phrases"] + sorted({k for k, *_ in timings["full"]})
     for kind in kinds:
 
@@ -325,8 +351,7 @@ def report(args, built: dict, plain: dict, timings: dict, fts: list, fts_build) 
             f"| {kind} ({len(first)}) | {statistics.median(walls) * ms:.1f} ms "
             f"| {pct(walls, 95) * ms:.1f} ms | {statistics.median(r[3] for r in full) * ms:.0f} ms "
             f"| {statistics.median(r[2] for r in full) * ms:.1f} ms "
-            f"| {statistics.median(r[1] for r in first) * ms:.1f} / {pct([r[1] for r in first], 95) * ms:.1f} ms "
-            f"| {statistics.median(r[1] for r in alone) * ms:.1f} / {pct([r[1] for r in alone], 95) * ms:.1f} ms "
+            f"| {_mid_p95([r[1] for r in first])} | {_mid_p95([r[1] for r in alone])} "
             f"| {fts_cell} |"
         )
     lines += [
@@ -334,7 +359,19 @@ def report(args, built: dict, plain: dict, timings: dict, fts: list, fts_build) 
         "Server CPU is read from /proc in clock ticks (10 ms): a median of 0 means most "
         "queries took under one tick of the server's CPU.",
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def anchor(args, built: dict, queries) -> tuple[list, tuple | None]:
+    """The same queries on SQLite FTS5, built from the same rows (bench_search.py's)."""
+    if args.no_fts5:
+        return [], None
+    with tempfile.TemporaryDirectory(prefix="bench-pgsearch-") as work:
+        results: dict = {}
+        conn = fts5_build(Path(work), built["engine"], built["review_id"], results)
+        fts = fts5_queries(conn, queries)
+        conn.close()
+    return fts, results["fts5_build"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,7 +383,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-fts5", action="store_true", help="Leave out the FTS5 anchor.")
     parser.add_argument("--keep", action="store_true", help="Keep the databases.")
+    parser.add_argument(
+        "--reuse", metavar="URL", help="Only the queries, on a database kept by --keep."
+    )
     args = parser.parse_args(argv)
+    if args.reuse:
+        engine = make_engine(args.reuse)
+        with engine.connect() as conn:
+            review_id = conn.scalar(sa.text("SELECT id FROM review WHERE slug = 'bench'"))
+        built = {"engine": engine, "review_id": review_id}
+        queries = make_queries(Corpus(), args.queries)
+        timings = run_queries(args, built, queries)
+        fts, _build = anchor(args, built, queries)
+        engine.dispose()
+        print(report(args, engine, None, None, timings, fts, None))
+        return 0
     urls = []
     try:
         log("building without the search columns (migrated to 0002)")
@@ -359,16 +410,9 @@ def main(argv: list[str] | None = None) -> int:
         queries = make_queries(Corpus(), args.queries)
         log(f"{len(queries)} queries x {args.rounds} rounds")
         timings = run_queries(args, built, queries)
-        fts, fts_build = [], None
-        if not args.no_fts5:
-            with tempfile.TemporaryDirectory(prefix="bench-pgsearch-") as work:
-                results: dict = {}
-                conn = fts5_build(Path(work), built["engine"], built["review_id"], results)
-                fts_build = results["fts5_build"]
-                fts = fts5_queries(conn, queries)
-                conn.close()
+        fts, fts_build = anchor(args, built, queries)
         built["engine"].dispose()
-        print(report(args, built, plain, timings, fts, fts_build))
+        print(report(args, built["engine"], built, plain, timings, fts, fts_build))
     finally:
         for url in urls:
             if args.keep:

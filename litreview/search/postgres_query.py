@@ -261,7 +261,7 @@ class Plan:
                     RECORD.c.id.label("id"), sa.literal(number).label("leaf"), weight.label("score")
                 )
                 .select_from(frm)
-                .where(*self.live(), *where)
+                .where(*self.live(), *self.id_filters(RECORD.c.id), *where)
             )
 
         if isinstance(node, YearRange):
@@ -308,7 +308,6 @@ class Plan:
                 sa.func.sum(rows.c.score).label("score"),
                 sa.func.count().over().label("total"),
             )
-            .where(*self.id_filters(rows.c.id))
             .group_by(rows.c.id)
             .order_by(sa.desc("score"), rows.c.id)
             .limit(limit)
