@@ -13,6 +13,7 @@ tree one SQL statement on those columns.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,23 +22,40 @@ from sqlalchemy.orm import Session
 
 from litreview.search.backend import Hit, SearchFilters, SearchResult
 from litreview.search.documents import RecordDoc
-from litreview.search.postgres_query import RECORD, Lexicon, Plan
+from litreview.search.postgres_query import RECORD, SNIPPET_PAGES, Lexicon, Plan
 from litreview.search.query import Node
 
 
 @contextmanager
-def _index_scans(session: Session) -> Iterator[None]:
-    """Plans that read the GIN indexes. PostgreSQL's planner counts a row's ``@@`` as
-    cheap, so for a word in most rows it would scan the table and read every row's
-    vector (out of the row, in TOAST): some 50 times slower than the index. Set for
-    the statement only (and reset with the transaction in any case)."""
-    before, _off = session.execute(
-        sa.text(
-            "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
-        )
-    ).one()
+def _planned_for_search(session: Session) -> Iterator[None]:
+    """Plans that read the GIN indexes, in one process. PostgreSQL's planner counts a
+    row's ``@@`` as cheap, so for a word in most rows it would scan the table and read
+    every row's vector (out of the row, in TOAST): some 50 times slower than the index;
+    and parallel workers cost more to start than such a statement gains from them. Set
+    for the statement only (and reset with the transaction in any case)."""
+    settings = {"enable_seqscan": "off", "max_parallel_workers_per_gather": "0"}
+    before = {
+        name: session.execute(
+            sa.text("SELECT current_setting(:name), set_config(:name, :value, true)"),
+            {"name": name, "value": value},
+        ).one()[0]
+        for name, value in settings.items()
+    }
     yield
-    session.execute(sa.text("SELECT set_config('enable_seqscan', :value, true)"), {"value": before})
+    for name, value in before.items():
+        session.execute(
+            sa.text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value}
+        )
+
+
+def _snippet_pages(rows) -> list[int]:
+    """Each hit's pages that hold most of the query's words (then the first ones)."""
+    chosen: list[int] = []
+    for row in rows:
+        counts = Counter(int(page) for page in (row.pages or "").split())
+        ranked = sorted(counts, key=lambda page: (-counts[page], page))
+        chosen += ranked[:SNIPPET_PAGES]
+    return chosen
 
 
 class _NoWriter:
@@ -85,14 +103,12 @@ class PostgresBackend:
         self._lexicon.load(session, query)
         plan = Plan(review_id, filters, self._lexicon)
         statement = plan.statement(query, limit)
-        with _index_scans(session):
+        with _planned_for_search(session):
             rows = session.execute(statement).all()
-            pages = plan.snippet_pages([r.id for r in rows])
-            snippet_pages = None if pages is None else list(session.scalars(pages))
         return SearchResult(
             total=rows[0].total if rows else 0,
             hits=[Hit(r.id, float(r.score)) for r in rows],
-            snippet_pages=snippet_pages,
+            snippet_pages=_snippet_pages(rows) if plan.reads_pages else None,
         )
 
     def record_ids(self, review_id: int, session: Session | None = None) -> Iterator[int]:

@@ -46,7 +46,7 @@ from litreview.search.snippets import PAGES_PER_HIT
 WEIGHTS = {**DEFAULT_FIELDS, "venue": 1.0}
 RECORD_FIELDS = ("title", "keywords", "abstract", "author", "venue")
 _DEFAULT_RECORD_FIELDS = tuple(f for f in DEFAULT_FIELDS if f != "fulltext")
-# Pages of a hit's full texts handed to the snippets: the best-matching ones.
+# Pages of a hit's full texts handed to the snippets: those that hold most of its words.
 SNIPPET_PAGES = PAGES_PER_HIT
 # The vectors that also hold each pair of words in a row (migration 0003).
 _PAIRED = ("abstract", "pages")
@@ -221,7 +221,7 @@ class Plan:
     filters: SearchFilters
     lexicon: Lexicon
     parts: list[sa.Select] = field(default_factory=list)
-    page_leaves: list[_Leaf] = field(default_factory=list)  # positive ones that read pages
+    reads_pages: bool = False  # a word not under a NOT is looked for in the full texts
 
     def live(self) -> list[sa.ColumnElement[bool]]:
         """The review's records that a search can find (merged ones left out), in years."""
@@ -254,11 +254,15 @@ class Plan:
         """The records one leaf matches: (id, leaf number, score) rows, a record's
         score summed over the fields it matches there (NOT's leaves score nothing)."""
 
-        def scored(weight, *where, frm=RECORD) -> sa.Select:
+        def scored(weight, *where, frm=RECORD, pages=None) -> sa.Select:
             weight = sa.cast(weight if positive else 0.0, sa.Float)
+            pages = sa.cast(pages if positive and pages is not None else sa.null(), sa.Text)
             return (
                 sa.select(
-                    RECORD.c.id.label("id"), sa.literal(number).label("leaf"), weight.label("score")
+                    RECORD.c.id.label("id"),
+                    sa.literal(number).label("leaf"),
+                    weight.label("score"),
+                    pages.label("pages"),
                 )
                 .select_from(frm)
                 .where(*self.live(), *self.id_filters(RECORD.c.id), *where)
@@ -281,7 +285,12 @@ class Plan:
         if leaf.pages:
             column = "search_words" if leaf.unstemmed else "search_text"
             pages = (
-                sa.select(_attachment.c.record_id.label("id"), sa.func.count().label("pages"))
+                sa.select(
+                    _attachment.c.record_id.label("id"),
+                    sa.func.count().label("pages"),
+                    # Which pages: where the snippets look (see Plan.statement).
+                    sa.func.string_agg(sa.cast(_page.c.id, sa.Text), " ").label("page_ids"),
+                )
                 .select_from(_page.join(_attachment, _attachment.c.id == _page.c.attachment_id))
                 .where(
                     _attachment.c.review_id == self.review_id,
@@ -292,9 +301,9 @@ class Plan:
             )
             # Up to full text's weight, the more pages the closer.
             score = WEIGHTS["fulltext"] * pages.c.pages / (pages.c.pages + 1.0)
-            found.append(scored(score, frm=pages.join(RECORD, RECORD.c.id == pages.c.id)))
-            if positive:
-                self.page_leaves.append(leaf)
+            self.reads_pages = self.reads_pages or positive
+            frm = pages.join(RECORD, RECORD.c.id == pages.c.id)
+            found.append(scored(score, frm=frm, pages=pages.c.page_ids))
         return found
 
     def statement(self, query: Node, limit: int) -> sa.Select:
@@ -307,6 +316,9 @@ class Plan:
                 rows.c.id,
                 sa.func.sum(rows.c.score).label("score"),
                 sa.func.count().over().label("total"),
+                # The record's pages that hold its words, once per word: the snippets
+                # read those that hold most (no page's text or vector is read here).
+                sa.func.string_agg(rows.c.pages, " ").label("pages"),
             )
             .group_by(rows.c.id)
             .order_by(sa.desc("score"), rows.c.id)
@@ -338,31 +350,3 @@ class Plan:
                 else record_id.not_in(with_pages)
             )
         return where
-
-    def snippet_pages(self, record_ids: list[int]) -> sa.Select | None:
-        """The best-matching pages of these records' full texts (``SNIPPET_PAGES`` of
-        each, by ts_rank of the words asked for): what the snippets need to read."""
-        if not self.page_leaves or not record_ids:
-            return None
-        stemmed = [lf.query_for("pages") for lf in self.page_leaves if not lf.unstemmed]
-        prefixes = [lf.query_for("pages") for lf in self.page_leaves if lf.unstemmed]
-        matches = [_matches(_page.c.search_text, q) for q in stemmed]
-        matches += [_matches(_page.c.search_words, q) for q in prefixes]
-        # Ranked by the stemmed words (prefixes as stems' prefixes: near enough to order).
-        rank_query = " | ".join(f"({q})" for q in stemmed + prefixes)
-        rank = sa.func.ts_rank(
-            _page.c.search_text,
-            sa.cast(sa.bindparam(None, rank_query, type_=sa.Text, literal_execute=True), TSQUERY),
-        )
-        ranked = (
-            sa.select(
-                _page.c.id,
-                sa.func.row_number()
-                .over(partition_by=_attachment.c.record_id, order_by=(rank.desc(), _page.c.id))
-                .label("n"),
-            )
-            .select_from(_page.join(_attachment, _attachment.c.id == _page.c.attachment_id))
-            .where(_attachment.c.record_id.in_(_ids(record_ids)), sa.or_(*matches))
-            .subquery()
-        )
-        return sa.select(ranked.c.id).where(ranked.c.n <= SNIPPET_PAGES)
