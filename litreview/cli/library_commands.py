@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
+from litreview.db import make_session_factory
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
 from litreview.library.listing import list_records, record_json
@@ -47,9 +48,14 @@ class _ImportFormat(click.Choice):
 )
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
 @click.option(
+    "--wait-index",
+    is_flag=True,
+    help="Make every imported record searchable before returning (a progress bar).",
+)
+@click.option(
     "--no-index",
     is_flag=True,
-    help="Leave search indexing to the next search or `litreview reindex` (large imports).",
+    help="Index nothing now: leave it all to the web app's indexer and the next commands.",
 )
 @actor_option
 @json_option
@@ -62,6 +68,7 @@ def import_(
     source_label: str | None,
     fmt: str | None,
     dry_run: bool,
+    wait_index: bool,
     no_index: bool,
     actor: str,
     as_json: bool,
@@ -69,12 +76,18 @@ def import_(
     """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.
 
     Each file is one transaction: a file that cannot be read leaves the review as it was.
+    The command returns once the records are stored: a large import's records become
+    searchable in the background (the web app's indexer, a bounded number at each
+    command, `litreview reindex --catch-up`), and searches say how many are not yet;
+    --wait-index waits for all of them.
     """
     from litreview.library import imports
 
+    if wait_index and no_index:
+        raise click.UsageError("--wait-index and --no-index: choose one")
     reports: list[dict[str, Any]] = []
     unreadable: list[str] = []
-    ctx.index_after_commit = not no_index
+    ctx.index_after_commit = False  # below, once every file is in
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
         for path in files:
@@ -107,12 +120,30 @@ def import_(
         "unchanged": sum(r["unchanged"] for r in done),
         "errors": sum(len(r["errors"]) for r in done),
         "dry_run": dry_run,
+        "not_searchable": 0,
     }
+    if done and not dry_run:
+        summary["not_searchable"] = _index(ctx, slug, wait_index, no_index, as_json)
     emit(as_json, summary, lambda: _print_import(summary))
     if unreadable:
         for message in unreadable:
             click.echo(f"Error: {message}", err=True)
         sys.exit(1)
+
+
+def _index(ctx: Context, slug: str, wait: bool, skip: bool, as_json: bool) -> int:
+    """Index what the import queued (all of it when ``wait``, a bounded part otherwise,
+    nothing when ``skip``); how many of the review's records are not searchable yet."""
+    from litreview import search
+    from litreview.cli.indexing import apply_everything
+
+    if wait:
+        factory = make_session_factory(ctx.engine, search_outbox=ctx.settings.search_outbox)
+        apply_everything(factory, search.open_backend(ctx.settings), enabled=not as_json)
+    elif not skip:
+        search.sync_after_commit(ctx.settings, ctx.engine)
+    with ctx.session() as session:
+        return search.pending_in_review(session, reviews.get_review(session, slug).id)
 
 
 @contextmanager
@@ -145,6 +176,12 @@ def _print_import(summary: dict[str, Any]) -> None:
             where = f"line {e['line']}" if e["line"] else "?"
             entry = f", entry {e['entry']}" if e["entry"] else ""
             click.echo(f"  {r['file']}: {where}{entry}: {e['message']}")
+    if summary["not_searchable"]:
+        click.echo(
+            f"the search index is catching up: {summary['not_searchable']:,} records queued, "
+            "not searchable yet (the web app indexes them in the background; "
+            "`litreview reindex --catch-up` does it now)"
+        )
 
 
 @click.command()

@@ -25,8 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from litreview.config import Settings
+from litreview.search import outbox
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
-from litreview.search.outbox import apply_outbox, pending_count, queue_records, rebuild
+from litreview.search.outbox import (
+    CATCH_UP_LIMIT,
+    apply_outbox,
+    pending_count,
+    pending_in_review,
+    queue_records,
+    rebuild,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CATCH_UP_LIMIT",
     "DECISION_VALUES",
     "IndexBusy",
     "SearchBackend",
@@ -55,6 +64,7 @@ __all__ = [
     "open_backend",
     "parse_years",
     "pending_count",
+    "pending_in_review",
     "queue_records",
     "rebuild",
     "search_review",
@@ -109,11 +119,16 @@ def _close_shared() -> None:
 
 
 def catch_up(
-    session_factory: sessionmaker[Session], settings: Settings, *, timeout: float = 5.0
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    timeout: float = 5.0,
+    limit: int | None = None,
 ) -> int:
-    """Apply whatever the outbox holds; never raises (a failure is logged, rows stay)."""
+    """Apply whatever the outbox holds (or about ``limit`` records of it); never raises
+    (a failure is logged, rows stay)."""
     try:
-        return apply_outbox(session_factory, open_backend(settings), timeout=timeout)
+        return apply_outbox(session_factory, open_backend(settings), timeout=timeout, limit=limit)
     except IndexBusy as exc:
         log.warning("search index not updated yet: %s", exc)
     except Exception:  # noqa: BLE001 - the database is committed; the index can catch up
@@ -121,10 +136,20 @@ def catch_up(
     return 0
 
 
-def sync_after_commit(settings: Settings, engine: sa.Engine, *, timeout: float = 5.0) -> int:
-    """Call right after a commit: the committed changes become searchable.
+def sync_after_commit(
+    settings: Settings,
+    engine: sa.Engine,
+    *,
+    timeout: float = 5.0,
+    bounded: bool = True,
+) -> int:
+    """Call right after a commit: the committed changes become searchable (when
+    ``bounded``, up to about CATCH_UP_LIMIT records of them: what a large import queued
+    is left to the web app's indexer thread, `litreview reindex --catch-up` and the
+    next commands).
 
     Never raises: the changes stay in the outbox when the index cannot be updated
     now, and the next command, search or web start applies them.
     """
-    return catch_up(sessionmaker(engine), settings, timeout=timeout)
+    limit = outbox.CATCH_UP_LIMIT if bounded else None
+    return catch_up(sessionmaker(engine), settings, timeout=timeout, limit=limit)

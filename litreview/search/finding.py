@@ -18,32 +18,40 @@ from litreview.evidence import tags
 from litreview.evidence.tags import question_by_code
 from litreview.models import STAGES, Record, Review, ReviewQuestion
 from litreview.screening import outcomes
+from litreview.search import outbox
 from litreview.search import query as query_language
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
-from litreview.search.outbox import apply_outbox, pending_in_review
+from litreview.search.outbox import CATCH_UP_LIMIT, apply_outbox, pending_in_review
 from litreview.search.snippets import snippets_for
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "CATCH_UP_LIMIT",
+    "DECISION_VALUES",
+    "MAX_LIMIT",
+    "parse_years",
+    "search_review",
+    "suggest_for_question",
+]
 
 MAX_LIMIT = 1000
 # What the decision filter takes: an outcome, or pending (none yet).
 DECISION_VALUES = outcomes.OUTCOMES
 
 
-# How many queued changes a search applies before it answers: more are left to the
-# indexer (the import's, the web app's background thread, `litreview reindex`), and
-# the search says how many records are not searchable yet.
-CATCH_UP_LIMIT = 2000
-
-
 def _catch_up_before_search(session: Session, backend: SearchBackend) -> None:
-    # Any search first applies a little of what earlier commits queued, so a process
-    # that died between its commit and its index update is caught up here. Its own
-    # sessions: the caller's session only reads. A busy index is not waited for long.
+    # Any search first applies a little of what earlier commits queued (up to
+    # CATCH_UP_LIMIT records), so a process that died between its commit and its index
+    # update is caught up here; more is left to the indexer (the web app's thread,
+    # `litreview reindex --catch-up`), and the search says how many of the review's
+    # records are not searchable yet. Its own sessions: the caller's session only
+    # reads. A busy index is not waited for: whoever holds it is applying the outbox.
     if not backend.uses_outbox:
         return
     try:
-        apply_outbox(sessionmaker(session.get_bind()), backend, timeout=1.0, limit=CATCH_UP_LIMIT)
+        factory = sessionmaker(session.get_bind())
+        apply_outbox(factory, backend, timeout=0, limit=outbox.CATCH_UP_LIMIT)
     except IndexBusy as exc:
         log.info("searching the index as it is: %s", exc)
     except Exception:  # noqa: BLE001 - a search must still answer from the index it has

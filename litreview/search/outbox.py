@@ -12,8 +12,13 @@ already queued in this transaction is not queued again.
 After a commit, :func:`apply_outbox` brings the index up to date and deletes the rows
 it applied. If the process dies in between, the rows stay, and the next command,
 search or web start applies them: the index never silently disagrees with the
-database. If the index is missing (a new data folder, a deleted index, a new schema
-version), it is rebuilt from the database.
+database. What the index holds and what the outbox holds make the whole database, at
+every moment. A large import leaves most of its records queued: each command and
+search applies a bounded number of them (:data:`CATCH_UP_LIMIT`), the web app's
+indexer thread the rest, and a search says how many of a review's records are not
+searchable yet. If the index is missing (a new data folder, a deleted index, a new
+schema version), every record is queued and an empty index made
+(:func:`start_over`): it fills up the same way, never in one long wait.
 
 ORM bulk statements that bypass the unit of work (``session.execute(update(Record)
 .where(...))``, or with rows by primary key) are seen too: before
@@ -50,6 +55,9 @@ _QUEUED = "litreview.search.queued"
 QUEUES = "litreview.search.outbox"
 _WITH_RECORD = (Attachment,)
 BATCH = 2000
+# How many queued records a command or a search applies before it goes on: the rest is
+# left to the web app's indexer thread, `litreview reindex --catch-up` or the next run.
+CATCH_UP_LIMIT = 2000
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -181,29 +189,32 @@ def apply_outbox(
     batch: int = BATCH,
     progress: Progress | None = None,
     limit: int | None = None,
+    strict: bool = False,
 ) -> int:
     """Bring the index up to date with every committed change (or with about ``limit``
     records of them, oldest first); returns records applied.
 
-    Never raises for a busy index: when the write lock cannot be had within
-    ``timeout`` seconds the rows stay for the next run and this returns early.
+    Never raises for a busy index (unless ``strict``): when the write lock cannot be
+    had within ``timeout`` seconds the rows stay for the next run and this returns
+    early.
     """
     if not backend.uses_outbox:
         _discard(session_factory)
         return 0
     if not backend.exists():
-        return rebuild(session_factory, backend, timeout=timeout, progress=progress)
+        start_over(session_factory, backend)
     total = pending_count(session_factory)
     if not total:
         return 0
     applied = 0
     while True:
+        size = batch if limit is None else max(1, min(batch, limit - applied))
         try:
             with backend.writer(timeout) as writer, session_factory() as session:
                 rows = session.execute(
                     sa.select(SearchOutbox.id, SearchOutbox.record_id)
                     .order_by(SearchOutbox.id)
-                    .limit(batch)
+                    .limit(size)
                 ).all()
                 if not rows:
                     break
@@ -214,6 +225,8 @@ def apply_outbox(
                 for record_id in sorted(docs):
                     writer.add(docs[record_id])
         except IndexBusy as exc:
+            if strict:
+                raise
             log.warning("%s; %s changes left for the next run", exc, total - applied)
             return applied
         # Only after the index commit: a crash before this line re-applies these rows.
@@ -225,7 +238,7 @@ def apply_outbox(
         applied += len(ids)
         if progress:
             progress(min(applied, total), total)
-        if len(rows) < batch or (limit is not None and applied >= limit):
+        if len(rows) < size or (limit is not None and applied >= limit):
             break
     return applied
 
@@ -256,8 +269,9 @@ def rebuild(
             if review_id is not None:
                 live = live.where(Record.review_id == review_id)
             return session.scalar(live) or 0
-    if review_id is not None and not backend.exists():
-        review_id = None  # no index at all: one review alone would hide the others
+    if not backend.exists():
+        # Every record queued first: a rebuild that dies leaves them for the next run.
+        start_over(session_factory, backend)
     if review_id is None:
         backend.create()
     with session_factory() as session:
@@ -291,3 +305,24 @@ def rebuild(
         session.commit()
     log.info("rebuilt the search index: %s records", done)
     return done
+
+
+def start_over(session_factory: sessionmaker[Session], backend: SearchBackend) -> int:
+    """Queue every live record not queued yet, then make an empty index: with the
+    outbox it holds the whole database, and is filled as the outbox is applied.
+    Returns the records queued."""
+    now = utcnow()
+    with session_factory() as session:
+        queued = sa.select(SearchOutbox.id).where(SearchOutbox.record_id == Record.id)
+        result = session.execute(
+            sa.insert(SearchOutbox).from_select(
+                ["review_id", "record_id", "queued_at"],
+                sa.select(Record.review_id, Record.id, sa.literal(now, SearchOutbox.queued_at.type))
+                .where(Record.merged_into_id.is_(None), ~queued.exists())
+                .order_by(Record.id),
+            )
+        )
+        session.commit()
+    backend.create()
+    log.info("a new search index: %s records queued to fill it", result.rowcount)
+    return result.rowcount

@@ -17,6 +17,8 @@ NOT binds tighter than AND, and AND than OR. Every backend gets the same tree
 PostgreSQL and Whoosh, and a query that cannot mean what its writer meant gets one
 clear message (:class:`~litreview.errors.Invalid`) before any engine sees it.
 A word is kept as written: :mod:`litreview.search.analysis` makes it index terms.
+
+Long because: the grammar, its checks and their messages are one piece, read together.
 """
 
 from __future__ import annotations

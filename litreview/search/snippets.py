@@ -17,8 +17,10 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,7 +33,8 @@ from litreview.search.query import Node, Phrase, Prefix, Term, leaves
 PAGES_PER_HIT = 2
 PASSAGE_CHARS = 240
 _SURROUND = 70
-_SPACES = re.compile(r"\s+")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
+_OTHER_SPACES = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"  # ASCII white space but space and newline
 _WHOLE = ("title", "keywords")  # short: shown whole
 _FIELDS = ("title", "abstract", "keywords")
 
@@ -79,29 +82,66 @@ class _FieldMarks:
     def __bool__(self) -> bool:
         return bool(self.terms or self.prefixes or self.phrases)
 
-    def could_match(self, text: str) -> bool:
-        """A cheap first look: can a page hold a marked word at all?"""
-        folded = analysis.fold(text)
-        roots = [t.rstrip("i")[:6] or t for t in self.terms] + [p[:6] for p in self.prefixes]
-        roots += [t.rstrip("i")[:6] or t for phrase in self.phrases for t in phrase[0]]
-        return any(root in folded for root in roots)
+    @cached_property
+    def _roots(self) -> tuple[str, ...]:
+        """What a word that may be marked begins with: the root of a term (a Snowball
+        stem begins every word it stems once a final e, i or y is taken off and "bl"
+        read as "b": ``hope``/hoping, ``happi``/happy, ``probabl``/probability), or a
+        prefix as typed."""
+        roots = {_root(t) for t in self.terms} | set(self.prefixes)
+        roots |= {_root(t) for phrase in self.phrases for t in phrase[0]}
+        return tuple(sorted(roots))
+
+    def _candidates(self, text: str) -> Iterator[tuple[int, int]]:
+        """The words of ``text`` that may be marked, (start, end), in no order: those
+        beginning with a root (found by plain string search), and those with a letter
+        that is not ASCII (folding may change it). Only these are folded and stemmed,
+        so a page of 450 words costs a few scans, not 450 stems."""
+        lower = text.lower()
+        if "" in self._roots or len(lower) != len(text):  # every word, one by one
+            yield from (m.span() for m in analysis.WORD.finditer(text))
+            return
+        for root in self._roots:
+            at = lower.find(root)
+            while at >= 0:
+                if at == 0 or not text[at - 1].isalnum():
+                    end = analysis.WORD.match(text, at).end()
+                    yield at, end
+                    at = lower.find(root, end)
+                else:
+                    at = lower.find(root, at + 1)
+        if not text.isascii():
+            for match in _NOT_ASCII.finditer(text):
+                at = match.start()
+                if text[at].isalnum():
+                    start = at
+                    while start and text[start - 1].isalnum():
+                        start -= 1
+                    yield start, analysis.WORD.match(text, start).end()
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where the marked words are in ``text``: (start, end) character offsets."""
-        tokens = [(m.start(), m.end(), m.group()) for m in analysis.WORD.finditer(text)]
-        marked = [False] * len(tokens)
-        folded = [analysis.fold(word) for _s, _e, word in tokens]
-        stems = [analysis.stem(f) for f in folded]
-        for i, (f, s) in enumerate(zip(folded, stems, strict=True)):
-            if s in self.terms or (self.prefixes and f.startswith(self.prefixes)):
-                marked[i] = True
-        for phrase in self.phrases:
-            n = len(phrase)
-            for i in range(len(tokens) - n + 1):
-                if all(stems[i + k] in phrase[k] for k in range(n)):
-                    for k in range(n):
-                        marked[i + k] = True
-        return [(s, e) for (s, e, _w), m in zip(tokens, marked, strict=True) if m]
+        found: set[tuple[int, int]] = set()
+        for start, end in set(self._candidates(text)):
+            folded = analysis.fold(text[start:end])
+            stem = analysis.stem(folded)
+            if stem in self.terms or (self.prefixes and folded.startswith(self.prefixes)):
+                found.add((start, end))
+            for phrase in self.phrases:
+                if stem in phrase[0]:
+                    rest = list(islice(analysis.WORD.finditer(text, end), len(phrase) - 1))
+                    if len(rest) == len(phrase) - 1 and all(
+                        analysis.term(m.group()) in terms
+                        for m, terms in zip(rest, phrase[1:], strict=True)
+                    ):
+                        found.add((start, end))
+                        found.update(m.span() for m in rest)
+        return sorted(found)
+
+
+def _root(term: str) -> str:
+    root = term.rstrip("eiy")
+    return root[:-1] if root.endswith("bl") else root
 
 
 def snippets_for(
@@ -133,7 +173,7 @@ def snippets_for(
             field_marks = marks.for_field(name)
             if not field_marks or not texts[name]:
                 continue
-            text = _SPACES.sub(" ", texts[name]).strip()
+            text = _one_spaced(texts[name])
             spans = field_marks.spans(text)
             if spans:
                 shown = _marked(text, spans) if name in _WHOLE else _passages(text, spans)
@@ -162,9 +202,9 @@ def _page_passages(
         statement = statement.where(AttachmentPage.id.in_(page_ids))
     pages = session.execute(statement)
     for order, (record_id, page, text) in enumerate(pages):
-        if not text or not marks.could_match(text):
+        if not text:
             continue
-        text = _SPACES.sub(" ", text).strip()
+        text = _one_spaced(text)
         spans = marks.spans(text)
         if not spans:
             continue
@@ -177,6 +217,16 @@ def _page_passages(
         record_id: [s for _k, _o, s in sorted(found, key=lambda x: (x[0], x[1]))[:PAGES_PER_HIT]]
         for record_id, found in best.items()
     }
+
+
+def _one_spaced(text: str) -> str:
+    """``text`` with each run of white space as one space, and none at either end."""
+    flat = text.replace("\n", " ")
+    # A page's lines end in newlines: most pages need no more than that (and these
+    # single-character searches are much cheaper than splitting 450 words).
+    if flat.isascii() and "  " not in flat and not any(c in flat for c in _OTHER_SPACES):
+        return flat.strip()
+    return " ".join(text.split())
 
 
 def _marked(text: str, spans: list[tuple[int, int]]) -> str:
