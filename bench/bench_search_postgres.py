@@ -26,6 +26,11 @@ Measured, side by side in one run:
    kind, phrases apart; and the same queries on SQLite FTS5, built from the same rows
    (bench_search.py's anchor).
 
+bench_search.py --postgres-url runs the same queries on PostgreSQL beside tantivy and
+FTS5; this one adds what is PostgreSQL's own: the server process's CPU (where the
+search columns are computed and the statements run), the write with and without the
+search columns, the size of each index, and the statement alone.
+
 The report (Markdown) goes to stdout, progress to stderr.
 """
 
@@ -136,7 +141,7 @@ def build(args, url: str) -> dict:
         session.commit()
         review_id, question_id, user_id = rv.id, rv.questions[0].id, users[0].id
     corpus = Corpus()
-    out: dict = {"engine": engine, "review_id": review_id}
+    out: dict = {"engine": engine, "url": url, "review_id": review_id}
     with engine.connect() as conn:
         pid = conn.scalar(sa.text("SELECT pg_backend_pid()"))
         records, pages = Clock(pid), Clock(pid)
@@ -168,8 +173,9 @@ def build(args, url: str) -> dict:
         )  # fmt: skip
         conn.commit()
         fulltext_ids = random.Random(SEED + 4).sample(ids, args.fulltexts)
+        page_texts = Corpus(SEED + 6)  # as bench_search.write_corpus draws them
         for n, record_id in enumerate(fulltext_ids):
-            texts = [corpus.page() for _ in range(args.pages)]
+            texts = [page_texts.page() for _ in range(args.pages)]
             with pages:
                 att = conn.execute(
                     sa.insert(Attachment.__table__).returning(Attachment.id),
@@ -368,7 +374,7 @@ def anchor(args, built: dict, queries) -> tuple[list, tuple | None]:
         return [], None
     with tempfile.TemporaryDirectory(prefix="bench-pgsearch-") as work:
         results: dict = {}
-        conn = fts5_build(Path(work), built["engine"], built["review_id"], results)
+        conn = fts5_build(Path(work), built["url"], built["review_id"], results)
         fts = fts5_queries(conn, queries)
         conn.close()
     return fts, results["fts5_build"]
@@ -391,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = make_engine(args.reuse)
         with engine.connect() as conn:
             review_id = conn.scalar(sa.text("SELECT id FROM review WHERE slug = 'bench'"))
-        built = {"engine": engine, "review_id": review_id}
+        built = {"engine": engine, "url": args.reuse, "review_id": review_id}
         queries = make_queries(Corpus(), args.queries)
         timings = run_queries(args, built, queries)
         fts, _build = anchor(args, built, queries)
