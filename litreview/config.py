@@ -20,6 +20,13 @@ class Settings:
     search: str = "tantivy"  # the search backend: tantivy, postgres or whoosh
 
     @property
+    def search_outbox(self) -> bool:
+        """Whether changes reach the search backend through the outbox: yes for an index
+        beside the database (tantivy, whoosh); PostgreSQL's search reads the rows
+        themselves, in the transaction that writes them."""
+        return self.search != "postgres"
+
+    @property
     def attachments_dir(self) -> Path:
         return self.data_dir / "files"
 

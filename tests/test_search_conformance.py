@@ -12,6 +12,7 @@ import json
 import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
 
 from litreview import search
 from litreview.cli.main import cli as litreview_cli
@@ -391,10 +393,19 @@ BAD_QUERIES = [
 ]
 
 
+@contextmanager
+def _sessions(lib) -> Iterator[sessionmaker]:
+    # Disposed at the end: psycopg warns of a connection left open for the collector.
+    engine = make_engine(lib.env["LITREVIEW_DATABASE_URL"])
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
 def test_every_bad_query_gets_the_same_clear_message(lib):
-    factory = make_session_factory(make_engine(lib.env["LITREVIEW_DATABASE_URL"]))
     backend = search.open_backend(lib.settings())
-    with factory() as session:
+    with _sessions(lib) as factory, factory() as session:
         review = reviews.get_review(session, "ai-sw")
         for query, message in BAD_QUERIES:
             with pytest.raises(Invalid) as caught:
@@ -408,8 +419,7 @@ def test_every_bad_query_gets_the_same_clear_message(lib):
 
 def test_what_a_crash_left_unindexed_is_caught_up_by_the_next_search(lib):
     # A process commits records and dies before it updates the index (no sync call).
-    factory = make_session_factory(make_engine(lib.env["LITREVIEW_DATABASE_URL"]))
-    with factory() as session:
+    with _sessions(lib) as factory, factory() as session:
         review = reviews.get_review(session, "other")
         session.add(
             Record(review_id=review.id, title="Orphaned after a crash: kinship care", year=2020)

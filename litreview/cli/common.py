@@ -48,7 +48,8 @@ class Context:
             nonlocal committed
             committed = True
 
-        with make_session_factory(self.engine)() as session:
+        factory = make_session_factory(self.engine, search_outbox=self.settings.search_outbox)
+        with factory() as session:
             sa.event.listen(session, "after_commit", note_commit)
             yield session
         if committed and self.index_after_commit:

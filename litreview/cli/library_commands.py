@@ -138,7 +138,7 @@ def _index(ctx: Context, slug: str, wait: bool, skip: bool, as_json: bool) -> in
     from litreview.cli.indexing import apply_everything
 
     if wait:
-        factory = make_session_factory(ctx.engine)
+        factory = make_session_factory(ctx.engine, search_outbox=ctx.settings.search_outbox)
         apply_everything(factory, search.open_backend(ctx.settings), enabled=not as_json)
     elif not skip:
         search.sync_after_commit(ctx.settings, ctx.engine)

@@ -339,7 +339,7 @@ def register(cli: click.Group) -> None:
     def reindex(ctx: Context, slug: str | None, catch_up: bool, as_json: bool) -> None:
         """Rebuild the search index of review SLUG (or of every review) from the database."""
         ctx.require_schema()
-        factory = make_session_factory(ctx.engine)
+        factory = make_session_factory(ctx.engine, search_outbox=ctx.settings.search_outbox)
         backend = search.open_backend(ctx.settings)
         if catch_up:
             if slug is not None:

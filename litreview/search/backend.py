@@ -89,11 +89,15 @@ class Hit:
 class SearchResult:
     """``total`` records matched; ``hits`` are the best ``limit`` of them, best first.
     ``not_searchable``: the review's records changed since the index was last brought
-    up to date (queued in the outbox), which a search may miss until it catches up."""
+    up to date (queued in the outbox), which a search may miss until it catches up.
+    ``snippet_pages`` saves the snippets reading every page of every hit."""
 
     total: int
     hits: list[Hit]
     not_searchable: int = 0
+    # The pages (AttachmentPage ids) of the hits' full texts worth reading for their
+    # snippets, when the backend knows which match best; None: every page of them.
+    snippet_pages: list[int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

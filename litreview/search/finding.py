@@ -148,7 +148,7 @@ def _described(
     result.hits = [hit for hit in result.hits if hit.record_id in known]
     latest = outcomes.latest_outcomes(session, review, ids)
     tagged = tags.tagged_question_ids(session, review, ids)
-    passages = snippets_for(session, parsed, ids) if snippets else {}
+    passages = snippets_for(session, parsed, ids, result.snippet_pages) if snippets else {}
     for hit in result.hits:
         hit.title = known[hit.record_id].title or ""
         hit.year = known[hit.record_id].year

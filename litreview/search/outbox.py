@@ -50,6 +50,9 @@ from litreview.search.documents import iter_review_docs, load_docs
 log = logging.getLogger(__name__)
 
 _QUEUED = "litreview.search.queued"
+# In a session factory's info: False when its sessions queue nothing (the backend reads
+# the database's rows itself: PostgreSQL); see litreview.db.make_session_factory.
+QUEUES = "litreview.search.outbox"
 _WITH_RECORD = (Attachment,)
 BATCH = 2000
 # How many queued records a command or a search applies before it goes on: the rest is
@@ -69,6 +72,8 @@ def _value(obj: object, name: str):
 
 
 def _after_flush(session: Session, _context) -> None:
+    if not session.info.get(QUEUES, True):
+        return
     keys: set[tuple[int, int]] = set()
     attachment_ids: set[int] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
@@ -113,6 +118,8 @@ _BULK = {Record: Record.id, **{cls: cls.record_id for cls in _WITH_RECORD}}
 def _before_bulk(state) -> None:
     """Bulk UPDATE/DELETE statements skip the unit of work: queue what they will touch."""
     if not (state.is_update or state.is_delete) or not state.all_mappers:
+        return
+    if not state.session.info.get(QUEUES, True):
         return
     entity = state.all_mappers[0].class_
     record_col = _BULK.get(entity)
@@ -192,6 +199,7 @@ def apply_outbox(
     early.
     """
     if not backend.uses_outbox:
+        _discard(session_factory)
         return 0
     if not backend.exists():
         start_over(session_factory, backend)
@@ -235,6 +243,15 @@ def apply_outbox(
     return applied
 
 
+def _discard(session_factory: sessionmaker[Session]) -> None:
+    """A backend without an outbox has nothing to catch up: rows that a session made
+    without the settings queued (a script's) are dropped, not left to pile up."""
+    with session_factory() as session:
+        if session.scalar(sa.select(SearchOutbox.id).limit(1)) is not None:
+            session.execute(sa.delete(SearchOutbox))
+            session.commit()
+
+
 def rebuild(
     session_factory: sessionmaker[Session],
     backend: SearchBackend,
@@ -245,6 +262,13 @@ def rebuild(
 ) -> int:
     """Rebuild one review's documents (or, with no review, the whole index) from the
     database; returns the records indexed. Raises IndexBusy if the lock is not had."""
+    if not backend.uses_outbox:  # the database is the index: nothing to rebuild
+        _discard(session_factory)
+        with session_factory() as session:
+            live = sa.select(sa.func.count(Record.id)).where(Record.merged_into_id.is_(None))
+            if review_id is not None:
+                live = live.where(Record.review_id == review_id)
+            return session.scalar(live) or 0
     if not backend.exists():
         # Every record queued first: a rebuild that dies leaves them for the next run.
         start_over(session_factory, backend)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
@@ -145,10 +145,14 @@ def _root(term: str) -> str:
 
 
 def snippets_for(
-    session: Session, query: Node, record_ids: Iterable[int]
+    session: Session,
+    query: Node,
+    record_ids: Iterable[int],
+    page_ids: Collection[int] | None = None,
 ) -> dict[int, list[Snippet]]:
     """Each record's snippets: its title, abstract and keywords where they match, then
-    the best ``PAGES_PER_HIT`` pages of its full texts, best first."""
+    the best ``PAGES_PER_HIT`` pages of its full texts, best first: of all its pages,
+    or of ``page_ids`` only (a backend's best-matching pages: AttachmentPage ids)."""
     ids = list(record_ids)
     marks = Marks.of(query)
     out: dict[int, list[Snippet]] = {i: [] for i in ids}
@@ -176,21 +180,27 @@ def snippets_for(
                 out[record_id].append(Snippet(field=name, page=None, text=shown))
     fulltext = marks.for_field("fulltext")
     if fulltext:
-        for record_id, passages in _page_passages(session, ids, fulltext).items():
+        for record_id, passages in _page_passages(session, ids, fulltext, page_ids).items():
             out[record_id].extend(passages)
     return out
 
 
 def _page_passages(
-    session: Session, ids: list[int], marks: _FieldMarks
+    session: Session,
+    ids: list[int],
+    marks: _FieldMarks,
+    page_ids: Collection[int] | None = None,
 ) -> dict[int, list[Snippet]]:
     best: dict[int, list[tuple[tuple[int, int], int, Snippet]]] = defaultdict(list)
-    pages = session.execute(
+    statement = (
         sa.select(Attachment.record_id, AttachmentPage.page, AttachmentPage.text)
         .join(Attachment, Attachment.id == AttachmentPage.attachment_id)
         .where(Attachment.record_id.in_(ids))
         .order_by(Attachment.id, AttachmentPage.page)
     )
+    if page_ids is not None:
+        statement = statement.where(AttachmentPage.id.in_(page_ids))
+    pages = session.execute(statement)
     for order, (record_id, page, text) in enumerate(pages):
         if not text:
             continue
