@@ -1,27 +1,38 @@
-"""Search benchmark (issue 4): Whoosh index build, updates, PDFs, query latency vs SQLite FTS5.
+"""Search benchmark (issue 11): each search engine beside SQLite FTS5, on one corpus, in one run.
 
-    .venv/bin/python bench/bench_search.py                      # 50,000 records, 1,000 full texts
-    .venv/bin/python bench/bench_search.py --records 5000 --fulltexts 100 --queries 200   # quick
+    .venv/bin/python bench/bench_search.py                       # 50,000 records, 1,000 full texts
+    .venv/bin/python bench/bench_search.py --engines tantivy --records 5000 --fulltexts 100
+    .venv/bin/python bench/bench_search.py --postgres-url postgresql+psycopg://postgres@127.0.0.1/postgres
 
-Everything runs in a temporary data folder (SQLite), deleted at the end unless --keep.
-The corpus is synthetic and deterministic (``random.Random(SEED)``): titles and
-abstracts built from bench/generate.py's vocabulary, full texts of ~30 pages of ~450
-words drawn from a Zipf-like vocabulary. Nothing is written to the repository.
+Everything runs in a temporary data folder (SQLite), deleted at the end unless --keep;
+with --postgres-url the same corpus is also written to a new PostgreSQL database made
+from that URL (dropped at the end). The corpus is synthetic and deterministic
+(``random.Random(SEED)``): titles and abstracts built from bench/generate.py's
+vocabulary, full texts of ~30 pages of ~450 words drawn from a Zipf-like vocabulary.
+Nothing is written to the repository.
 
-Measured (wall time; CPU time of this process beside it where it means something):
+Measured, for each engine of --engines (tantivy, whoosh; postgres with --postgres-url)
+and for SQLite FTS5 (porter, diacritics removed) as the anchor, in the same run:
 
-1. build: ``reindex`` of the review's title/abstract records (no full text yet);
-2. full texts: 1,000 records get ~30 pages each (rows written directly), queued in the
-   outbox, and applied to the index (their record documents and their pages);
-3. add 1,000 records through the ORM (the outbox listener queues them), then apply;
-4. attach and extract 100 generated 10-page PDFs (child process per PDF), commit,
-   apply; and the time from "attach" to "a search finds it" for one more PDF;
-5. query latency over >= 200 mixed queries (one word, two words, phrase, field query,
-   filters), top 20 with snippets (full-text pages included), via search_review, each
-   query run cold (no postings cache) and, side by side, with the cache kept through
-   the list as a reviewer's process keeps it; and
-   the same queries on SQLite FTS5 (porter, diacritics removed, bm25 with the same field
-   weights, snippet() for the top 20 and their pages), built on the same corpus.
+1. build: the whole index from the database, rows read included: litreview's
+   ``search.rebuild`` (what ``litreview reindex`` runs) of the review's records and the
+   pages of their full texts; for FTS5, reading the same rows and inserting them (a
+   record table with title, abstract, authors, keywords, venue and the whole full text,
+   and a page table for page snippets). Wall time, and CPU time of this process
+   (tantivy's indexing threads run in it) and its children. PostgreSQL keeps its
+   search columns in the same transaction as the data (no index beside it): its build
+   is the write of the corpus into a fresh database, reported beside the write of the
+   same rows to SQLite (which keeps no search columns);
+2. the index size on disk (FTS5: its database file; PostgreSQL: the database);
+3. queries: the same mixed list (one word, two words, phrase, field, filters, a word
+   in full texts), each run once after a warm-up, through ``search.search_review``:
+   what the web page and ``litreview search`` run (decision and question filters read
+   from the database, titles, outcomes and questions of the hits, snippets from the
+   database's text by litreview.search.snippets), top 20. Median and p95, phrases
+   apart. FTS5 runs the same queries in its syntax: count, top 20 by bm25 with the
+   same field weights, snippet() of title and abstract and of the top records' pages.
+   Each engine's totals are compared with the first engine's (they parse and analyse
+   the same way, so they should agree).
 
 The report (Markdown) goes to stdout, progress to stderr.
 """
@@ -35,6 +46,8 @@ import platform
 import random
 import re
 import resource
+import secrets
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -50,11 +63,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import generate as vocab  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from litreview import search  # noqa: E402
 from litreview.config import load_settings  # noqa: E402
 from litreview.db import make_engine, make_session_factory  # noqa: E402
-from litreview.evidence import attachments  # noqa: E402
 from litreview.library import reviews  # noqa: E402
 from litreview.migrations import runner as schema  # noqa: E402
 from litreview.models import (  # noqa: E402
@@ -66,7 +79,6 @@ from litreview.models import (  # noqa: E402
     SearchOutbox,
     User,
 )
-from tests import pdfmaker  # noqa: E402
 
 SEED = 20261126
 WORDS_PER_PAGE = 450
@@ -89,8 +101,7 @@ def log(message: str) -> None:
 
 
 def _cpu() -> float:
-    # This process and its finished children: the indexing processes of a procs=2
-    # writer and the PDF extraction processes are part of the cost.
+    # This process (every thread) and its finished children.
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
@@ -178,7 +189,7 @@ class Corpus:
 
 
 def make_queries(corpus: Corpus, n: int) -> list[tuple[str, str, dict]]:
-    """(kind, whoosh query, filters) - the same list for both engines."""
+    """(kind, query, filters) - the same list for every engine."""
     rng = random.Random(SEED + 2)
     common = corpus.vocabulary[:400]
     nouns = [n for n in vocab.NOUNS if " " not in n and "-" not in n]
@@ -218,157 +229,159 @@ def make_queries(corpus: Corpus, n: int) -> list[tuple[str, str, dict]]:
     return queries
 
 
-# ---------------------------------------------------------------------- whoosh side
+# ---------------------------------------------------------------------- the corpus
 
 
-def build_database(args, work: Path, corpus: Corpus, results: dict):
-    url = f"sqlite:///{work / 'litreview.sqlite3'}"
+def write_corpus(args, url: str, corpus: Corpus, results: dict, key: str) -> int:
+    """The review, its records, tags, decisions and full-text pages in the database at
+    ``url`` (Core inserts; the outbox emptied: each engine builds from the rows).
+    Returns the review id. The write is timed as ``key``."""
     schema.upgrade(url)
-    settings = load_settings({"LITREVIEW_DATA_DIR": str(work), "LITREVIEW_DATABASE_URL": url})
+    engine = make_engine(url)
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            rv = reviews.create_review(session, "bench", "Bench", "bench@example.org")
+            reviews.add_question(
+                session, rv, "Q4", "Data protection", "bench@example.org", query='"data protection"'
+            )
+            users = [User(email=f"u{i}@example.org") for i in range(2)]
+            session.add_all(users)
+            session.commit()
+            review_id, question_id = rv.id, rv.questions[0].id
+            user_ids = [u.id for u in users]
+        log(f"writing {args.records:,} records and {args.fulltexts:,} full texts to {key}")
+        with timed(results, key), engine.begin() as conn:
+            for start in range(0, args.records, 5000):
+                rows = [
+                    corpus.record(i, review_id)
+                    for i in range(start, min(args.records, start + 5000))
+                ]
+                conn.execute(sa.insert(Record.__table__), rows)
+            ids = list(conn.scalars(sa.select(Record.id).order_by(Record.id)))
+            rng = random.Random(SEED + 3)
+            conn.execute(
+                sa.insert(RecordTag.__table__),
+                [
+                    {"review_id": review_id, "record_id": r, "question_id": question_id,
+                     "created_by": "bench"}
+                    for r in rng.sample(ids, len(ids) // 20)
+                ],
+            )  # fmt: skip
+            conn.execute(
+                sa.insert(Decision.__table__),
+                [
+                    {"review_id": review_id, "record_id": r, "user_id": user_ids[0],
+                     "stage": "title_abstract", "decision": rng.choice(["include", "exclude"])}
+                    for r in rng.sample(ids, len(ids) // 5)
+                ],
+            )  # fmt: skip
+            page_texts = Corpus(SEED + 6)
+            for n, record_id in enumerate(random.Random(SEED + 4).sample(ids, args.fulltexts)):
+                att = conn.execute(
+                    sa.insert(Attachment.__table__).returning(Attachment.id),
+                    [{"review_id": review_id, "record_id": record_id, "kind": "pdf",
+                      "sha256": f"{n:064d}", "status": "ok", "page_count": args.pages,
+                      "created_by": "bench", "origin": "upload"}],
+                ).scalar_one()  # fmt: skip
+                conn.execute(
+                    sa.insert(AttachmentPage.__table__),
+                    [
+                        {"attachment_id": att, "page": p, "text": page_texts.page()}
+                        for p in range(1, args.pages + 1)
+                    ],
+                )
+            conn.execute(sa.delete(SearchOutbox))
+        return review_id
+    finally:
+        engine.dispose()
+
+
+def read_everything(url: str) -> None:
+    """Read every row an index build reads once, untimed: each build then finds the
+    database in the OS cache, whichever runs first."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        for table in (Record.__table__, AttachmentPage.__table__):
+            for _ in conn.execute(sa.select(table)).yield_per(5000):
+                pass
+    engine.dispose()
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+# ---------------------------------------------------------------------- an engine
+
+
+def run_engine(name: str, args, url: str, work: Path, queries, results: dict) -> dict:
+    """Build the engine's index (timed), measure its size, run the queries."""
+    env = {
+        "LITREVIEW_DATA_DIR": str(work / f"data-{name}"),
+        "LITREVIEW_DATABASE_URL": url,
+        "LITREVIEW_SEARCH": name,
+    }
+    settings = load_settings(env)
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    with factory() as session:
-        rv = reviews.create_review(session, "bench", "Bench", "bench@example.org")
-        reviews.add_question(
-            session, rv, "Q4", "Data protection", "bench@example.org", query='"data protection"'
-        )
-        users = [User(email=f"u{i}@example.org") for i in range(2)]
-        session.add_all(users)
-        session.commit()
-        review_id, question_id = rv.id, rv.questions[0].id
-        user_ids = [u.id for u in users]
-    log(f"writing {args.records} records")
-    with engine.begin() as conn:
-        # Core inserts: the corpus is set up, not measured; the outbox is not involved.
-        for start in range(0, args.records, 5000):
-            rows = [
-                corpus.record(i, review_id) for i in range(start, min(args.records, start + 5000))
-            ]
-            conn.execute(sa.insert(Record.__table__), rows)
-        ids = list(conn.scalars(sa.select(Record.id).order_by(Record.id)))
-        rng = random.Random(SEED + 3)
-        tagged = rng.sample(ids, len(ids) // 20)
-        conn.execute(
-            sa.insert(RecordTag.__table__),
-            [
-                {"review_id": review_id, "record_id": r, "question_id": question_id,
-                 "created_by": "bench"}
-                for r in tagged
-            ],
-        )  # fmt: skip
-        decided = rng.sample(ids, len(ids) // 5)
-        conn.execute(
-            sa.insert(Decision.__table__),
-            [
-                {"review_id": review_id, "record_id": r, "user_id": user_ids[0],
-                 "stage": "title_abstract", "decision": rng.choice(["include", "exclude"])}
-                for r in decided
-            ],
-        )  # fmt: skip
-        conn.execute(sa.delete(SearchOutbox))
-    backend = search.open_backend(settings)
-    with timed(results, "build"):
-        count = search.rebuild(factory, backend, review_id=review_id)
-    results["build_count"] = count
-
-    log(f"writing full texts of {args.fulltexts} records x {args.pages} pages")
-    fulltext_ids = random.Random(SEED + 4).sample(ids, args.fulltexts)
-    with engine.begin() as conn:
-        for n, record_id in enumerate(fulltext_ids):
-            att = conn.execute(
-                sa.insert(Attachment.__table__).returning(Attachment.id),
-                [{"review_id": review_id, "record_id": record_id, "kind": "pdf",
-                  "sha256": f"{n:064d}", "status": "ok", "page_count": args.pages,
-                  "created_by": "bench", "origin": "upload"}],
-            ).scalar_one()  # fmt: skip
-            conn.execute(
-                sa.insert(AttachmentPage.__table__),
-                [
-                    {"attachment_id": att, "page": p, "text": corpus.page()}
-                    for p in range(1, args.pages + 1)
-                ],
-            )
-        conn.execute(
-            sa.insert(SearchOutbox.__table__),
-            [{"review_id": review_id, "record_id": r} for r in fulltext_ids],
-        )
-    with timed(results, "fulltexts"):
-        search.apply_outbox(factory, backend, timeout=60)
-    return settings, engine, factory, backend, review_id, fulltext_ids
+    out: dict = {"name": name}
+    try:
+        backend = search.open_backend(settings)
+        if backend.uses_outbox:
+            read_everything(url)
+            with timed(results, f"{name}_build"):
+                out["count"] = search.rebuild(factory, backend)
+            out["size"] = folder_size(settings.index_dir)
+        else:  # PostgreSQL: its build was the corpus's write (see the docstring)
+            results[f"{name}_build"] = results["postgres_write"]
+            with engine.connect() as conn:
+                out["size"] = conn.scalar(sa.text("SELECT pg_database_size(current_database())"))
+        log(f"{len(queries)} queries on {name}")
+        out["timings"] = engine_queries(queries, factory, backend)
+    finally:
+        search.open_backend(settings).close()
+        engine.dispose()
+    return out
 
 
-def add_records(args, corpus, factory, backend, review_id, results):
-    with factory() as session:
-        session.add_all(
-            [Record(**corpus.record(args.records + i, review_id)) for i in range(args.add)]
-        )
-        session.commit()
-    with timed(results, "add"):
-        search.apply_outbox(factory, backend, timeout=60)
-
-
-def attach_pdfs(args, work, corpus, settings, factory, backend, review_id, results):
-    folder = work / "pdfs"
-    folder.mkdir()
-    paths = []
-    for n in range(args.pdfs + 1):
-        path = folder / f"paper-{n}.pdf"
-        path.write_bytes(pdfmaker.text_pdf([corpus.page() for _ in range(10)]))
-        paths.append(path)
+def engine_queries(queries, factory, backend) -> list[tuple[str, float, int, float]]:
+    timings = []
     with factory() as session:
         rv = reviews.get_review(session, "bench")
-        targets = list(
-            session.scalars(
-                sa.select(Record.id)
-                .where(Record.review_id == review_id)
-                .order_by(Record.id.desc())
-                .limit(args.pdfs + 1)
-            )
-        )
-        with timed(results, "attach"):
-            for path, record_id in zip(paths[:-1], targets, strict=False):
-                attachments.attach_pdf(session, settings, rv, record_id, path, "bench")
-            session.commit()
-            search.apply_outbox(factory, backend, timeout=60)
-        # One more, timed from attach to found (the issue's "searchable within 5 s").
-        marker = "zyxwvutsrq"
-        last = folder / "marker.pdf"
-        last.write_bytes(pdfmaker.text_pdf([corpus.page() + f"\n{marker} evidence"] * 10))
-        started = time.perf_counter()
-        attachments.attach_pdf(session, settings, rv, targets[-1], last, "bench")
-        session.commit()
-        search.sync_after_commit(settings, factory.kw["bind"])
-        found = search.search_review(session, backend, rv, marker, limit=5)
-        results["one_pdf_searchable"] = time.perf_counter() - started
-        assert [h.record_id for h in found.hits] == [targets[-1]], "the new PDF was not found"
-        log(f"one PDF searchable after {results['one_pdf_searchable']:.2f} s")
-
-
-def whoosh_queries(queries, factory, backend, review_id) -> dict[str, list]:
-    """Each query twice, side by side: ``cold`` with no postings cache at all, and
-    ``session`` with the cache (LITREVIEW_SEARCH_CACHE_MB's default) kept through the
-    whole list, as a reviewer's process keeps it."""
-    timings: dict[str, list] = {"cold": [], "session": []}
-    kept = backend.postings
-    with factory() as session:
-        rv = reviews.get_review(session, "bench")
-        for _ in range(2):  # warm up the OS cache and Whoosh's term caches
-            backend.postings = None
-            search.search_review(session, backend, rv, "care", limit=20)
+        for text in ("care", '"data protection"', "risk assessment"):  # warm up
+            search.search_review(session, backend, rv, text, limit=20)
         for kind, text, filters in queries:
-            for mode, cache in (("cold", None), ("session", kept)):
-                backend.postings = cache
-                started = time.perf_counter()
-                result = search.search_review(session, backend, rv, text, limit=20, **filters)
-                timings[mode].append((kind, time.perf_counter() - started, result.total))
-    backend.postings = kept
+            started, cpu = time.perf_counter(), time.thread_time()
+            result = search.search_review(session, backend, rv, text, limit=20, **filters)
+            wall, cpu = time.perf_counter() - started, time.thread_time() - cpu
+            timings.append((kind, wall, result.total, cpu))
     return timings
+
+
+# ---------------------------------------------------------------------- PostgreSQL
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    name = f"litreview_bench_{secrets.token_hex(4)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 # ---------------------------------------------------------------------- FTS5 side
 
 
-def fts5_build(work: Path, engine, review_id: int, results: dict) -> sqlite3.Connection:
+def fts5_build(work: Path, url: str, review_id: int, results: dict) -> sqlite3.Connection:
+    engine = make_engine(url)
+    read_everything(url)
     fts = sqlite3.connect(work / "fts5.sqlite3")
     tokenize = "porter unicode61 remove_diacritics 2"
     fts.executescript(
@@ -422,6 +435,7 @@ def fts5_build(work: Path, engine, review_id: int, results: dict) -> sqlite3.Con
             )
         fts.executemany("INSERT INTO tag VALUES (?, ?)", tags)
         fts.commit()
+    engine.dispose()
     return fts
 
 
@@ -438,7 +452,7 @@ def _fts_query(text: str) -> tuple[str, tuple[int, int] | None]:
     return " AND ".join(words), year
 
 
-def fts5_queries(fts: sqlite3.Connection, queries) -> list[tuple[str, float, int]]:
+def fts5_queries(fts: sqlite3.Connection, queries) -> list[tuple[str, float, int, float]]:
     timings = []
     rank = "bm25(rec_fts, 5.0, 2.0, 2.0, 2.5, 1.0, 1.0)"
     for kind, text, filters in queries:
@@ -457,7 +471,7 @@ def fts5_queries(fts: sqlite3.Connection, queries) -> list[tuple[str, float, int
             where.append("rec.decision = ?")
             params.append(filters["decision"])
         sql_where = " AND ".join(where)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         total = fts.execute(
             f"SELECT count(*) FROM rec_fts JOIN rec ON rec.id = rec_fts.rowid WHERE {sql_where}",
             params,
@@ -478,7 +492,7 @@ def fts5_queries(fts: sqlite3.Connection, queries) -> list[tuple[str, float, int
                 " ORDER BY rank LIMIT 60",
                 [match.replace("AND", "OR"), *ids],
             ).fetchall()
-        timings.append((kind, time.perf_counter() - started, total))
+        timings.append((kind, time.perf_counter() - started, total, time.thread_time() - cpu))
     return timings
 
 
@@ -490,50 +504,68 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def report(args, results, whoosh, fts) -> str:
-    ms = 1000
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "–"
+    return f"{statistics.median(values) * 1000:.1f} / {pct(values, 95) * 1000:.1f}"
+
+
+def _both(timings, keep) -> str:
+    """Wall p50 / p95 (CPU p50 / p95) of the queries ``keep`` keeps, in ms."""
+    chosen = [t for t in timings if keep(t[0])]
+    return f"{_ms([t[1] for t in chosen])} ({_ms([t[3] for t in chosen])})"
+
+
+def report(args, results, engines: list[dict], fts: list, sizes: dict) -> str:
+    fts_cpu = results["fts5_build"][1]
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        f", SQLite {sqlite3.sqlite_version}; {time.strftime('%Y-%m-%d')}",
+        f", SQLite {sqlite3.sqlite_version}; {time.strftime('%Y-%m-%d %H:%M')}; load average "
+        f"{os.getloadavg()[0]:.1f} at the end",
         f"Corpus: {args.records:,} records, {args.fulltexts:,} full texts x {args.pages} pages "
-        f"(~{WORDS_PER_PAGE} words a page), {len(whoosh['cold'])} queries",
+        f"(~{WORDS_PER_PAGE} words a page), {len(fts)} queries; top 20 with snippets; query "
+        "times in ms, wall p50 / p95 (CPU of the querying thread p50 / p95)",
         "",
-        "| step | wall | CPU (with child processes) |",
-        "|---|---|---|",
-    ]
-    names = {
-        "build": f"index build, {results.get('build_count', 0):,} title/abstract records",
-        "fulltexts": f"full texts of {args.fulltexts:,} records indexed (pages + records)",
-        "add": f"add {args.add:,} records to the index (outbox)",
-        "attach": f"attach + extract {args.pdfs} PDFs of 10 pages, commit, index",
-        "fts5_build": "SQLite FTS5: build the same corpus (floor)",
-    }
-    for key, name in names.items():
-        if key in results:
-            wall, cpu = results[key]
-            lines.append(f"| {name} | {wall:.1f} s | {cpu:.1f} s |")
-    if "one_pdf_searchable" in results:
-        lines.append(
-            "| one new PDF, attach to found by a search "
-            f"| {results['one_pdf_searchable']:.2f} s | |"
-        )
-    lines += [
-        "",
-        "| queries (top 20 with snippets) | Whoosh cold median | cold p95 | Whoosh session"
-        " median | session p95 | FTS5 median | FTS5 p95 | cold / FTS5 medians |",
+        "| engine | build wall | build CPU | CPU / FTS5 | size | queries | phrases | others |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    kinds = ["all"] + sorted({k for k, _, _ in whoosh["cold"]})
-    for kind in kinds:
-        c = [t for k, t, _ in whoosh["cold"] if kind in ("all", k)]
-        w = [t for k, t, _ in whoosh["session"] if kind in ("all", k)]
-        f = [t for k, t, _ in fts if kind in ("all", k)]
-        ratio = statistics.median(c) / statistics.median(f) if f and statistics.median(f) else 0
+    rows = [(e["name"], results[f"{e['name']}_build"], e["size"], e["timings"]) for e in engines]
+    rows.append(("SQLite FTS5", results["fts5_build"], sizes["fts5"], fts))
+    for name, (wall, cpu), size, timings in rows:
         lines.append(
-            f"| {kind} ({len(c)}) | {statistics.median(c) * ms:.1f} ms | {pct(c, 95) * ms:.1f} ms"
-            f" | {statistics.median(w) * ms:.1f} ms | {pct(w, 95) * ms:.1f} ms"
-            f" | {statistics.median(f) * ms:.1f} ms | {pct(f, 95) * ms:.1f} ms | {ratio:.1f}x |"
+            f"| {name} | {wall:.1f} s | {cpu:.1f} s | {cpu / fts_cpu:.2f}x | {size / 1e6:.0f} MB"
+            f" | {_both(timings, lambda k: True)} | {_both(timings, lambda k: k == 'phrase')}"
+            f" | {_both(timings, lambda k: k != 'phrase')} |"
         )
+    if "sqlite_write" in results:
+        wall, cpu = results["sqlite_write"]
+        lines.append(f"\nWriting the corpus to SQLite: {wall:.1f} s wall, {cpu:.1f} s CPU.")
+    if "postgres_write" in results:
+        wall, cpu = results["postgres_write"]
+        lines.append(
+            f"Writing it to PostgreSQL (its search columns included): {wall:.1f} s wall, "
+            f"{cpu:.1f} s CPU of this process (the server's own CPU is not counted)."
+        )
+    kinds = sorted({t[0] for t in fts})
+    lines += [
+        "",
+        "| query kind | " + " | ".join(name for name, *_ in rows) + " |",
+        "|---|" + "---|" * len(rows),
+    ]
+    for kind in kinds:
+        cells = [_both(timings, lambda k, kind=kind: k == kind) for *_, timings in rows]
+        count = sum(1 for t in fts if t[0] == kind)
+        lines.append(f"| {kind} ({count}) | " + " | ".join(cells) + " |")
+    if len(engines) > 1:
+        first = engines[0]
+        for other in engines[1:]:
+            same = sum(
+                a[2] == b[2] for a, b in zip(first["timings"], other["timings"], strict=True)
+            )
+            lines.append(
+                f"\nTotals of {other['name']} equal to {first['name']}'s: "
+                f"{same} of {len(first['timings'])} queries."
+            )
     return "\n".join(lines)
 
 
@@ -542,48 +574,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--fulltexts", type=int, default=1_000)
     parser.add_argument("--pages", type=int, default=30)
-    parser.add_argument("--add", type=int, default=1_000)
-    parser.add_argument("--pdfs", type=int, default=100)
     parser.add_argument("--queries", type=int, default=240)
-    parser.add_argument("--keep", action="store_true", help="Keep the temporary data folder.")
     parser.add_argument(
-        "--reuse", type=Path, help="Only the queries, on a data folder kept by --keep."
+        "--engines", default="tantivy,whoosh", help="Comma-separated: tantivy, whoosh."
     )
+    parser.add_argument(
+        "--postgres-url",
+        help="A PostgreSQL URL to make a bench database from: adds the postgres engine.",
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary data folder.")
     args = parser.parse_args(argv)
     corpus = Corpus()
     results: dict = {}
-    if args.reuse:
-        work = args.reuse
-        url = f"sqlite:///{work / 'litreview.sqlite3'}"
-        settings = load_settings({"LITREVIEW_DATA_DIR": str(work), "LITREVIEW_DATABASE_URL": url})
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
-        backend = search.open_backend(settings)
-        with factory() as session:
-            review_id = reviews.get_review(session, "bench").id
-        args.keep = True
-        (work / "fts5.sqlite3").unlink(missing_ok=True)
-    else:
-        work = Path(tempfile.mkdtemp(prefix="bench-search-"))
-        log(f"data folder {work}")
-        settings, engine, factory, backend, review_id, _ = build_database(
-            args, work, corpus, results
-        )
-        add_records(args, corpus, factory, backend, review_id, results)
-        attach_pdfs(args, work, corpus, settings, factory, backend, review_id, results)
     queries = make_queries(corpus, args.queries)
-    log(f"{len(queries)} queries on Whoosh")
-    whoosh = whoosh_queries(queries, factory, backend, review_id)
-    fts = fts5_build(work, engine, review_id, results)
-    log(f"{len(queries)} queries on FTS5")
-    fts_timings = fts5_queries(fts, queries)
-    fts.close()
-    engine.dispose()
-    print(report(args, results, whoosh, fts_timings))
-    if not args.keep:
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-search-"))
+    log(f"data folder {work}")
+    try:
+        url = f"sqlite:///{work / 'litreview.sqlite3'}"
+        review_id = write_corpus(args, url, Corpus(), results, "sqlite_write")
+        engines = []
+        for name in [e.strip() for e in args.engines.split(",") if e.strip()]:
+            engines.append(run_engine(name, args, url, work, queries, results))
+        if args.postgres_url:
+            with postgres_database(args.postgres_url) as pg_url:
+                write_corpus(args, pg_url, Corpus(), results, "postgres_write")
+                engines.append(run_engine("postgres", args, pg_url, work, queries, results))
+        fts = fts5_build(work, url, review_id, results)
+        log(f"{len(queries)} queries on FTS5")
+        fts_timings = fts5_queries(fts, queries)
+        fts.close()
+        sizes = {"fts5": (work / "fts5.sqlite3").stat().st_size}
+        print(report(args, results, engines, fts_timings, sizes))
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

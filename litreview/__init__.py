@@ -44,7 +44,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["litreview.engine"] = engine
-    app.extensions["litreview.sessions"] = make_session_factory(engine)
+    app.extensions["litreview.sessions"] = make_session_factory(
+        engine, search_outbox=settings.search_outbox
+    )
 
     @app.teardown_appcontext
     def close_session(_exc: BaseException | None) -> None:

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+SEARCH_BACKENDS = ("tantivy", "postgres", "whoosh")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -15,7 +17,14 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str | None
-    search_cache_mb: int = 128  # decoded postings kept between searches (0: none)
+    search: str = "tantivy"  # the search backend: tantivy, postgres or whoosh
+
+    @property
+    def search_outbox(self) -> bool:
+        """Whether changes reach the search backend through the outbox: yes for an index
+        beside the database (tantivy, whoosh); PostgreSQL's search reads the rows
+        themselves, in the transaction that writes them."""
+        return self.search != "postgres"
 
     @property
     def attachments_dir(self) -> Path:
@@ -31,14 +40,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     data_dir = Path(env.get("LITREVIEW_DATA_DIR") or "instance").resolve()
     url = env.get("LITREVIEW_DATABASE_URL") or f"sqlite:///{data_dir / 'litreview.sqlite3'}"
-    cache = (env.get("LITREVIEW_SEARCH_CACHE_MB") or "128").strip()
-    if not cache.isdigit():
-        raise ValueError(f"LITREVIEW_SEARCH_CACHE_MB={cache!r}: give a whole number of megabytes")
+    # tantivy is the embedded default; on PostgreSQL its own full-text search, which
+    # every app server shares, is the natural choice.
+    default = "postgres" if url.startswith("postgresql") else "tantivy"
+    search = (env.get("LITREVIEW_SEARCH") or default).strip().lower()
+    if search not in SEARCH_BACKENDS:
+        raise ValueError(f"LITREVIEW_SEARCH={search!r}: one of {', '.join(SEARCH_BACKENDS)}")
+    if search == "postgres" and not url.startswith("postgresql"):
+        raise ValueError(
+            "LITREVIEW_SEARCH=postgres needs a PostgreSQL database (LITREVIEW_DATABASE_URL)"
+        )
     return Settings(
         data_dir=data_dir,
         database_url=url,
         secret_key=env.get("LITREVIEW_SECRET_KEY") or None,
-        search_cache_mb=int(cache),
+        search=search,
     )
 
 

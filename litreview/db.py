@@ -55,18 +55,23 @@ class AppSession(Session):
     """
 
 
-def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
+def make_session_factory(engine: sa.Engine, *, search_outbox: bool = True) -> sessionmaker[Session]:
     """The sessions every face uses (web app, CLI, scripts, tests): each queues what it
     changes for the search index in the same transaction (see
     :mod:`litreview.search.outbox`), and the next command, search or web start applies
     the queue after the commit. A script that imports and commits through a session of
     this factory has its records found by the next search.
+
+    ``search_outbox`` False (``Settings.search_outbox``: LITREVIEW_SEARCH=postgres)
+    queues nothing: PostgreSQL's search reads the rows themselves.
     """
     # Imported here: the outbox knows the models, which import this module.
-    from litreview.search.outbox import install
+    from litreview.search.outbox import QUEUES, install
 
     install(AppSession)
-    return sessionmaker(engine, class_=AppSession, expire_on_commit=False)
+    return sessionmaker(
+        engine, class_=AppSession, expire_on_commit=False, info={QUEUES: search_outbox}
+    )
 
 
 @contextmanager

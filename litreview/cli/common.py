@@ -27,7 +27,7 @@ class Context:
     def __init__(self) -> None:
         self.settings = load_settings()
         self._engine: sa.Engine | None = None
-        # Off for `import --no-index`: the outbox keeps the changes for the next search.
+        # Off for `import`, which indexes its records itself (see library_commands).
         self.index_after_commit = True
 
     @property
@@ -48,15 +48,17 @@ class Context:
             nonlocal committed
             committed = True
 
-        with make_session_factory(self.engine)() as session:
+        factory = make_session_factory(self.engine, search_outbox=self.settings.search_outbox)
+        with factory() as session:
             sa.event.listen(session, "after_commit", note_commit)
             yield session
         if committed and self.index_after_commit:
-            # Imported here: a command that only reads never loads Whoosh.
+            # Imported here: a command that only reads never loads a search engine.
             from litreview import search
 
-            # The database is the source of truth; the index follows once it has committed.
-            search.sync_after_commit(self.settings, self.engine, timeout=30.0)
+            # The database is the source of truth; the index follows once it has committed
+            # (a bounded part of it: a large import's records are left to the indexer).
+            search.sync_after_commit(self.settings, self.engine)
 
     def require_schema(self) -> None:
         try:

@@ -12,6 +12,7 @@ import click
 
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
 from litreview.errors import Invalid
+from litreview.db import make_session_factory
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
 from litreview.library.listing import list_records, record_json, untitled_entries
@@ -52,9 +53,14 @@ class _ImportFormat(click.Choice):
 )
 @click.option("--dry-run", is_flag=True, help="Report what would happen; write nothing.")
 @click.option(
+    "--wait-index",
+    is_flag=True,
+    help="Make every imported record searchable before returning (a progress bar).",
+)
+@click.option(
     "--no-index",
     is_flag=True,
-    help="Leave search indexing to the next search or `litreview reindex` (large imports).",
+    help="Index nothing now: leave it all to the web app's indexer and the next commands.",
 )
 @click.option(
     "--decisions-from",
@@ -87,6 +93,7 @@ def import_(
     source_labels: tuple[str, ...],
     fmt: str | None,
     dry_run: bool,
+    wait_index: bool,
     no_index: bool,
     decisions_column: str | None,
     stage: str,
@@ -100,14 +107,20 @@ def import_(
     Each file is one transaction: a file that cannot be read leaves the review as it was.
     With --decisions-from, a table's earlier screening decisions are stored with its
     records, in the same transaction, as decisions of the person --as (a reviewer or lead).
+    The command returns once the records are stored: a large import's records become
+    searchable in the background (the web app's indexer, a bounded number at each
+    command, `litreview reindex --catch-up`), and searches say how many are not yet;
+    --wait-index waits for all of them.
     """
     from litreview.library import carried_decisions as carried
     from litreview.library import imports
 
     sources = _sources(source_labels, files)
+    if wait_index and no_index:
+        raise click.UsageError("--wait-index and --no-index: choose one")
     reports: list[dict[str, Any]] = []
     unreadable: list[str] = []
-    ctx.index_after_commit = not no_index
+    ctx.index_after_commit = False  # below, once every file is in
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
         person = _decider(session, rv, actor) if decisions_column else None
@@ -151,9 +164,12 @@ def import_(
         "errors": sum(len(r["errors"]) for r in done),
         "untitled": sum(r["untitled_count"] for r in done),
         "dry_run": dry_run,
+        "not_searchable": 0,
     }
     if decisions_column:
         summary["decided"] = sum(r["decisions"]["decided"] for r in done)
+    if done and not dry_run:
+        summary["not_searchable"] = _index(ctx, slug, wait_index, no_index, as_json)
     emit(as_json, summary, lambda: _print_import(summary))
     if unreadable:
         for message in unreadable:
@@ -184,6 +200,19 @@ def _decider(session: Any, rv: Any, actor: str) -> Any:
     person = find_user(session, actor)
     require_role(session, rv, person, "lead", "reviewer")
     return person
+def _index(ctx: Context, slug: str, wait: bool, skip: bool, as_json: bool) -> int:
+    """Index what the import queued (all of it when ``wait``, a bounded part otherwise,
+    nothing when ``skip``); how many of the review's records are not searchable yet."""
+    from litreview import search
+    from litreview.cli.indexing import apply_everything
+
+    if wait:
+        factory = make_session_factory(ctx.engine, search_outbox=ctx.settings.search_outbox)
+        apply_everything(factory, search.open_backend(ctx.settings), enabled=not as_json)
+    elif not skip:
+        search.sync_after_commit(ctx.settings, ctx.engine)
+    with ctx.session() as session:
+        return search.pending_in_review(session, reviews.get_review(session, slug).id)
 
 
 @contextmanager
@@ -232,6 +261,12 @@ def _print_import(summary: dict[str, Any]) -> None:
             )
             for e in d["errors"]:
                 click.echo(f"  {r['file']}: line {e['line']}: {e['message']}")
+    if summary["not_searchable"]:
+        click.echo(
+            f"the search index is catching up: {summary['not_searchable']:,} records queued, "
+            "not searchable yet (the web app indexes them in the background; "
+            "`litreview reindex --catch-up` does it now)"
+        )
 
 
 @click.command()

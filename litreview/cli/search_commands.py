@@ -1,10 +1,10 @@
 """`litreview` commands for full texts, search, review-question themes, tags and notes.
 
     attach SLUG FILE --record ID | --dir FOLDER     PDFs, stored once, text by page
-    search SLUG QUERY [filters]                     Whoosh query language, snippets
+    search SLUG QUERY [filters]                     AND OR NOT, "phrases", word*, fields
     question suggest SLUG CODE                      theme matches not tagged yet
     tag / untag / annotate / tags                   records to review questions
-    reindex [SLUG]                                  rebuild the index from the database
+    reindex [SLUG] [--catch-up]                     rebuild the index (or apply its queue)
 
 Each command that changes something commits once, then brings the search index up to
 date (search.sync_after_commit); a search first applies whatever is still queued.
@@ -23,6 +23,7 @@ import click
 
 from litreview import search
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
+from litreview.cli.indexing import Bar, apply_everything
 from litreview.db import make_session_factory
 from litreview.evidence import attachments
 from litreview.evidence import tags as tagging
@@ -31,26 +32,6 @@ from litreview.models import STAGES
 from litreview.search.backend import SearchResult
 
 _MARK = re.compile(r"<b>(.*?)</b>")
-
-
-class _Bar:
-    """A progress bar on stderr, made when the total is first known."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled, self.bar, self.pos = label, enabled, None, 0
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            self.bar = click.progressbar(length=max(total, 1), label=self.label, file=sys.stderr)
-            self.bar.__enter__()
-        self.bar.update(max(0, done - self.pos))
-        self.pos = max(self.pos, done)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 def _sync(ctx: Context) -> None:
@@ -82,6 +63,12 @@ def _print_results(result: SearchResult, what: str = "records") -> Callable[[], 
                 where = f"p. {s.page}" if s.page is not None else s.field
                 click.echo(f"    {where}: {_terminal(s.text)}")
         click.echo(f"{len(result.hits)} of {result.total} {what}", err=True)
+        if result.not_searchable:
+            click.echo(
+                f"{result.not_searchable:,} records not yet searchable: the index is catching "
+                "up (`litreview reindex --catch-up` does it now)",
+                err=True,
+            )
 
     return show
 
@@ -132,7 +119,7 @@ def register(cli: click.Group) -> None:
                 )
             else:
                 assert folder is not None
-                bar = _Bar("reading PDFs", enabled=not as_json)
+                bar = Bar("reading PDFs", enabled=not as_json)
                 try:
                     report = attachments.attach_folder(
                         session, ctx.settings, rv, folder, actor, progress=bar
@@ -342,33 +329,33 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("slug", required=False)
     @click.option(
-        "--procs",
-        type=int,
-        default=None,
-        help="Processes for indexing (default: 2 for large reviews on a multi-core machine).",
+        "--catch-up",
+        is_flag=True,
+        help="Apply only what is queued (a large import's records), not a whole rebuild.",
     )
     @json_option
     @pass_ctx
     @domain_errors
-    def reindex(ctx: Context, slug: str | None, procs: int | None, as_json: bool) -> None:
+    def reindex(ctx: Context, slug: str | None, catch_up: bool, as_json: bool) -> None:
         """Rebuild the search index of review SLUG (or of every review) from the database."""
         ctx.require_schema()
-        factory = make_session_factory(ctx.engine)
+        factory = make_session_factory(ctx.engine, search_outbox=ctx.settings.search_outbox)
+        backend = search.open_backend(ctx.settings)
+        if catch_up:
+            if slug is not None:
+                raise click.UsageError("--catch-up applies every review's queue: leave out SLUG")
+            count = apply_everything(factory, backend, enabled=not as_json)
+            emit(as_json, {"review": None, "records": count}, f"indexed {count} queued records")
+            return
         review_id = None
         if slug is not None:
             with ctx.session() as session:
                 review_id = reviews.get_review(session, slug).id
-        bar = _Bar("indexing", enabled=not as_json)
+        bar = Bar("indexing", enabled=not as_json)
         try:
-            count = search.rebuild(
-                factory,
-                search.open_backend(ctx.settings),
-                review_id=review_id,
-                procs=procs,
-                progress=bar,
-            )
+            count = search.rebuild(factory, backend, review_id=review_id, progress=bar)
         except search.IndexBusy as exc:
-            raise click.ClickException(f"{exc}: another process is writing it; try again") from None
+            raise click.ClickException(f"{exc}: try again") from None
         finally:
             bar.close()
         emit(

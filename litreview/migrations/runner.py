@@ -10,6 +10,36 @@ from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent
 
+# What migration 0003 keeps on PostgreSQL only, and the models therefore do not declare:
+# the search columns generated from the text, and their GIN indexes
+# (litreview.search.postgres_backend reads them).
+POSTGRES_SEARCH_COLUMNS = frozenset(
+    [
+        *(
+            ("record", f"search_{field}{kind}")
+            for field in ("title", "keywords", "abstract", "author", "venue")
+            for kind in ("", "_words")
+        ),
+        ("attachment_page", "search_text"),
+        ("attachment_page", "search_words"),
+    ]
+)
+POSTGRES_SEARCH_INDEXES = frozenset(
+    f"ix_{table}_{column}" for table, column in POSTGRES_SEARCH_COLUMNS
+)
+
+
+def include_object(obj, name: str | None, type_: str, reflected: bool, compare_to) -> bool:
+    """Alembic's filter for comparing the models with a database: leaves out the search
+    columns and indexes that exist on PostgreSQL only (so autogenerate never drops them)."""
+    if not reflected or compare_to is not None:
+        return True
+    if type_ == "column":
+        return (obj.table.name, name) not in POSTGRES_SEARCH_COLUMNS
+    if type_ == "index":
+        return name not in POSTGRES_SEARCH_INDEXES
+    return True
+
 
 def alembic_config(database_url: str) -> Config:
     config = Config()

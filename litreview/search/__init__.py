@@ -20,17 +20,21 @@ import atexit
 import logging
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from litreview.config import Settings
+from litreview.search import outbox
 from litreview.search.backend import IndexBusy, SearchBackend, SearchFilters, SearchResult
-from litreview.search.outbox import apply_outbox, pending_count, queue_records, rebuild
-
-if TYPE_CHECKING:
-    from litreview.search.whoosh_backend import WhooshBackend
+from litreview.search.outbox import (
+    CATCH_UP_LIMIT,
+    apply_outbox,
+    pending_count,
+    pending_in_review,
+    queue_records,
+    rebuild,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "CATCH_UP_LIMIT",
     "DECISION_VALUES",
     "IndexBusy",
     "SearchBackend",
@@ -59,6 +64,7 @@ __all__ = [
     "open_backend",
     "parse_years",
     "pending_count",
+    "pending_in_review",
     "queue_records",
     "rebuild",
     "search_review",
@@ -67,27 +73,43 @@ __all__ = [
 ]
 
 
-_shared: WhooshBackend | None = None
+_shared: SearchBackend | None = None
+_shared_key: tuple | None = None
 _shared_lock = threading.Lock()
 
 
 def open_backend(settings: Settings) -> SearchBackend:
-    """The search index of this data folder (created on first write).
+    """The search backend ``settings.search`` names (LITREVIEW_SEARCH): a tantivy or
+    Whoosh index in the data folder (made on first write), or PostgreSQL's own.
 
-    The same backend is handed out again while the data folder stays the same, so a
-    web worker keeps its searchers open between requests; another folder closes it.
+    The same backend is handed out again while the settings stay the same, so a web
+    worker keeps its searchers open between requests; other settings close it.
     """
-    # Imported here: Whoosh loads only when an index is opened, not for every command
-    # or session factory that imports this package.
-    from litreview.search.whoosh_backend import WhooshBackend
-
-    global _shared
+    # Imported here: an engine loads only when it is used, not for every command or
+    # session factory that imports this package.
+    global _shared, _shared_key
+    key = (settings.search, Path(settings.index_dir), settings.database_url)
     with _shared_lock:
-        if _shared is None or _shared.index_dir != Path(settings.index_dir):
+        if _shared is None or _shared_key != key:
             if _shared is not None:
                 _shared.close()
-            _shared = WhooshBackend(settings.index_dir, cache_mb=settings.search_cache_mb)
+            _shared = _make_backend(settings)
+            _shared_key = key
         return _shared
+
+
+def _make_backend(settings: Settings) -> SearchBackend:
+    if settings.search == "postgres":
+        from litreview.search.postgres_backend import PostgresBackend
+
+        return PostgresBackend()
+    if settings.search == "whoosh":
+        from litreview.search.whoosh_backend import WhooshBackend
+
+        return WhooshBackend(settings.index_dir / "whoosh")
+    from litreview.search.tantivy_backend import TantivyBackend
+
+    return TantivyBackend(settings.index_dir / "tantivy")
 
 
 @atexit.register
@@ -97,11 +119,16 @@ def _close_shared() -> None:
 
 
 def catch_up(
-    session_factory: sessionmaker[Session], settings: Settings, *, timeout: float = 5.0
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    timeout: float = 5.0,
+    limit: int | None = None,
 ) -> int:
-    """Apply whatever the outbox holds; never raises (a failure is logged, rows stay)."""
+    """Apply whatever the outbox holds (or about ``limit`` records of it); never raises
+    (a failure is logged, rows stay)."""
     try:
-        return apply_outbox(session_factory, open_backend(settings), timeout=timeout)
+        return apply_outbox(session_factory, open_backend(settings), timeout=timeout, limit=limit)
     except IndexBusy as exc:
         log.warning("search index not updated yet: %s", exc)
     except Exception:  # noqa: BLE001 - the database is committed; the index can catch up
@@ -109,10 +136,20 @@ def catch_up(
     return 0
 
 
-def sync_after_commit(settings: Settings, engine: sa.Engine, *, timeout: float = 5.0) -> int:
-    """Call right after a commit: the committed changes become searchable.
+def sync_after_commit(
+    settings: Settings,
+    engine: sa.Engine,
+    *,
+    timeout: float = 5.0,
+    bounded: bool = True,
+) -> int:
+    """Call right after a commit: the committed changes become searchable (when
+    ``bounded``, up to about CATCH_UP_LIMIT records of them: what a large import queued
+    is left to the web app's indexer thread, `litreview reindex --catch-up` and the
+    next commands).
 
     Never raises: the changes stay in the outbox when the index cannot be updated
     now, and the next command, search or web start applies them.
     """
-    return catch_up(sessionmaker(engine), settings, timeout=timeout)
+    limit = outbox.CATCH_UP_LIMIT if bounded else None
+    return catch_up(sessionmaker(engine), settings, timeout=timeout, limit=limit)

@@ -1,8 +1,20 @@
-"""The search backend: a small interface, so Whoosh could be swapped for another engine.
+"""The search backend: what litreview needs of a full-text engine, three engines behind it.
 
-The rest of litreview talks to :class:`SearchBackend` only: write records' documents
-(under a lock shared by every process using the data folder), search one review, say
-whether the index exists. :mod:`litreview.search.whoosh_backend` implements it.
+The rest of litreview talks to :class:`SearchBackend` only: search one review for a
+parsed query (:mod:`litreview.search.query`), and, for an engine that keeps its own
+index beside the database, write records' documents and say whether the index
+exists. Three implement it, chosen by ``LITREVIEW_SEARCH``:
+
+* :mod:`litreview.search.tantivy_backend` - the embedded default: a tantivy index in
+  the data folder, kept in step through the outbox (:mod:`litreview.search.outbox`);
+* :mod:`litreview.search.postgres_backend` - PostgreSQL full-text search: the text is
+  searchable in the same transaction that writes it, so it needs no outbox and every
+  app server sees the same;
+* :mod:`litreview.search.whoosh_backend` - Whoosh, pure Python, on its public API.
+
+A backend answers which records match and how well, and how many match in all;
+titles, years, outcomes, questions and snippets come from the database
+(:mod:`litreview.search.finding`, :mod:`litreview.search.snippets`), the same for all.
 """
 
 from __future__ import annotations
@@ -12,7 +24,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
 from litreview.search.documents import RecordDoc
+from litreview.search.query import Node
 
 
 class IndexBusy(Exception):
@@ -51,9 +66,9 @@ class Hit:
     :func:`litreview.search.search_review`)."""
 
     record_id: int
-    title: str
-    year: int | None
     score: float
+    title: str = ""
+    year: int | None = None
     questions: list[str] = field(default_factory=list)
     decision: str = "pending"
     snippets: list[Snippet] = field(default_factory=list)
@@ -72,13 +87,24 @@ class Hit:
 
 @dataclass
 class SearchResult:
-    """``total`` records matched; ``hits`` are the best ``limit`` of them, best first."""
+    """``total`` records matched; ``hits`` are the best ``limit`` of them, best first.
+    ``not_searchable``: the review's records changed since the index was last brought
+    up to date (queued in the outbox), which a search may miss until it catches up.
+    ``snippet_pages`` saves the snippets reading every page of every hit."""
 
     total: int
     hits: list[Hit]
+    not_searchable: int = 0
+    # The pages (AttachmentPage ids) of the hits' full texts worth reading for their
+    # snippets, when the backend knows which match best; None: every page of them.
+    snippet_pages: list[int] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"total": self.total, "results": [h.to_json() for h in self.hits]}
+        return {
+            "total": self.total,
+            "not_searchable": self.not_searchable,
+            "results": [h.to_json() for h in self.hits],
+        }
 
 
 class IndexWriter(Protocol):
@@ -94,6 +120,11 @@ class IndexWriter(Protocol):
 class SearchBackend(Protocol):
     """What litreview needs of a full-text search engine."""
 
+    #: ``tantivy``, ``postgres`` or ``whoosh``: what LITREVIEW_SEARCH names.
+    name: str
+    #: Whether changes reach it through the outbox (an index beside the database).
+    uses_outbox: bool
+
     def exists(self) -> bool:
         """Whether an index (of the current schema) is there to search."""
         ...
@@ -102,21 +133,28 @@ class SearchBackend(Protocol):
         """Make a new, empty index, replacing any there was."""
         ...
 
-    def writer(self, timeout: float, procs: int = 1) -> AbstractContextManager[IndexWriter]:
-        """Hold the write lock (waiting up to ``timeout`` s, else IndexBusy) for a block."""
+    def writer(self, timeout: float) -> AbstractContextManager[IndexWriter]:
+        """Hold the write lock (waiting up to ``timeout`` s, else IndexBusy) for a block;
+        the changes are committed when the block ends without error."""
         ...
 
     def search(
         self,
+        session: Session,
         review_id: int,
-        text: str,
+        query: Node,
         filters: SearchFilters,
         limit: int,
-        snippets: bool = True,
     ) -> SearchResult:
-        """Records of one review matching ``text`` (Invalid if it cannot be read)."""
+        """The ``limit`` best records of one review matching ``query`` and ``filters``,
+        best first, with the exact number that match (``total``). Hits carry record id
+        and score only; the rest is filled in from the database by the caller."""
         ...
 
     def record_ids(self, review_id: int) -> Iterator[int]:
         """Every record id indexed for a review (to check the index against the database)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of open files and searchers."""
         ...

@@ -1,7 +1,7 @@
 """What the index holds for a record, read from the database (the one source of truth).
 
 Text only: screening outcomes and review-question tags stay in the database, where
-the filters of a search read them (see :mod:`litreview.search.index_schema`).
+the filters of a search read them.
 """
 
 from __future__ import annotations

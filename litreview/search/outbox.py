@@ -12,8 +12,13 @@ already queued in this transaction is not queued again.
 After a commit, :func:`apply_outbox` brings the index up to date and deletes the rows
 it applied. If the process dies in between, the rows stay, and the next command,
 search or web start applies them: the index never silently disagrees with the
-database. If the index is missing (a new data folder, a deleted index, a new schema
-version), it is rebuilt from the database.
+database. What the index holds and what the outbox holds make the whole database, at
+every moment. A large import leaves most of its records queued: each command and
+search applies a bounded number of them (:data:`CATCH_UP_LIMIT`), the web app's
+indexer thread the rest, and a search says how many of a review's records are not
+searchable yet. If the index is missing (a new data folder, a deleted index, a new
+schema version), every record is queued and an empty index made
+(:func:`start_over`): it fills up the same way, never in one long wait.
 
 ORM bulk statements that bypass the unit of work (``session.execute(update(Record)
 .where(...))``, or with rows by primary key) are seen too: before
@@ -24,7 +29,6 @@ connection are not: call :func:`queue_records` for those.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterable
 from itertools import chain
 
@@ -46,9 +50,14 @@ from litreview.search.documents import iter_review_docs, load_docs
 log = logging.getLogger(__name__)
 
 _QUEUED = "litreview.search.queued"
+# In a session factory's info: False when its sessions queue nothing (the backend reads
+# the database's rows itself: PostgreSQL); see litreview.db.make_session_factory.
+QUEUES = "litreview.search.outbox"
 _WITH_RECORD = (Attachment,)
 BATCH = 2000
-PARALLEL_ABOVE = 5000
+# How many queued records a command or a search applies before it goes on: the rest is
+# left to the web app's indexer thread, `litreview reindex --catch-up` or the next run.
+CATCH_UP_LIMIT = 2000
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -63,6 +72,8 @@ def _value(obj: object, name: str):
 
 
 def _after_flush(session: Session, _context) -> None:
+    if not session.info.get(QUEUES, True):
+        return
     keys: set[tuple[int, int]] = set()
     attachment_ids: set[int] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
@@ -107,6 +118,8 @@ _BULK = {Record: Record.id, **{cls: cls.record_id for cls in _WITH_RECORD}}
 def _before_bulk(state) -> None:
     """Bulk UPDATE/DELETE statements skip the unit of work: queue what they will touch."""
     if not (state.is_update or state.is_delete) or not state.all_mappers:
+        return
+    if not state.session.info.get(QUEUES, True):
         return
     entity = state.all_mappers[0].class_
     record_col = _BULK.get(entity)
@@ -156,6 +169,18 @@ def pending_count(session_factory: sessionmaker[Session]) -> int:
         return session.scalar(sa.select(sa.func.count(SearchOutbox.id))) or 0
 
 
+def pending_in_review(session: Session, review_id: int) -> int:
+    """How many of a review's records wait in the outbox to be indexed."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(SearchOutbox.record_id))).where(
+                SearchOutbox.review_id == review_id
+            )
+        )
+        or 0
+    )
+
+
 def apply_outbox(
     session_factory: sessionmaker[Session],
     backend: SearchBackend,
@@ -163,25 +188,33 @@ def apply_outbox(
     timeout: float = 5.0,
     batch: int = BATCH,
     progress: Progress | None = None,
+    limit: int | None = None,
+    strict: bool = False,
 ) -> int:
-    """Bring the index up to date with every committed change; returns records applied.
+    """Bring the index up to date with every committed change (or with about ``limit``
+    records of them, oldest first); returns records applied.
 
-    Never raises for a busy index: when the write lock cannot be had within
-    ``timeout`` seconds the rows stay for the next run and this returns early.
+    Never raises for a busy index (unless ``strict``): when the write lock cannot be
+    had within ``timeout`` seconds the rows stay for the next run and this returns
+    early.
     """
+    if not backend.uses_outbox:
+        _discard(session_factory)
+        return 0
     if not backend.exists():
-        return rebuild(session_factory, backend, timeout=timeout, progress=progress)
+        start_over(session_factory, backend)
     total = pending_count(session_factory)
     if not total:
         return 0
     applied = 0
     while True:
+        size = batch if limit is None else max(1, min(batch, limit - applied))
         try:
             with backend.writer(timeout) as writer, session_factory() as session:
                 rows = session.execute(
                     sa.select(SearchOutbox.id, SearchOutbox.record_id)
                     .order_by(SearchOutbox.id)
-                    .limit(batch)
+                    .limit(size)
                 ).all()
                 if not rows:
                     break
@@ -192,6 +225,8 @@ def apply_outbox(
                 for record_id in sorted(docs):
                     writer.add(docs[record_id])
         except IndexBusy as exc:
+            if strict:
+                raise
             log.warning("%s; %s changes left for the next run", exc, total - applied)
             return applied
         # Only after the index commit: a crash before this line re-applies these rows.
@@ -203,9 +238,18 @@ def apply_outbox(
         applied += len(ids)
         if progress:
             progress(min(applied, total), total)
-        if len(rows) < batch:
+        if len(rows) < size or (limit is not None and applied >= limit):
             break
     return applied
+
+
+def _discard(session_factory: sessionmaker[Session]) -> None:
+    """A backend without an outbox has nothing to catch up: rows that a session made
+    without the settings queued (a script's) are dropped, not left to pile up."""
+    with session_factory() as session:
+        if session.scalar(sa.select(SearchOutbox.id).limit(1)) is not None:
+            session.execute(sa.delete(SearchOutbox))
+            session.commit()
 
 
 def rebuild(
@@ -214,13 +258,20 @@ def rebuild(
     *,
     review_id: int | None = None,
     timeout: float = 30.0,
-    procs: int | None = None,
     progress: Progress | None = None,
 ) -> int:
     """Rebuild one review's documents (or, with no review, the whole index) from the
     database; returns the records indexed. Raises IndexBusy if the lock is not had."""
-    if review_id is not None and not backend.exists():
-        review_id = None  # no index at all: one review alone would hide the others
+    if not backend.uses_outbox:  # the database is the index: nothing to rebuild
+        _discard(session_factory)
+        with session_factory() as session:
+            live = sa.select(sa.func.count(Record.id)).where(Record.merged_into_id.is_(None))
+            if review_id is not None:
+                live = live.where(Record.review_id == review_id)
+            return session.scalar(live) or 0
+    if not backend.exists():
+        # Every record queued first: a rebuild that dies leaves them for the next run.
+        start_over(session_factory, backend)
     if review_id is None:
         backend.create()
     with session_factory() as session:
@@ -234,12 +285,8 @@ def rebuild(
                 Record.review_id.in_(review_ids), Record.merged_into_id.is_(None)
             )
         )
-        if procs is None:
-            # Two indexing processes halve a large build; for small ones the start-up
-            # costs more than it saves.
-            procs = 2 if total > PARALLEL_ABOVE and (os.cpu_count() or 1) >= 2 else 1
         done = 0
-        with backend.writer(timeout, procs=procs) as writer:
+        with backend.writer(timeout) as writer:
             for rid in review_ids:
                 if review_id is not None:
                     writer.delete_review(rid)
@@ -258,3 +305,24 @@ def rebuild(
         session.commit()
     log.info("rebuilt the search index: %s records", done)
     return done
+
+
+def start_over(session_factory: sessionmaker[Session], backend: SearchBackend) -> int:
+    """Queue every live record not queued yet, then make an empty index: with the
+    outbox it holds the whole database, and is filled as the outbox is applied.
+    Returns the records queued."""
+    now = utcnow()
+    with session_factory() as session:
+        queued = sa.select(SearchOutbox.id).where(SearchOutbox.record_id == Record.id)
+        result = session.execute(
+            sa.insert(SearchOutbox).from_select(
+                ["review_id", "record_id", "queued_at"],
+                sa.select(Record.review_id, Record.id, sa.literal(now, SearchOutbox.queued_at.type))
+                .where(Record.merged_into_id.is_(None), ~queued.exists())
+                .order_by(Record.id),
+            )
+        )
+        session.commit()
+    backend.create()
+    log.info("a new search index: %s records queued to fill it", result.rowcount)
+    return result.rowcount

@@ -1,411 +1,359 @@
-"""The Whoosh index of a data folder (whoosh-reloaded 2.7.5, installed as ``whoosh``).
+"""The Whoosh backend: a pure-Python index in the data folder, on Whoosh's public API.
 
-Writes: Whoosh lets one writer hold the index at a time (a lock file, so across
-processes too). We wait for it with a short retry and otherwise raise IndexBusy; the
-caller then leaves its changes in the outbox for the next run, so a reviewer's request
-never fails for it. Deletes share one searcher: Whoosh 2.7 opens a searcher for each
-delete otherwise, which costs seconds per hundred changes on a large index.
+whoosh-reloaded 2.7.5 (installed as ``whoosh``); the schema is in
+:mod:`litreview.search.whoosh_schema`, the query tree becomes ``whoosh.query`` objects
+in :mod:`litreview.search.whoosh_query`. Review, years and full text are a ``Require``
+(they add nothing to the score); the decision and question filters are sets of record
+ids, found in the ``record_id`` column and given to Whoosh's ``FilterCollector``. Totals
+are exact: the collector scores every match (no block skipping, no matcher pruning)
+and counts them.
 
-Reads never wait: a searcher sees the last committed version of the index. A query
-is run by :mod:`litreview.search.evaluate` on Whoosh's postings (exact totals; Whoosh's
-own collector can miss top documents and miscount over several segments), and
-highlighted by Whoosh's highlighter.
-
-Long because: one engine behind SearchBackend, kept whole until it is replaced.
+Writes: one writer at a time (Whoosh's lock file, an OS lock: the kernel lets go of it
+when the process dies, ``kill -9`` included). A forked child (a multiprocessing worker,
+say) would hold it on after its parent died, so a child closes its copy of a lock held
+at the fork. A writer waits ``timeout`` seconds for the lock, else IndexBusy, and the
+changes stay in the outbox. Reads never wait: a searcher sees the last commit.
 """
 
 from __future__ import annotations
 
-import bisect
-import fcntl
-import html
-import logging
-import re
+import os
+import shutil
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from whoosh import highlight, index
+from sqlalchemy.orm import Session
+from whoosh import collectors, writing
 from whoosh import query as wq
-from whoosh.index import LockError
-from whoosh.query.qcore import QueryError
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import Index, LockError
+from whoosh.searching import Searcher
+from whoosh.util.filelock import FileLock, try_for
 
-from litreview.errors import Invalid
-from litreview.search import evaluate
-from litreview.search.analysis import term_offsets
-from litreview.search.backend import Hit, IndexBusy, SearchFilters, SearchResult, Snippet
+from litreview.search import query as ql
+from litreview.search.backend import Hit, IndexBusy, SearchFilters, SearchResult
 from litreview.search.documents import RecordDoc
-from litreview.search.index_schema import INDEX_NAME, make_schema
-from litreview.search.query import make_parser, parse_query
+from litreview.search.whoosh_query import translate
+from litreview.search.whoosh_schema import (
+    INDEX_NAME,
+    INDEX_PREFIX,
+    index_words,
+    make_schema,
+    words_field,
+)
 
-log = logging.getLogger(__name__)
-
-SNIPPET_FIELDS = ("title", "abstract", "keywords")
-_WHOLE = ("title", "keywords")  # short: shown whole
-PAGES_PER_HIT = 2
-_SPACES = re.compile(r"\s+")
-
-
-class MarkFormatter(highlight.Formatter):
-    """Matched words in ``<b>``; everything else HTML-escaped (the text is untrusted)."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def format_token(self, text, token, replace=False):
-        return "<b>" + html.escape(highlight.get_text(text, token, replace), quote=True) + "</b>"
+PAGE_BREAK = "\n\n"
+_DELAY = 0.05  # between two tries for a lock
 
 
-class _Highlighter(highlight.Highlighter):
-    """Whoosh's highlighter, also from offsets we found ourselves (see _field_snippets)."""
+# ------------------------------------------------------------------------- locking
 
-    def can_load_chars(self, results, fieldname):
-        return fieldname in results._char_cache or super().can_load_chars(results, fieldname)
+_HELD: weakref.WeakSet[_ProcessLock] = weakref.WeakSet()
 
 
-def _highlighter(whole: bool = False) -> highlight.Highlighter:
-    """Passages of about 240 characters around the matches (or the whole, for titles).
+class _ProcessLock(FileLock):
+    """Whoosh's file lock, with the holder's process id written in the file (for the
+    busy message), and never inherited by a forked child (see :func:`_forget_in_child`)."""
 
-    The full text, with stored character offsets, is highlighted from those, without
-    analysing it again: that keeps snippets of 20 hits cheap. Short fields (title,
-    abstract) are analysed again.
-    """
-    fragmenter = highlight.WholeFragmenter() if whole else _Fragmenter()
-    return _Highlighter(fragmenter=fragmenter, formatter=MarkFormatter(), order=highlight.SCORE)
+    def acquire(self, blocking: bool = False) -> bool:
+        if not super().acquire(blocking):
+            return False
+        _HELD.add(self)
+        if os.name == "posix":  # Windows locks the bytes we would write
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{os.getpid()}\n".encode(), 0)
+        return True
 
-
-class _PassageFormatter(MarkFormatter):
-    """Formats each passage apart, with where its first match is: to look up its page."""
-
-    def format(self, fragments, replace=False):
-        return [
-            (min(t.startchar for t in f.matches), self.format_fragment(f, replace=replace))
-            for f in fragments
-        ]
+    def release(self) -> None:
+        _HELD.discard(self)
+        super().release()
 
 
-class _Fragmenter(highlight.PinpointFragmenter):
-    """Passages around the matches, from stored offsets; within ``bounds`` (pages), and
-    trimmed to whole words only where a passage cuts into one."""
-
-    def __init__(self, starts: list[int] | None = None) -> None:
-        super().__init__(maxchars=240, surround=70, autotrim=False, charlimit=None)
-        self.starts = starts or [0]
-
-    def fragment_matches(self, text, tokens):
-        by_page: dict[int, list] = {}
-        for token in tokens:
-            n = max(bisect.bisect_right(self.starts, token.startchar) - 1, 0)
-            by_page.setdefault(n, []).append(token)
-        for n, page_tokens in by_page.items():
-            low = self.starts[n]
-            high = self.starts[n + 1] - len(PAGE_BREAK) if n + 1 < len(self.starts) else len(text)
-            for fragment in super().fragment_matches(text, page_tokens):
-                start, end = max(fragment.startchar, low), min(fragment.endchar, high)
-                if start > low and text[start - 1].isalnum():
-                    space = text.find(" ", start, fragment.matches[0].startchar)
-                    start = space + 1 if space >= 0 else start
-                if end < high and text[end].isalnum():
-                    space = text.rfind(" ", fragment.matches[-1].endchar, end)
-                    end = space if space >= 0 else end
-                fragment.startchar, fragment.endchar = start, end
-                yield fragment
+def _forget_in_child() -> None:
+    # A forked child shares its parent's open lock files, and an OS lock lasts while any
+    # process has one open: close the child's copies (only closing: unlocking would
+    # release the parent's lock too) so the lock ends with the process that took it.
+    for lock in list(_HELD):
+        fd, lock.fd, lock.locked = lock.fd, None, False
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    _HELD.clear()
 
 
-def _passages(starts: list[int]) -> highlight.Highlighter:
-    return highlight.Highlighter(
-        fragmenter=_Fragmenter(starts), formatter=_PassageFormatter(), order=highlight.SCORE
-    )
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
+
+class _Storage(FileStorage):
+    """The index folder, with :class:`_ProcessLock` for Whoosh's locks."""
+
+    def lock(self, name: str) -> _ProcessLock:
+        return _ProcessLock(os.path.join(self.folder, name))
+
+
+def _holder(path: Path) -> str:
+    try:
+        pid = path.read_text(encoding="ascii").strip()
+    except OSError:
+        pid = ""
+    return f"process {pid} is writing it" if pid.isdigit() else "another process is writing it"
+
+
+# ------------------------------------------------------------------------- writing
 
 
 class _Writer:
-    """The changes of one write, on a Whoosh writer with one shared searcher for deletes."""
+    """The changes of one write; deletes share one searcher (Whoosh would open one for
+    each otherwise). A text is analysed once for its two fields (``index_words``)."""
 
     def __init__(self, writer) -> None:
         self._w = writer
         self._searcher = writer.searcher()
-        self._analyzer = writer.schema["title"].analyzer
 
     def delete_record(self, record_id: int) -> None:
-        self._w.delete_by_term("record_id", str(record_id), searcher=self._searcher)
+        self._w.delete_by_term("record_id", record_id, searcher=self._searcher)
 
     def delete_review(self, review_id: int) -> None:
         self._w.delete_by_term("review", str(review_id), searcher=self._searcher)
 
     def add(self, doc: RecordDoc) -> None:
-        fulltext, page_map = _join_pages(doc.pages)
-        # Analysed once for the fields without offsets (a list bypasses the analyzer;
-        # stop words are already gone, so a word's place in the list is its position).
-        abstract = _terms(self._analyzer, doc.abstract)
-        fulltext_terms = _terms(self._analyzer, fulltext)
-        fields = {
-            "review": str(doc.review_id),
-            "record_id": str(doc.record_id),
+        fulltext = PAGE_BREAK.join(text for _, text in doc.pages if text.strip())
+        values = {
             "title": doc.title,
-            "abstract": abstract,
-            "_stored_abstract": doc.abstract,
-            "abstract_pos": abstract,
+            "abstract": doc.abstract,
             "author": doc.author,
             "venue": doc.venue,
             "keywords": doc.keywords,
-            "doi": doc.doi,
-            "has_fulltext": bool(fulltext.strip()),
-            "fulltext": fulltext_terms,
-            "_stored_fulltext": fulltext,
-            "fulltext_pos": fulltext_terms,
-            "fulltext_chars": fulltext,
-            "page_map": page_map,
+            "fulltext": fulltext,
         }
+        fields: dict[str, object] = {
+            "review": str(doc.review_id),
+            "record_id": doc.record_id,
+            "has_fulltext": bool(fulltext),
+        }
+        for field, value in values.items():
+            if value:
+                fields[field], fields[words_field(field)] = index_words(value)
+        if doc.doi:
+            fields["doi"] = doc.doi.lower()
         if doc.year is not None:
             fields["year"] = doc.year
         self._w.add_document(**fields)
 
 
-PAGE_BREAK = "\n\n"
+# ----------------------------------------------------------------------- the backend
 
 
-def _terms(analyzer, text: str) -> list[str]:
-    return [t.text for t in analyzer(text)] if text else []
+@dataclass
+class _Open:
+    """A searcher kept open between searches, and its record ids' document numbers."""
 
+    searcher: Searcher
+    docnums: dict[int, list[int]] | None = None
 
-def _join_pages(pages: list[tuple[int | None, str]]) -> tuple[str, list[tuple[int, int | None]]]:
-    """The full text as one string, and where each page starts in it."""
-    parts: list[str] = []
-    page_map: list[tuple[int, int | None]] = []
-    offset = 0
-    for page, text in pages:
-        if not text.strip():
-            continue
-        page_map.append((offset, page))
-        parts.append(text)
-        offset += len(text) + len(PAGE_BREAK)
-    return PAGE_BREAK.join(parts), page_map
+    def docs_of(self, record_ids: frozenset[int]) -> set[int]:
+        if self.docnums is None:
+            self.docnums = {}
+            column = self.searcher.reader().column_reader("record_id")
+            for docnum, record_id in enumerate(column):
+                self.docnums.setdefault(record_id, []).append(docnum)
+        return {d for r in record_ids for d in self.docnums.get(r, ())}
 
 
 class WhooshBackend:
     """One Whoosh index in ``index_dir``, holding every review of the data folder."""
 
-    def __init__(self, index_dir: Path, cache_mb: int = 0) -> None:
+    name = "whoosh"
+    uses_outbox = True
+
+    def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
-        # Posting blocks decoded for one search serve the next (see evaluate).
-        self.postings = evaluate.PostingsCache(cache_mb * 2**20) if cache_mb else None
         self.schema = make_schema()
-        self.parser = make_parser(self.schema)
         # One open searcher per thread, reopened only when the index has changed:
         # opening one costs more than many a query.
-        self._searchers: dict[int, Any] = {}
+        self._open_searchers: dict[int, _Open] = {}
         self._lock = threading.Lock()
+        self._replacing = threading.local()  # .now: create() asked to replace the index
 
     def close(self) -> None:
         """Close the searchers this backend keeps open."""
         with self._lock:
-            searchers, self._searchers = list(self._searchers.values()), {}
-        for s in searchers:
-            s.close()
-        if self.postings is not None:
-            self.postings.clear()
-
-    @contextmanager
-    def _searcher(self) -> Iterator[Any]:
-        thread = threading.get_ident()
-        with self._lock:
-            s = self._searchers.pop(thread, None)
-        if s is not None:
-            try:
-                fresh = s.up_to_date()
-            except Exception:  # noqa: BLE001 - the index was replaced or removed
-                fresh = False
-            if not fresh:
-                s.close()
-                s = None
-        if s is None:
-            s = self._open().searcher()
-        try:
-            yield s
-        except BaseException:
-            s.close()
-            raise
-        with self._lock:
-            self._searchers[thread] = s
+            opened, self._open_searchers = list(self._open_searchers.values()), {}
+        for o in opened:
+            o.searcher.close()
 
     # ------------------------------------------------------------------ the index
+    def _storage(self) -> _Storage:
+        return _Storage(str(self.index_dir))
+
+    def _index(self) -> Index:
+        return self._storage().open_index(INDEX_NAME, schema=self.schema)
+
     def exists(self) -> bool:
-        # A look for the table of contents, without opening it: this runs before every
-        # search (to catch up), so it must cost next to nothing.
+        # A look for the current version's table of contents, without reading it: this
+        # runs before every search (to catch up), so it must cost next to nothing.
         return any(self.index_dir.glob(f"_{INDEX_NAME}_*.toc"))
 
-    def create(self) -> None:
-        with self._creation_lock():
-            index.create_in(self.index_dir, self.schema, indexname=INDEX_NAME)
+    def create(self, timeout: float = 30.0) -> None:
+        """A new, empty index, replacing any there was (and other versions' files).
+
+        An index of this version already there is replaced when this thread's next
+        write commits (a rebuild's), in one step: a rebuild killed half-way leaves the
+        index it was replacing whole and searchable, not half empty.
+        """
+        with self._creation(timeout):
+            if self.exists():
+                self._replacing.now = True
+                return
+            self._storage().create_index(self.schema, INDEX_NAME)
+            self._replacing.now = False
+            self._remove_other_versions()
 
     @contextmanager
-    def _creation_lock(self) -> Iterator[None]:
+    def _creation(self, timeout: float) -> Iterator[None]:
         # Two processes finding no index would both create one; the second would wipe
-        # what the first had written. The file lock makes them take turns.
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.index_dir / ".create.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        # what the first had written. This lock makes them take turns.
+        storage = self._storage().create()
+        lock = storage.lock(".create.lock")
+        self._acquire(lock, timeout)
+        try:
+            yield
+        finally:
+            lock.release()
 
-    def _open(self) -> index.Index:
-        return index.open_dir(self.index_dir, indexname=INDEX_NAME, schema=self.schema)
+    def _acquire(self, lock: _ProcessLock, timeout: float) -> None:
+        if not try_for(lock.acquire, timeout=timeout, delay=_DELAY):
+            raise IndexBusy(
+                f"the search index is busy: {_holder(Path(lock.filename))} (waited {timeout:g} s)"
+            )
+
+    def _remove_other_versions(self) -> None:
+        for path in self.index_dir.iterdir():
+            name = path.name.lstrip("_")
+            current = name.startswith((f"{INDEX_NAME}_", f"{INDEX_NAME}."))
+            if name.startswith(INDEX_PREFIX) and not current:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
 
     @contextmanager
-    def writer(self, timeout: float, procs: int = 1, optimize: bool = False) -> Iterator[_Writer]:
+    def writer(self, timeout: float) -> Iterator[_Writer]:
         """Hold the write lock for a block; commit when it ends, cancel on error.
 
         Raises IndexBusy when another writer holds the lock for ``timeout`` seconds.
-        ``optimize`` merges the index into one segment at the end (after a rebuild:
-        fewer segments, faster searches).
         """
+        replacing, self._replacing.now = getattr(self._replacing, "now", False), False
         if not self.exists():
-            with self._creation_lock():
-                if not index.exists_in(self.index_dir, indexname=INDEX_NAME):
-                    index.create_in(self.index_dir, self.schema, indexname=INDEX_NAME)
-        ix = self._open()
+            with self._creation(timeout):
+                if not self.exists():
+                    self._storage().create_index(self.schema, INDEX_NAME)
+        ix = self._index()
         try:
-            kwargs = {"timeout": timeout, "delay": 0.05}
-            if procs > 1:
-                kwargs.update(procs=procs, multisegment=True, limitmb=128)
             try:
-                w = ix.writer(**kwargs)
+                w = ix.writer(timeout=timeout, delay=_DELAY)
             except LockError:
-                raise IndexBusy(f"the search index is busy (waited {timeout:g} s)") from None
+                path = self.index_dir / f"{INDEX_NAME}_WRITELOCK"
+                raise IndexBusy(
+                    f"the search index is busy: {_holder(path)} (waited {timeout:g} s)"
+                ) from None
             try:
                 yield _Writer(w)
             except BaseException:
                 w.cancel()
                 raise
-            w.commit(optimize=optimize)
+            # Replacing: the old segments go in the same commit that adds the new one.
+            w.commit(mergetype=writing.CLEAR) if replacing else w.commit()
         finally:
             ix.close()
 
     def record_ids(self, review_id: int) -> Iterator[int]:
         if not self.exists():
             return
-        ix = self._open()
+        ix = self._index()
         try:
             with ix.searcher() as s:
-                q = wq.Term("review", str(review_id))
-                for docnum in s.docs_for_query(q):
+                for docnum in s.docs_for_query(wq.Term("review", str(review_id))):
                     yield int(s.stored_fields(docnum)["record_id"])
         finally:
             ix.close()
 
     # ------------------------------------------------------------------ searching
+    @contextmanager
+    def _searcher(self) -> Iterator[_Open]:
+        thread = threading.get_ident()
+        with self._lock:
+            opened = self._open_searchers.pop(thread, None)
+        if opened is not None:
+            try:
+                fresh = opened.searcher.up_to_date()
+            except Exception:  # noqa: BLE001 - the index was replaced or removed
+                fresh = False
+            if not fresh:
+                opened.searcher.close()
+                opened = None
+        if opened is None:
+            opened = _Open(self._index().searcher())
+        try:
+            yield opened
+        except BaseException:
+            opened.searcher.close()
+            raise
+        with self._lock:
+            self._open_searchers[thread] = opened
+
     def search(
         self,
+        session: Session,
         review_id: int,
-        text: str,
+        query: ql.Node,
         filters: SearchFilters,
         limit: int,
-        snippets: bool = True,
     ) -> SearchResult:
-        parsed = parse_query(self.parser, text)
+        """The ``limit`` best records of a review, best first, and how many match."""
         if not self.exists():
             self.close()
             return SearchResult(total=0, hits=[])
-        with self._searcher() as s:
-            # Most data folders hold one review: then its term is on every document and
-            # intersecting with it would only cost time.
-            alone = s.doc_frequency("review", str(review_id)) == s.doc_count_all()
-            constraint = _constraint(review_id, filters, alone)
-            q = parsed if constraint is None else wq.And([parsed, constraint])
-            try:
-                results, total = evaluate.search(
-                    s, q, limit, self.postings, keep=_id_filter(filters)
-                )
-            except QueryError as exc:
-                raise Invalid(f"the query cannot be run: {exc}") from None
-            results.highlighter = _highlighter()
-            hits = []
-            for hit in results:
-                stored = hit.fields()
-                found = Hit(
-                    record_id=int(stored["record_id"]),
-                    title=stored.get("title", ""),
-                    year=stored.get("year"),
-                    score=hit.score,
-                )
-                if snippets:
-                    found.snippets = _field_snippets(hit)
-                hits.append(found)
-            return SearchResult(total=total, hits=hits)
+        with self._searcher() as opened:
+            s = opened.searcher
+            q = translate(query, s)
+            constraint = _constraint(s, review_id, filters)
+            if constraint is not None:
+                q = wq.Require(q, constraint)
+            allow = None if filters.only_ids is None else opened.docs_of(filters.only_ids)
+            restrict = opened.docs_of(filters.except_ids) if filters.except_ids else None
+            if allow is not None and not allow:
+                return SearchResult(total=0, hits=[])
+            # Every match scored and counted: no skipping of blocks (or of whole
+            # matchers) that cannot reach the top, which would leave the total short.
+            collector = collectors.TopCollector(limit, usequality=False, replace=0)
+            if allow is not None or restrict:
+                collector = collectors.FilterCollector(collector, allow=allow, restrict=restrict)
+            s.search_with_collector(q, collector)
+            results = collector.results()
+            hits = [Hit(record_id=int(hit["record_id"]), score=hit.score) for hit in results]
+            return SearchResult(total=len(results), hits=hits)
 
 
-def _id_filter(filters: SearchFilters):
-    """The record-id sets of ``filters`` as a filter of one segment's matches (or None).
-
-    Reads each match's id from the ``record_id`` column (Whoosh's public column API),
-    so a set of any size costs one look-up per match, not a query term per id.
-    """
-    only, leave_out = filters.only_ids, filters.except_ids
-    if only is None and not leave_out:
-        return None
-
-    def keep(reader, docs: set[int]) -> set[int]:
-        column = reader.column_reader("record_id")
-        if only is not None:
-            docs = {d for d in docs if int(column[d]) in only}
-        if leave_out:
-            docs = {d for d in docs if int(column[d]) not in leave_out}
-        return docs
-
-    return keep
-
-
-def _constraint(review_id: int, filters: SearchFilters, alone: bool) -> wq.Query | None:
-    """The filters as a query that adds nothing to the score (None: no filter at all)."""
-    parts: list[wq.Query] = [] if alone else [wq.Term("review", str(review_id))]
+def _constraint(s: Searcher, review_id: int, filters: SearchFilters) -> wq.Query | None:
+    """The review, years and full text as one query that adds nothing to the score."""
+    parts: list[wq.Query] = []
+    # Most data folders hold one review: then every document has its term, and asking
+    # for it would only cost time.
+    review = str(review_id)
+    if s.doc_frequency("review", review) != s.doc_count_all():
+        parts.append(wq.Term("review", review))
     if filters.year_from is not None or filters.year_to is not None:
         parts.append(wq.NumericRange("year", filters.year_from, filters.year_to))
     if filters.has_fulltext is not None:
         parts.append(wq.Term("has_fulltext", filters.has_fulltext))
     if not parts:
         return None
-    return wq.ConstantScoreQuery(wq.And(parts) if len(parts) > 1 else parts[0], 0.0)
-
-
-def _clean(snippet: str) -> str:
-    return _SPACES.sub(" ", snippet).strip()
-
-
-def _find_offsets(hit, field: str) -> None:
-    """Put where the matched words are in a field indexed without offsets (the
-    abstract) in the results' cache, where the highlighter looks for them."""
-    results, schema = hit.results, hit.searcher.schema
-    words = {schema[field].from_bytes(t) for f, t in hit.matched_terms() if f == field}
-    offsets = term_offsets(schema[field].analyzer, hit.get(field) or "", words)
-    results._char_cache.setdefault(field, {})[hit.docnum] = offsets
-
-
-def _field_snippets(hit) -> list[Snippet]:
-    matched = {field for field, _ in hit.matched_terms()}
-    found = []
-    for field in SNIPPET_FIELDS:
-        if field in matched:
-            if field not in _WHOLE:
-                _find_offsets(hit, field)
-            highlighter = _highlighter(whole=field in _WHOLE)
-            text = _clean(highlighter.highlight_hit(hit, field, top=2))
-            if text:
-                found.append(Snippet(field=field, page=None, text=text))
-    if "fulltext" in matched:
-        page_map = hit.get("page_map") or []
-        starts = [offset for offset, _ in page_map]
-        # From the offsets of fulltext_chars (see schema), cut from the stored text.
-        passages = _passages(starts).highlight_hit(
-            hit, "fulltext_chars", text=hit["fulltext"], top=PAGES_PER_HIT
-        )
-        for start, passage in passages:
-            index = bisect.bisect_right(starts, start) - 1
-            page = page_map[index][1] if index >= 0 else None
-            found.append(Snippet(field="fulltext", page=page, text=_clean(passage)))
-    return found
+    return parts[0] if len(parts) == 1 else wq.And(parts)

@@ -25,7 +25,15 @@ from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.auth import safe_next
 from litreview.web.blueprints import review
-from litreview.web.helpers import actor, commit, form_text, record_or_404, sentence, settings
+from litreview.web.helpers import (
+    actor,
+    commit,
+    form_text,
+    record_or_404,
+    sentence,
+    settings,
+    sync_search,
+)
 from litreview.web.helpers import review as this_review
 
 _BOLD = re.compile(r"<b>(.*?)</b>", re.DOTALL)
@@ -206,6 +214,8 @@ def search() -> tuple[str, int]:
     except IndexBusy as exc:
         return render_template("search.html", error=sentence(str(exc)), **context), 503
     context["result"] = result
+    if result.not_searchable:
+        sync_search()  # e.g. a large import from the command line: index the rest now
     # Each hit carries its questions' codes: the tag forms tick those, with no query more.
     ids = {q.code: q.id for q in this_review().questions}
     context["panels"] = {h.record_id: {ids[c] for c in h.questions} for h in result.hits}

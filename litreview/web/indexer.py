@@ -2,12 +2,14 @@
 
 Every commit that changes records queues them in the search outbox (the search
 feature's listener does that, in the same transaction). Applying the outbox writes to
-the Whoosh index, and when the index is missing it rebuilds it from the database,
-which takes minutes at 50,000 records: no reviewer should wait for that after
-pressing "i". So a view only *nudges* this indexer, and one background thread per
-process applies the outbox: nudges that arrive while it works are folded into its next
-pass. ``search.catch_up`` never raises; what it cannot apply now stays queued for the
-next nudge, command or search.
+the search index (tantivy or Whoosh), which takes minutes after an import of 50,000
+records, or after a new index started over with every record queued: no reviewer
+should wait for that after pressing "i". So a view only *nudges* this indexer, and one
+background thread per process applies the outbox, all of it: nudges that arrive while
+it works are folded into its next pass. A search page that finds records not yet
+searchable (an import from the command line, say) nudges it too. ``search.catch_up``
+never raises; what it cannot apply now stays queued for the next nudge, command or
+search.
 
 With the setting LITREVIEW_SEARCH_SYNC = "inline" the outbox is applied in the request
 instead (useful to debug; the tests use the default).
