@@ -48,15 +48,13 @@ def list_reviews(session: Session) -> list[Review]:
 def check_theme_query(code: str, query: str) -> None:
     """Invalid, with the query language's own message, unless ``query`` parses.
 
-    The language has one home, :mod:`litreview.search.query`: its ``parse`` where it
-    has one, else its older ``check_query_text``. Imported here, when a question with
-    a query is saved: listing reviews does not load the search engine.
+    The language has one home, :func:`litreview.search.query.parse`. Imported here,
+    when a question with a query is saved: listing reviews does not load it.
     """
-    from litreview.search import query as language
+    from litreview.search.query import parse
 
-    check = getattr(language, "parse", None) or language.check_query_text
     try:
-        check(query)
+        parse(query)
     except Invalid as exc:
         raise Invalid(f"the theme query of {code} does not parse: {exc}") from None
 
