@@ -160,7 +160,7 @@ def invite(
         role=role,
         email=email or None,
         note=note,
-        expires=made.expires_at.isoformat(),
+        expires=made.expires_at.replace(microsecond=0).isoformat(),
         replaced=replaced,
     )
     return made
@@ -186,7 +186,7 @@ def reset_link(
         target_id=user.id,
         email=user.email,
         link=made.id,
-        expires=made.expires_at.isoformat(),
+        expires=made.expires_at.replace(microsecond=0).isoformat(),
         replaced=replaced,
     )
     return made
