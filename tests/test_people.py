@@ -470,3 +470,23 @@ def test_the_domain_checks_who_may_act(site):
     with pytest.raises(accounts.NotAllowed, match="only an admin may disable or enable"):
         admins.set_active(session, rob, False, by=None)
     assert session.scalar(sa.select(sa.func.count(Membership.id))) == 4
+
+
+def test_a_lost_demo_password_comes_back_without_losing_data(cli, env, database_url):
+    cli("init")
+    sample = cli.json("load-sample")
+    demo = sample["user"]
+    made = cli.json("user", "reset-link", demo, "--as", demo)
+    assert made["link"].startswith("http://127.0.0.1:5000/reset/")
+    with make_site(database_url) as site:
+        visitor = site.client()
+        path = made["link"].removeprefix("http://127.0.0.1:5000")
+        assert (
+            visitor.post(path, {"password": NEW_PASSWORD, "repeat": NEW_PASSWORD}).status_code
+            == 303
+        )
+        assert site.client().sign_in(demo, sample["password"]).status_code == 401
+        signed_in = site.client(None)
+        assert signed_in.sign_in(demo, NEW_PASSWORD).status_code == 302
+        slug = sample["slug"]
+        assert f"{sample['records']}" in signed_in.page(f"/r/{slug}/")
