@@ -17,9 +17,15 @@ from sqlalchemy.orm import Session
 from litreview.models import AuditEntry, Review
 
 PAGE = 50
-# Detail keys of entries that name a record besides their target: a decision's record,
-# the duplicate a merge took in, the other record kept apart, a record split off again.
-RECORD_KEYS = ("record", "duplicate", "other", "restored")
+# Detail keys of entries that name a record besides their target, and the only action
+# that uses each (None: any): a decision's or an annotation's record, the duplicate a
+# merge took in, the other record kept apart, a record split off again.
+RECORD_KEYS = {
+    "record": None,
+    "duplicate": "record.merge",
+    "other": "record.keep_apart",
+    "restored": "record.unmerge",
+}
 
 
 def log(
@@ -83,9 +89,15 @@ def _detail_is(session: Session, key: str, value: int) -> sa.ColumnElement[bool]
 
 
 def _about_record(session: Session, record_id: int) -> sa.ColumnElement[bool]:
+    # The action is compared first: the details are read only where the key can be.
     return sa.or_(
         sa.and_(AuditEntry.target_type == "record", AuditEntry.target_id == record_id),
-        *(_detail_is(session, key, record_id) for key in RECORD_KEYS),
+        *(
+            _detail_is(session, key, record_id)
+            if action is None
+            else sa.and_(AuditEntry.action == action, _detail_is(session, key, record_id))
+            for key, action in RECORD_KEYS.items()
+        ),
     )
 
 
