@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 
 import click
 
@@ -192,7 +193,7 @@ def member_list(ctx: Context, slug: str, as_json: bool) -> None:
         )
 
 
-def _base_url_option(f):
+def _base_url_option(f: Callable) -> Callable:
     return click.option(
         "--url",
         "base_url",

@@ -8,15 +8,22 @@ again (``accounts.admins``, ``accounts.invites``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from litreview import audit
 from litreview.accounts import admins, invites
 from litreview.accounts import users as accounts
 from litreview.errors import Invalid, NotFound
+from litreview.models import User
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.helpers import form_text, me, sentence
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 EVENTS = 30
@@ -43,7 +50,7 @@ def _made(made: invites.Made) -> dict[str, object]:
     return {"url": url, "until": made.expires_at}
 
 
-def _account(user_id: int):
+def _account(user_id: int) -> User:
     try:
         return accounts.get_user(db(), user_id)
     except NotFound:
@@ -105,7 +112,9 @@ def account_withdraw_reset(user_id: int) -> object:
     return redirect(url_for("admin.accounts_page"), code=303)
 
 
-def _change(user_id: int, change, done: str, already: str) -> object:
+def _change(
+    user_id: int, change: Callable[[Session, User], bool], done: str, already: str
+) -> object:
     user = _account(user_id)
     session = db()
     try:
