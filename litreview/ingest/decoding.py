@@ -57,6 +57,37 @@ _HEAD_BYTES = 64 * 1024
 _CHECK_CHUNK = 1 << 20
 
 
+# ---------------------------------------------------------------- files that are not text
+# A PDF, a Word file or an archive chosen by mistake is named as what it is, before any
+# decoding: "line 2: not valid utf-8" would send the person looking for a bad character.
+_NOT_TEXT = (
+    (b"%PDF-", "a PDF document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Word or Excel file"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"SQLite format 3\x00", "a SQLite database"),
+)
+
+
+def refuse_non_text(path: Path, head: bytes) -> None:
+    """UnreadableFile naming what the file is, when its first bytes say it is not text."""
+    for magic, what in _NOT_TEXT:
+        if head.startswith(magic):
+            hint = " (attach PDFs to their records instead)" if magic == b"%PDF-" else ""
+            raise UnreadableFile(
+                f"{path}: {what}, not a bibliography file{hint}: import the BibTeX, RIS, "
+                "PubMed/MEDLINE, Web of Science or CSL-JSON export of your search"
+            )
+
+
+# ---------------------------------------------------------------- text
+
+
 def sniff_encoding(path: Path, head: bytes) -> str:
     """The file's encoding from its BOM, its declaration, or its bytes; UTF-8 is the default.
 
@@ -203,6 +234,7 @@ def open_bibliography(path: Path, format: str | None = None) -> Iterator[tuple[s
             f"{path}: is a zip file (an Excel .xlsx workbook?): save it as CSV (UTF-8) "
             "and import that"
         )
+    refuse_non_text(path, head)
     encoding = sniff_encoding(path, head)
     check_decodes(path, encoding)
     head_text = head.decode(encoding, errors="ignore")
