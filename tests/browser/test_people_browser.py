@@ -256,6 +256,12 @@ def test_the_members_page_shows_roles_and_numbers(browser, live_site, dialogs, t
         assert "2 out" in rita_row.inner_text()
         no_markup_ran(page)
         shoot(page, tmp_path, "members")
+        # Settings sends leads here for members.
+        page.goto(f"{live_site.url}/r/ai-sw/settings")
+        page.click("#members a:has-text('Members')")
+        page.wait_for_url(f"{live_site.url}/r/ai-sw/members")
+        page.goto(f"{live_site.url}/r/ai-sw/settings#members")
+        shoot(page, tmp_path, "settings")
     finally:
         context.close()
     assert dialogs == []
