@@ -77,6 +77,10 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
         return found
 
     # What a person following along would look at.
+    assert output("litreview user reset-link ann@example.org").startswith(
+        "http://127.0.0.1:5000/reset/"
+    )
+    assert output("litreview member invite ai-sw").startswith("http://127.0.0.1:5000/join/")
     records = output("litreview records ai-sw").splitlines()
     assert len(records) == 7 and records[5].startswith("6\t2019\tAdeyemi\tData protection")
     assert output("litreview duplicates ai-sw  ").startswith("2\t5\t")

@@ -133,32 +133,26 @@ def test_a_lead_sets_up_screening_questions_and_members(site):
     site.session.refresh(review)
     assert [(q.code, q.title) for q in review.questions] == [("Q4", "Data protection and consent")]
 
-    unknown = lead.post(
-        "/r/ai-sw/settings/members", {"email": "who@example.org", "role": "reviewer"}
-    )
+    unknown = lead.post("/r/ai-sw/members", {"email": "who@example.org", "role": "reviewer"})
     assert unknown.status_code == 400
     text = unknown.get_data(as_text=True)
-    assert "No account with the email who@example.org: ask an administrator" in text
+    assert "No account with the email who@example.org: invite them instead" in text
     assert 'value="who@example.org"' in text
     assert (
-        lead.post(
-            "/r/ai-sw/settings/members", {"email": "Nina@Example.org", "role": "viewer"}
-        ).status_code
+        lead.post("/r/ai-sw/members", {"email": "Nina@Example.org", "role": "viewer"}).status_code
         == 303
     )
     nina = site.users["nina@example.org"]
     assert accounts.role_of(site.session, review, nina) == "viewer"
     assert (
-        lead.post(
-            "/r/ai-sw/settings/members", {"email": "nina@example.org", "role": "reviewer"}
-        ).status_code
+        lead.post("/r/ai-sw/members", {"email": "nina@example.org", "role": "reviewer"}).status_code
         == 303
     )
     assert accounts.role_of(site.session, review, nina) == "reviewer"
-    last = lead.post(f"/r/ai-sw/settings/members/{site.users['lead@example.org'].id}/remove")
+    last = lead.post(f"/r/ai-sw/members/{site.users['lead@example.org'].id}/remove")
     assert last.status_code == 400
     assert "is the only lead of ai-sw" in last.get_data(as_text=True)
-    assert lead.post(f"/r/ai-sw/settings/members/{nina.id}/remove").status_code == 303
+    assert lead.post(f"/r/ai-sw/members/{nina.id}/remove").status_code == 303
     assert accounts.role_of(site.session, review, nina) is None
     actions = site.session.scalars(
         sa.select(AuditEntry.action).where(AuditEntry.actor == "lead@example.org")

@@ -48,6 +48,11 @@ def _check_email(email: str) -> str:
     return email
 
 
+def check_email(email: str) -> str:
+    """The stored form of ``email``; Invalid unless it looks like an email address."""
+    return _check_email(email)
+
+
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
         raise Invalid(f"the password must have at least {MIN_PASSWORD} characters")
@@ -104,6 +109,35 @@ def set_password(session: Session, user: User, password: str, *, actor: str) -> 
     user.password_hash = _hasher.hash(password)
     session.flush()
     audit.log(session, actor, "user.password", target_type="user", target_id=user.id)
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: str) -> bool:
+    """Enable or disable an account; False if it was so already.
+
+    A disabled account cannot sign in, and is signed out at its next request. The last
+    active admin cannot be disabled: nobody could create accounts or reviews any more.
+    """
+    if bool(user.is_active) == active:
+        return False
+    if not active and user.is_admin:
+        others = session.scalar(
+            sa.select(sa.func.count(User.id)).where(
+                User.is_admin.is_(True), User.is_active.is_(True), User.id != user.id
+            )
+        )
+        if not others:
+            raise Invalid(f"{user.email} is the only active admin: make another admin first")
+    user.is_active = active
+    session.flush()
+    audit.log(
+        session,
+        actor,
+        "user.enable" if active else "user.disable",
+        target_type="user",
+        target_id=user.id,
+        email=user.email,
+    )
+    return True
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:

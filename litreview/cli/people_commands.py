@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Callable
 
 import click
 
+from litreview.accounts import admins, invites
 from litreview.accounts import users as accounts
 from litreview.cli.common import (
     Context,
+    acting_admin,
     actor_account,
     actor_option,
     domain_errors,
@@ -187,4 +190,108 @@ def member_list(ctx: Context, slug: str, as_json: bool) -> None:
             as_json,
             data,
             "\n".join(f"{m['role']}\t{m['email']}" for m in data) or "no members yet",
+        )
+
+
+def _base_url_option(f: Callable) -> Callable:
+    return click.option(
+        "--url",
+        "base_url",
+        envvar="LITREVIEW_PUBLIC_URL",
+        default="http://127.0.0.1:5000",
+        show_default="LITREVIEW_PUBLIC_URL or http://127.0.0.1:5000",
+        help="Where people reach the web app: the start of the printed link.",
+    )(f)
+
+
+def _link(base_url: str, made: invites.Made) -> str:
+    return base_url.rstrip("/") + made.path
+
+
+@user.command("reset-link")
+@click.argument("email")
+@_base_url_option
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def user_reset_link(ctx: Context, email: str, base_url: str, actor: str, as_json: bool) -> None:
+    """Print a one-time link that sets a new password for EMAIL (an admin only; there is
+    no mail: hand the link over). Earlier reset links of EMAIL stop working. A lost
+    password of the first admin: run it --as that admin, on the server."""
+    with ctx.session() as session:
+        admin = acting_admin(session, actor, "make password reset links")
+        who = find_user(session, email)
+        made = invites.reset_link(session, who, by=admin)
+        session.commit()
+        link = _link(base_url, made)
+        until = made.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        emit(
+            as_json,
+            {"email": who.email, "link": link, "expires": made.expires_at.isoformat()},
+            f"{link}\nopen it to choose a new password for {who.email}; it works once, "
+            f"until {until}",
+        )
+
+
+@user.command("admin")
+@click.argument("email")
+@click.option("--remove", is_flag=True, help="Take the admin role away instead.")
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def user_admin(ctx: Context, email: str, remove: bool, actor: str, as_json: bool) -> None:
+    """Make EMAIL an admin (an admin only): they create reviews and accounts and lead
+    every review. The last active admin stays one."""
+    with ctx.session() as session:
+        admin = acting_admin(session, actor, "make admins")
+        who = find_user(session, email)
+        changed = admins.set_admin(session, who, not remove, by=admin)
+        session.commit()
+        state = "not an admin" if remove else "an admin"
+        emit(
+            as_json,
+            {"email": who.email, "admin": not remove, "changed": changed},
+            f"{who.email} is {state}" + ("" if changed else " (already)"),
+        )
+
+
+@member.command("invite")
+@click.argument("slug")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--email", help="The link then makes an account for this address only.")
+@click.option("--note", help="Who it is for, shown on the review's members page.")
+@_base_url_option
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def member_invite(
+    ctx: Context,
+    slug: str,
+    role: str,
+    email: str | None,
+    note: str | None,
+    base_url: str,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Print a one-time sign-up link that makes an account and a ROLE of review SLUG
+    (a lead of the review; there is no mail: hand the link over)."""
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        lead = actor_account(session, actor)
+        try:
+            made = invites.invite(session, rv, role, by=lead, email=email, note=note)
+        except accounts.NotAllowed as exc:
+            raise not_allowed(exc, actor) from None
+        session.commit()
+        link = _link(base_url, made)
+        until = made.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+        emit(
+            as_json,
+            {"review": slug, "role": role, "link": link, "expires": made.expires_at.isoformat()},
+            f"{link}\nwith it, someone makes an account and joins {slug} as a {role}; "
+            f"it works once, until {until}",
         )

@@ -1,5 +1,6 @@
 """The tables, by feature; the database is the one source of truth."""
 
+from litreview.models.account_tokens import AccountToken
 from litreview.models.accounts import Membership, User
 from litreview.models.core import (
     JSON,
@@ -29,6 +30,7 @@ from litreview.models.zotero import ZoteroLink
 __all__ = [
     "JSON",
     "STAGES",
+    "AccountToken",
     "Annotation",
     "Attachment",
     "AttachmentPage",

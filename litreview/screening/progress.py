@@ -29,11 +29,12 @@ from litreview.models import (
     Merge,
     Record,
     RecordSource,
+    Resolution,
     Review,
     StageOutcome,
     User,
 )
-from litreview.models.screening import STAGES
+from litreview.models.screening import DECISIONS, STAGES
 from litreview.screening.agreement import agreement, crowded_pairs
 from litreview.screening.outcomes import (
     CONFLICT,
@@ -65,6 +66,63 @@ def decided_count(session: Session, review: Review, user: User, stage: str) -> i
             current(Decision),
         )
     )
+
+
+def decided_by_person(session: Session, review: Review) -> dict[int, dict[str, Any]]:
+    """What each person decided in the review, by user id: per stage, how many records
+    they have a current decision on (undone and replaced ones not counted, nor records
+    merged away or withdrawn, as on the dashboard) in all and per decision; how many
+    conflicts they resolved; when they last decided or resolved. Two queries.
+
+    ``{user_id: {"title_abstract": {"records": 12, "include": 7, "exclude": 4,
+    "maybe": 1}, "full_text": {...}, "resolved": 2, "last": datetime}}``
+    """
+    live = (Record.merged_into_id.is_(None), Record.withdrawn_at.is_(None))
+    people: dict[int, dict[str, Any]] = {}
+
+    def person(user_id: int) -> dict[str, Any]:
+        if user_id not in people:
+            people[user_id] = {
+                **{stage: dict.fromkeys(("records", *DECISIONS), 0) for stage in STAGES},
+                "resolved": 0,
+                "last": None,
+            }
+        return people[user_id]
+
+    def later(found: dict[str, Any], at: Any) -> None:
+        if at is not None and (found["last"] is None or at > found["last"]):
+            found["last"] = at
+
+    decided = session.execute(
+        sa.select(
+            Decision.user_id,
+            Decision.stage,
+            Decision.decision,
+            sa.func.count(Decision.id),
+            sa.func.max(Decision.created_at),
+        )
+        .join(Record, sa.and_(Record.id == Decision.record_id, *live))
+        .where(Decision.review_id == review.id, current(Decision))
+        .group_by(Decision.user_id, Decision.stage, Decision.decision)
+    )
+    for user_id, stage, decision, records, last in decided:
+        found = person(user_id)
+        found[stage][decision] += records
+        found[stage]["records"] += records
+        later(found, last)
+    resolved = session.execute(
+        sa.select(
+            Resolution.user_id, sa.func.count(Resolution.id), sa.func.max(Resolution.created_at)
+        )
+        .join(Record, sa.and_(Record.id == Resolution.record_id, *live))
+        .where(Resolution.review_id == review.id, current(Resolution))
+        .group_by(Resolution.user_id)
+    )
+    for user_id, records, last in resolved:
+        found = person(user_id)
+        found["resolved"] += records
+        later(found, last)
+    return people
 
 
 def _empty_stage() -> dict[str, Any]:

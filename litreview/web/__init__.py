@@ -6,7 +6,9 @@ CSRF protection on every POST (Flask-WTF), sign-in (``auth``), the one access ch
 
 Pages of one review live on the ``review`` blueprint under ``/r/<slug>/``; each view
 module adds its routes to it (dashboard, settings, importing, dedup, screen, conflicts,
-records, evidence, exports).
+records, evidence, exports, members, audit log). Pages of no one review: the account
+(``account_pages``), the admin's accounts (``admin_pages``), one-time links
+(``link_pages``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ def init_app(app: Flask) -> None:
     # Each page module adds its routes to the ``review`` blueprint when imported.
     from litreview.web import (  # noqa: F401
         access,
+        account_pages,
+        admin_pages,
+        audit_pages,
         auth,
         conflict_pages,
         dashboard,
@@ -37,6 +42,8 @@ def init_app(app: Flask) -> None:
         export_pages,
         home,
         import_pages,
+        link_pages,
+        members_pages,
         record_pages,
         screening_pages,
         security,
@@ -54,6 +61,9 @@ def init_app(app: Flask) -> None:
     app.before_request(access.enforce)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(account_pages.bp)
+    app.register_blueprint(admin_pages.bp)
+    app.register_blueprint(link_pages.bp)
     app.register_blueprint(review)
     errors.init_app(app)
     filters.init_app(app)

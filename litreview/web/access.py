@@ -4,6 +4,8 @@ Each view function says what it needs with ``@requires(level)``:
 
 * ``public``: anyone (sign-in page, static files);
 * ``signed_in``: any signed-in user (the list of their reviews, creating a review);
+* ``admin``: a signed-in admin of the installation (``accounts.users.require_admin``:
+  the accounts pages);
 * ``viewer`` / ``reviewer`` / ``lead``: a member of the review in the URL with at least
   that role (lead > reviewer > viewer).
 
@@ -27,11 +29,12 @@ from litreview.accounts import users as accounts
 from litreview.errors import NotFound
 from litreview.library import reviews
 from litreview.web import db
+from litreview.web.helpers import sentence
 
 log = logging.getLogger(__name__)
 
 RANK = {"viewer": 1, "reviewer": 2, "lead": 3}
-LEVELS = ("public", "signed_in", *RANK)
+LEVELS = ("public", "signed_in", "admin", *RANK)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -85,6 +88,12 @@ def enforce() -> Response | None:
     if not current_user.is_authenticated:
         return _unauthorized(getattr(view, "access_json", False))
     if level == "signed_in":
+        return None
+    if level == "admin":
+        try:
+            accounts.require_admin(current_user.user, "manage accounts")
+        except accounts.NotAllowed as exc:
+            abort(403, sentence(str(exc)))
         return None
     slug = g.get("slug")
     if slug is None:

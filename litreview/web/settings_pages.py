@@ -1,5 +1,5 @@
 """A review's settings, for its leads: questions, criteria, exclusion reasons, highlight
-words, screening mode, and members (invite an existing user as lead, reviewer or viewer)."""
+words, screening mode. Members have a page of their own (``members_pages``)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, url_for
 
-from litreview.accounts import users as accounts
 from litreview.errors import Invalid, NotFound
 from litreview.library import reviews
-from litreview.models import User
-from litreview.models.accounts import ROLES
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
-from litreview.web.helpers import actor, commit, form_text, me, sentence
+from litreview.web.helpers import actor, commit, form_text, sentence
 from litreview.web.helpers import review as this_review
 
 LIST_FIELDS = ("exclusion_reasons", "highlight_include", "highlight_exclude")
@@ -36,9 +33,6 @@ def _page(status: int = 200, **overrides: Any) -> tuple[str, int]:
     context: dict[str, Any] = {
         "form": _settings_form(rv),
         "question_form": {},
-        "member_form": {"role": "reviewer"},
-        "members": accounts.members(db(), rv),
-        "roles": ROLES,
         "usage": reviews.question_usage(db(), rv),
         "question_errors": {},
     }
@@ -130,48 +124,3 @@ def question_remove(question_id: int) -> object:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-@review.post("/settings/members")
-@requires("lead")
-def member_save() -> object:
-    form = {"email": form_text("email", 320), "role": form_text("role")}
-    session = db()
-    try:
-        if not form["email"]:
-            raise Invalid("enter the email address of the person to invite")
-        try:
-            user = accounts.get_user_by_email(session, form["email"])
-        except NotFound:
-            raise Invalid(
-                f"no account with the email {accounts.normalize_email(form['email'])}: "
-                "ask an administrator to create one (litreview user create EMAIL)"
-            ) from None
-        membership = accounts.add_member(session, this_review(), user, form["role"], actor=actor())
-    except Invalid as exc:
-        session.rollback()
-        return _page(400, member_form=form, error=sentence(str(exc)))
-    commit()
-    flash(f"{user.email} is now a {membership.role} of this review.", "info")
-    return redirect(url_for("review.settings") + "#members", code=303)
-
-
-@review.post("/settings/members/<int:user_id>/remove")
-@requires("lead")
-def member_remove(user_id: int) -> object:
-    session = db()
-    user = session.get(User, user_id)
-    if user is None:
-        abort(404)
-    try:
-        accounts.remove_member(session, this_review(), user, actor=actor())
-    except NotFound:
-        abort(404)
-    except Invalid as exc:
-        session.rollback()
-        return _page(400, error=sentence(str(exc)))
-    commit()
-    flash(f"{user.email} is no longer a member of this review.", "info")
-    if user.id == me().id:  # a lead who left cannot see the settings any more
-        return redirect(url_for("home.index"), code=303)
-    return redirect(url_for("review.settings") + "#members", code=303)
