@@ -17,7 +17,7 @@ def test_upgrade_head_leaves_no_autogenerate_difference(engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0005"
 
 
 def test_downgrade_to_base_and_up_again(database_url, engine):

@@ -142,6 +142,7 @@ def import_(
         "merged_duplicates": sum(r["merged_duplicates"] for r in done),
         "unchanged": sum(r["unchanged"] for r in done),
         "errors": sum(len(r["errors"]) for r in done),
+        "warnings": sum(len(r["warnings"]) for r in done),
         "dry_run": dry_run,
     }
     if decisions_column:
@@ -179,6 +180,16 @@ def _progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] | Non
         yield advance
 
 
+def _entries(n: int) -> str:
+    return f"{n} entr{'y' if n == 1 else 'ies'}"
+
+
+def _where(e: dict[str, Any]) -> str:
+    """ "line 7, entry r2" of an entry error or warning."""
+    where = f"line {e['line']}" if e["line"] else "?"
+    return where + (f", entry {e['entry']}" if e["entry"] else "")
+
+
 def _print_import(summary: dict[str, Any]) -> None:
     prefix = "would import" if summary["dry_run"] else "imported"
     for r in summary["files"]:
@@ -188,11 +199,12 @@ def _print_import(summary: dict[str, Any]) -> None:
             f"{r['file']} ({r['format']}): read {r['read']}, {prefix} {r['imported']}, "
             f"merged {r['merged_duplicates']} duplicates, {r['unchanged']} unchanged, "
             f"{len(r['errors'])} errors"
+            + (f", {_entries(len(r['warnings']))} cleaned" if r["warnings"] else "")
         )
         for e in r["errors"]:
-            where = f"line {e['line']}" if e["line"] else "?"
-            entry = f", entry {e['entry']}" if e["entry"] else ""
-            click.echo(f"  {r['file']}: {where}{entry}: {e['message']}")
+            click.echo(f"  {r['file']}: {_where(e)}: {e['message']}")
+        for w in r["warnings"]:
+            click.echo(f"  {r['file']}: {_where(w)}: warning: {w['message']}")
         if "decisions" in r:
             d = r["decisions"]
             click.echo(

@@ -194,6 +194,8 @@ def _emit_sync(as_json: bool, report: SyncReport) -> None:
         )
         for e in report.errors:
             click.echo(f"  item {e['entry'] or '?'}: {e['message']}")
+        for w in report.warnings:
+            click.echo(f"  item {w['entry'] or '?'}: warning: {w['message']}")
         for p in report.problems:
             click.echo(f"  attachment {p['item']}: {p['message']}")
 
@@ -206,6 +208,8 @@ def _emit_push(as_json: bool, report: PushReport) -> None:
         for change in report.changes:
             parts = [f"+ {t}" for t in change["add"]] + [f"- {t}" for t in change["remove"]]
             click.echo(f"item {change['item']} (record {change['record']}): {', '.join(parts)}")
+        for w in report.warnings:
+            click.echo(f"  item {w['entry'] or '?'}: warning: {w['message']}")
         for p in report.problems:
             click.echo(f"item {p['item']}: {p['message']}")
         summary: dict[str, Any] = {

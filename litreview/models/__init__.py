@@ -1,6 +1,6 @@
 """The tables, by feature; the database is the one source of truth."""
 
-from litreview.models.accounts import Membership, User
+from litreview.models.accounts import Membership, SignInAttempt, User, UserSession
 from litreview.models.core import (
     JSON,
     AuditEntry,
@@ -47,9 +47,11 @@ __all__ = [
     "Review",
     "ReviewQuestion",
     "SearchOutbox",
+    "SignInAttempt",
     "StageOutcome",
     "Timestamp",
     "User",
+    "UserSession",
     "ZoteroLink",
     "utcnow",
 ]
