@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from litreview.accounts import users as accounts
 from litreview.accounts import signin_limits
+from litreview.accounts import users as accounts
 from litreview.accounts.signin_limits import Admission, SignInLimits
 from litreview.models import SignInAttempt, User
 from litreview.web.security import CONTENT_SECURITY_POLICY, secure_cookie_mode
