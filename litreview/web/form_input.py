@@ -10,8 +10,8 @@ present and future, reads clean text without doing anything, and a view cannot f
 A ``before_request`` hook could not do this (Werkzeug's multidicts are immutable, and
 replacing ``request.form`` from outside would lean on its caching internals); a WTForms
 filter would cover only the forms built with WTForms, which these pages are not. JSON
-bodies (``request.get_json``) get the same cleaning. Uploaded files are not touched:
-their bytes are the file's business (the import's readers clean entries).
+bodies (``request.get_json``) get the same cleaning, and so do the names of uploaded
+files; their bytes are the file's business (the import's readers clean entries).
 
 A NUL in the URL's path (``/r/a%00b/``) names no page: 404, before any view runs.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Request, abort
-from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict, MultiDict
 
 from litreview.ingest.text_clean import storable
 
@@ -29,11 +29,17 @@ from litreview.ingest.text_clean import storable
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return storable(value)
+    if isinstance(value, FileStorage):
+        # The name an upload came with is stored (an import's file name); its bytes are not
+        # touched here.
+        if value.filename:
+            value.filename = storable(value.filename)
+        return value
     if isinstance(value, list):
         return [_clean(v) for v in value]
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
-    return value  # numbers, None, uploaded files
+    return value  # numbers, None
 
 
 class StorableMultiDict(ImmutableMultiDict):
