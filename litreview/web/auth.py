@@ -57,6 +57,8 @@ class WebUser(UserMixin):
 
 
 def load_user(token: str) -> WebUser | None:
+    if g.get("without_database"):  # an error page that cannot read the database
+        return None
     user = user_sessions.user_of(db(), token)
     return None if user is None else WebUser(user, token)
 
