@@ -130,6 +130,7 @@ def serve_processes(
     folder of its own, on one database (``env``'s LITREVIEW_DATABASE_URL); yields their
     base URLs once every one answers."""
     processes: list[subprocess.Popen] = []
+    logs = []
     urls = []
     try:
         for n in range(count):
@@ -143,6 +144,7 @@ def serve_processes(
                 "PYTHONPATH": str(ROOT),
             }
             log = (folder / "server.log").open("wb")
+            logs.append(log)
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "litreview.cli.main", "serve", "--port", str(port)],
@@ -173,6 +175,8 @@ def serve_processes(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+        for log in logs:
+            log.close()
 
 
 def at_once(count: int, work) -> list:
