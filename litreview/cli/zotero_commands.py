@@ -208,8 +208,6 @@ def _emit_push(as_json: bool, report: PushReport) -> None:
         for change in report.changes:
             parts = [f"+ {t}" for t in change["add"]] + [f"- {t}" for t in change["remove"]]
             click.echo(f"item {change['item']} (record {change['record']}): {', '.join(parts)}")
-        for w in report.warnings:
-            click.echo(f"  item {w['entry'] or '?'}: warning: {w['message']}")
         for p in report.problems:
             click.echo(f"item {p['item']}: {p['message']}")
         summary: dict[str, Any] = {
