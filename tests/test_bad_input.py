@@ -17,7 +17,7 @@ from litreview import screening
 from litreview.db import Base
 from litreview.ingest.record_data import Author, EntryError, RecordData
 from litreview.ingest.text_clean import storable, storable_items
-from litreview.library import reviews
+from litreview.library import duplicates, reviews
 from litreview.models import Record, RecordSource
 from tests.pdfmaker import text_pdf
 from tests.test_web_access import populate, routes, url_for_rule
@@ -253,19 +253,23 @@ def _submit(client: Client, form: dict[str, Any], page_url: str, tmp_path: Path)
 
 
 def _setup_every_form(site: Site, lead: Client, tmp_path: Path) -> dict[str, Any]:
-    """Data enough for every form to show: a conflict, probable duplicates, a pending record."""
+    """Data enough for every form to show: a conflict, probable duplicates and a pair kept
+    apart, a record sought at full text, a pending record."""
     values = populate(site, site.review, lead, tmp_path)
     session, review = site.session, site.review
     reviews.update_settings(session, review, actor="setup", screening_mode="dual")
+    rita, lead_user = site.users["rita@example.org"], site.users["lead@example.org"]
     [conflict] = site.add_records(1, title="Risk assessment tools in child protection")
+    [sought] = site.add_records(1, title="Chatbots in youth work")
     site.add_records(2, title="Predictive analytics for social work caseloads")
-    screening.decide(
-        session, review, conflict, site.users["rita@example.org"], "title_abstract", "include"
-    )
-    screening.decide(
-        session, review, conflict, site.users["lead@example.org"], "title_abstract", "exclude"
-    )
+    apart = site.add_records(2, title="Machine learning in adult social care")
+    for who, decision in ((rita, "include"), (lead_user, "exclude")):
+        screening.decide(session, review, conflict, who, "title_abstract", decision)
+    for who in (rita, lead_user):
+        screening.decide(session, review, sought, who, "title_abstract", "include")
+    duplicates.keep_apart(session, review, *apart, "setup")
     session.commit()
+    values["more_records"] = [conflict, sought]
     return values
 
 
@@ -281,6 +285,7 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
     for rule, method in routes(site.app):
         if method == "GET" and rule.endpoint not in ("static", "auth.signin", "home.new_review"):
             pages.append((lead, url_for_rule(rule, values, {})))
+    pages += [(lead, f"/r/ai-sw/records/{r}") for r in values["more_records"]]
     found: list[tuple[Client, str, dict[str, Any]]] = []
     for client, url in pages:
         with client.get(url) as response:

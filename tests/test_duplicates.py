@@ -138,6 +138,9 @@ def test_the_record_model_and_the_readers_hold_the_one_field_list():
         "zotero_key",
         "zotero_version",
         "withdrawn_at",
+        "not_retrievable_at",
+        "not_retrievable_by",
+        "not_retrievable_note",
         "created_at",
         "updated_at",
     }

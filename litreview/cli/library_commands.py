@@ -14,7 +14,7 @@ from litreview.cli.common import Context, actor_option, domain_errors, emit, jso
 from litreview.errors import Invalid
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
-from litreview.library.listing import list_records, record_json
+from litreview.library.listing import list_records, record_json, untitled_entries
 
 
 class _ImportFormat(click.Choice):
@@ -38,7 +38,11 @@ class _ImportFormat(click.Choice):
 @click.argument("slug")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--source", "source_label", help='Where the file came from, e.g. "Scopus 2025-03-01".'
+    "--source",
+    "source_labels",
+    multiple=True,
+    help='The database each file came from, e.g. "Scopus": once for all files, or once '
+    "per file in the same order (the PRISMA diagram counts records by it).",
 )
 @click.option(
     "--format",
@@ -80,7 +84,7 @@ def import_(
     ctx: Context,
     slug: str,
     files: tuple[Path, ...],
-    source_label: str | None,
+    source_labels: tuple[str, ...],
     fmt: str | None,
     dry_run: bool,
     no_index: bool,
@@ -100,13 +104,14 @@ def import_(
     from litreview.library import carried_decisions as carried
     from litreview.library import imports
 
+    sources = _sources(source_labels, files)
     reports: list[dict[str, Any]] = []
     unreadable: list[str] = []
     ctx.index_after_commit = not no_index
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
         person = _decider(session, rv, actor) if decisions_column else None
-        for path in files:
+        for path, source_label in zip(files, sources, strict=True):
             try:
                 if person is not None:
                     names = carried.person_names(person, *filter(None, [reviewer_name]))
@@ -128,13 +133,15 @@ def import_(
                 unreadable.append(str(exc))
                 reports.append({"file": str(path), "error": str(exc)})
                 continue
+            data = report.to_json()
+            data["untitled"], data["untitled_count"] = untitled_entries(session, report.batch)
+            if person is not None:
+                data["decisions"] = carry.to_json()
             if dry_run:
                 session.rollback()
             else:
                 session.commit()
-            reports.append(report.to_json())
-            if person is not None:
-                reports[-1]["decisions"] = carry.to_json()
+            reports.append(data)
     done = [r for r in reports if "error" not in r]
     summary = {
         "files": reports,
@@ -143,6 +150,7 @@ def import_(
         "unchanged": sum(r["unchanged"] for r in done),
         "errors": sum(len(r["errors"]) for r in done),
         "warnings": sum(len(r["warnings"]) for r in done),
+        "untitled": sum(r["untitled_count"] for r in done),
         "dry_run": dry_run,
     }
     if decisions_column:
@@ -152,6 +160,21 @@ def import_(
         for message in unreadable:
             click.echo(f"Error: {message}", err=True)
         sys.exit(1)
+
+
+def _sources(labels: tuple[str, ...], files: tuple[Path, ...]) -> list[str | None]:
+    """Each file's source label: one --source for all, or one per file in order."""
+    cleaned: list[str | None] = [" ".join(label.split()) or None for label in labels]
+    if not cleaned:
+        return [None] * len(files)
+    if len(cleaned) == 1:
+        return cleaned * len(files)
+    if len(cleaned) != len(files):
+        raise click.UsageError(
+            f"{len(cleaned)} --source labels for {len(files)} files: give one for all files, "
+            "or one per file in the same order"
+        )
+    return cleaned
 
 
 def _decider(session: Any, rv: Any, actor: str) -> Any:
@@ -205,6 +228,11 @@ def _print_import(summary: dict[str, Any]) -> None:
             click.echo(f"  {r['file']}: {_where(e)}: {e['message']}")
         for w in r["warnings"]:
             click.echo(f"  {r['file']}: {_where(w)}: warning: {w['message']}")
+        for e in r["untitled"]:
+            record = "" if summary["dry_run"] else f" (record {e['record']})"
+            click.echo(f"  {r['file']}: {_where(e)}: no title{record}")
+        if r["untitled_count"] > len(r["untitled"]):
+            click.echo(f"  … and {r['untitled_count'] - len(r['untitled'])} more without a title")
         if "decisions" in r:
             d = r["decisions"]
             click.echo(
@@ -244,6 +272,13 @@ def records(ctx: Context, slug: str, as_json: bool) -> None:
 @click.option(
     "--keep-apart", nargs=2, type=int, metavar="ID ID", help="Say two records are different works."
 )
+@click.option(
+    "--undo-keep-apart",
+    nargs=2,
+    type=int,
+    metavar="ID ID",
+    help="Take back --keep-apart: list the pair again if still alike.",
+)
 @click.option("--undo", type=int, metavar="MERGE", help="Undo a merge (see --history).")
 @click.option("--history", is_flag=True, help="List the merges made, automatic and by hand.")
 @actor_option
@@ -255,6 +290,7 @@ def duplicates(
     slug: str,
     merge: tuple[int, int] | None,
     keep_apart: tuple[int, int] | None,
+    undo_keep_apart: tuple[int, int] | None,
     undo: int | None,
     history: bool,
     actor: str,
@@ -285,6 +321,17 @@ def duplicates(
                 as_json,
                 {"kept_apart": list(keep_apart)},
                 f"records {keep_apart[0]} and {keep_apart[1]} kept apart",
+            )
+        elif undo_keep_apart:
+            a, b = undo_keep_apart
+            undone = dup_ops.undo_keep_apart(session, rv, a, b, actor)
+            session.commit()
+            emit(
+                as_json,
+                {"kept_apart_undone": [a, b], "changed": undone},
+                f"records {a} and {b} are no longer kept apart"
+                if undone
+                else f"records {a} and {b} were not kept apart",
             )
         elif undo is not None:
             restored = dup_ops.undo_merge(session, rv, undo, actor)

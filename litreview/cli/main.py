@@ -94,6 +94,10 @@ COMMANDS = {
         _SEARCH,
         "Add a note and/or a quoted passage (with its page) to record RECORD_ID.",
     ),
+    "not-retrievable": (
+        "litreview.cli.retrieval_commands:not_retrievable",
+        "Mark record RECORD_ID's report as not retrievable (PRISMA: reports not retrieved).",
+    ),
     "tags": (_SEARCH, "Show record RECORD_ID's tags and annotations: what, who, when."),
     "reindex": (
         _SEARCH,

@@ -6,7 +6,7 @@ signin_attempt counts sign-in attempts in the database, so the limits hold acros
 processes and servers. Browsers signed in before this revision sign in again.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0003
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
