@@ -26,7 +26,32 @@ from typing import Any
 from litreview.ingest.record_data import Author, EntryError, Item, RecordData
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FIELDS = tuple(RecordData.__dataclass_fields__)
+# The fields that hold one text (or None); authors, keywords and extra are read by name.
+_TEXT_FIELDS = tuple(
+    name for name, f in RecordData.__dataclass_fields__.items() if f.type in ("str", "str | None")
+)
+
+
+def _fine(text: str) -> bool:
+    # The common case costs two C-level scans: no NUL, and ASCII (so no surrogate).
+    return "\x00" not in text and (text.isascii() or _SURROGATE.search(text) is None)
+
+
+def _all_fine(data: RecordData) -> bool:
+    """Whether every text of ``data`` is storable already (nearly every entry is): one
+    check over all its texts joined, as per-field checks cost more than the joining."""
+    texts = [v for name in _TEXT_FIELDS if (v := getattr(data, name))]
+    texts += data.keywords
+    for author in data.authors:
+        texts.append(author.family)
+        if author.given:
+            texts.append(author.given)
+    if data.extra:
+        texts += data.extra.keys()
+        texts += data.extra.values()
+    return _fine("".join(texts))
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -78,6 +103,8 @@ def storable_record(data: RecordData) -> tuple[list[str], int, int]:
     NULs removed and the characters replaced."""
     changed: list[str] = []
     counts = [0, 0]
+    if _all_fine(data):
+        return changed, 0, 0
     for name in _FIELDS:
         value = getattr(data, name)
         cleaned = _storable_value(value, counts)
