@@ -60,7 +60,8 @@ def _aware(at: datetime) -> datetime:
 def _lock_address(session: Session, ip: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         key = zlib.crc32(ip.encode()) - 2**31  # a signed 32-bit int, as Postgres wants
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCKS, key)))
+        lock = sa.func.pg_advisory_xact_lock(sa.cast(_LOCKS, sa.Integer), sa.cast(key, sa.Integer))
+        session.execute(sa.select(lock))
     # SQLite: the DELETE that follows begins the write transaction and takes the
     # database's write lock, held until the caller commits.
 
