@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -72,6 +74,37 @@ def make_session_factory(engine: sa.Engine, *, search_outbox: bool = True) -> se
     return sessionmaker(
         engine, class_=AppSession, expire_on_commit=False, info={QUEUES: search_outbox}
     )
+
+
+def insert_unless_present(
+    session: Session, table: sa.Table, values: dict[str, object], unique: Sequence[str]
+) -> bool:
+    """INSERT one row unless a row with the same ``unique`` columns exists; True if inserted.
+
+    Safe under races: two sessions inserting the same row at once leave one row, and the
+    second is told False instead of failing with an IntegrityError (PostgreSQL makes it
+    wait for the first one's commit; SQLite lets one writer at a time). Column defaults
+    of ``table`` apply as for any INSERT.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=unique)
+            .returning(sa.literal(1))
+        )
+        # A row comes back only if one was inserted (rowcount is not reliable here: with
+        # RETURNING, psycopg reports -1).
+        return session.execute(statement).first() is not None
+    # Other databases: a savepoint, so the failed INSERT leaves the transaction usable.
+    try:
+        with session.begin_nested():
+            session.execute(sa.insert(table).values(**values))
+    except sa.exc.IntegrityError:
+        return False
+    return True
 
 
 @contextmanager

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from litreview.accounts import signin_limits
 from litreview.accounts import users as accounts
-from litreview.web.ratelimit import SignInLimiter
+from litreview.accounts.signin_limits import Admission, SignInLimits
+from litreview.models import SignInAttempt, User
 from litreview.web.security import CONTENT_SECURITY_POLICY, secure_cookie_mode
 from tests.webapp import PASSWORD, make_site
 
@@ -86,25 +90,45 @@ def test_failed_sign_ins_are_limited_per_email_and_address(site):
     assert site.client(ip="203.0.113.9").sign_in("rob@example.org").status_code == 302
 
 
-def test_the_limiter_counts_a_sliding_window_and_forgets_on_success():
-    now = [1000.0]
-    limiter = SignInLimiter(max_failures=3, max_per_ip=5, window=60, clock=lambda: now[0])
-    for _ in range(3):
-        assert limiter.retry_after("a@x.org", "1.2.3.4") == 0
-        limiter.failed("a@x.org", "1.2.3.4")
-    assert limiter.retry_after("a@x.org", "1.2.3.4") == 60
-    now[0] += 30
-    assert limiter.retry_after("a@x.org", "1.2.3.4") == 30
-    now[0] += 31
-    assert limiter.retry_after("a@x.org", "1.2.3.4") == 0
-    limiter.failed("a@x.org", "1.2.3.4")
-    limiter.succeeded("a@x.org", "1.2.3.4")
-    assert limiter.retry_after("a@x.org", "1.2.3.4") == 0
-    # Five failures from one address across emails block that address.
-    for n in range(5):
-        limiter.failed(f"user{n}@x.org", "5.6.7.8")
-    assert limiter.retry_after("someone@x.org", "5.6.7.8") == 60
-    assert limiter.retry_after("someone@x.org", "9.9.9.9") == 0
+def test_the_limits_count_a_sliding_window_and_forgive_on_success(session):
+    limits = SignInLimits(max_failures=3, max_per_ip=5, window=60)
+    ann = User(email="ann@x.org")
+    session.add(ann)
+    session.commit()
+    t0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+    def attempt(email: str, ip: str, when: float, user=None) -> Admission:
+        now = t0 + timedelta(seconds=when)
+        admission = signin_limits.admit(session, limits, email, ip, now=now)
+        if admission.attempt_id is not None:
+            signin_limits.settle(session, admission.attempt_id, email, ip, user)
+        session.commit()
+        return admission
+
+    for n in range(3):
+        assert attempt("ann@x.org", "1.2.3.4", n).attempt_id is not None
+    # The fourth is refused until the oldest failure leaves the window.
+    assert attempt("ann@x.org", "1.2.3.4", 3) == Admission(None, 57)
+    assert attempt("ann@x.org", "1.2.3.4", 30) == Admission(None, 30)
+    assert attempt("ann@x.org", "1.2.3.4", 61).attempt_id is not None
+    # A success forgives the pair's failures: three more may fail before a refusal.
+    assert attempt("ann@x.org", "1.2.3.4", 62, user=ann).attempt_id is not None
+    for n in range(3):
+        assert attempt("ann@x.org", "1.2.3.4", 63 + n).attempt_id is not None
+    assert attempt("ann@x.org", "1.2.3.4", 66).retry_after == 57
+    # Five failures from one address across emails block the address, forgiven or not.
+    for n, email in enumerate(["u0@x.org", "u1@x.org", "ann@x.org"]):
+        assert attempt(email, "5.6.7.8", 100 + n).attempt_id is not None
+    assert attempt("ann@x.org", "5.6.7.8", 103, user=ann).attempt_id is not None
+    assert attempt("u4@x.org", "5.6.7.8", 104).attempt_id is not None
+    assert attempt("u5@x.org", "5.6.7.8", 105).attempt_id is not None
+    assert attempt("someone@x.org", "5.6.7.8", 106) == Admission(None, 54)
+    assert attempt("someone@x.org", "9.9.9.9", 106).attempt_id is not None
+    # Refused attempts were never written, and attempts out of the window are forgotten.
+    outcomes = session.scalars(sa.select(SignInAttempt.outcome).order_by(SignInAttempt.id))
+    assert list(outcomes) == ["failed", "ok"] + ["failed"] * 6 + ["ok"] + ["failed"] * 3
+    attempt("ann@x.org", "1.2.3.4", 1000)
+    assert session.scalar(sa.select(sa.func.count(SignInAttempt.id))) == 1
 
 
 def test_changing_a_password_signs_out_other_browsers(site):

@@ -15,6 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session, selectinload
 
 from litreview import audit
+from litreview.accounts import sessions
 from litreview.errors import Invalid, NotFound
 from litreview.models import Membership, Review, User
 from litreview.models.accounts import ROLES
@@ -104,18 +105,25 @@ def create_user(
 
 
 def set_password(session: Session, user: User, password: str, *, actor: str) -> None:
-    """Replace the user's password (same rules as at creation); logged without the password."""
+    """Replace the user's password (same rules as at creation); logged without the password.
+
+    Every session of the account ends: whoever knew the old password is signed out.
+    """
     _check_password(password)
     user.password_hash = _hasher.hash(password)
     session.flush()
-    audit.log(session, actor, "user.password", target_type="user", target_id=user.id)
+    ended = sessions.end_all(session, user)
+    audit.log(
+        session, actor, "user.password", target_type="user", target_id=user.id, sessions=ended
+    )
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: str) -> bool:
     """Enable or disable an account; False if it was so already.
 
-    A disabled account cannot sign in, and is signed out at its next request. The last
-    active admin cannot be disabled: nobody could create accounts or reviews any more.
+    A disabled account cannot sign in and every session of it ends at once (enabling it
+    again brings none back). The last active admin cannot be disabled: nobody could
+    create accounts or reviews any more.
     """
     if bool(user.is_active) == active:
         return False
@@ -129,6 +137,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> boo
             raise Invalid(f"{user.email} is the only active admin: make another admin first")
     user.is_active = active
     session.flush()
+    ended = 0 if active else sessions.end_all(session, user)
     audit.log(
         session,
         actor,
@@ -136,6 +145,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> boo
         target_type="user",
         target_id=user.id,
         email=user.email,
+        sessions=ended,
     )
     return True
 

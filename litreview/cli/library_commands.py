@@ -162,6 +162,7 @@ def import_(
         "merged_duplicates": sum(r["merged_duplicates"] for r in done),
         "unchanged": sum(r["unchanged"] for r in done),
         "errors": sum(len(r["errors"]) for r in done),
+        "warnings": sum(len(r["warnings"]) for r in done),
         "untitled": sum(r["untitled_count"] for r in done),
         "dry_run": dry_run,
         "not_searchable": 0,
@@ -231,6 +232,16 @@ def _progress(path: Path, enabled: bool) -> Iterator[Callable[[int], None] | Non
         yield advance
 
 
+def _entries(n: int) -> str:
+    return f"{n} entr{'y' if n == 1 else 'ies'}"
+
+
+def _where(e: dict[str, Any]) -> str:
+    """ "line 7, entry r2" of an entry error or warning."""
+    where = f"line {e['line']}" if e["line"] else "?"
+    return where + (f", entry {e['entry']}" if e["entry"] else "")
+
+
 def _print_import(summary: dict[str, Any]) -> None:
     prefix = "would import" if summary["dry_run"] else "imported"
     for r in summary["files"]:
@@ -240,15 +251,15 @@ def _print_import(summary: dict[str, Any]) -> None:
             f"{r['file']} ({r['format']}): read {r['read']}, {prefix} {r['imported']}, "
             f"merged {r['merged_duplicates']} duplicates, {r['unchanged']} unchanged, "
             f"{len(r['errors'])} errors"
+            + (f", {_entries(len(r['warnings']))} cleaned" if r["warnings"] else "")
         )
         for e in r["errors"]:
-            where = f"line {e['line']}" if e["line"] else "?"
-            entry = f", entry {e['entry']}" if e["entry"] else ""
-            click.echo(f"  {r['file']}: {where}{entry}: {e['message']}")
+            click.echo(f"  {r['file']}: {_where(e)}: {e['message']}")
+        for w in r["warnings"]:
+            click.echo(f"  {r['file']}: {_where(w)}: warning: {w['message']}")
         for e in r["untitled"]:
-            where = f"line {e['line']}" if e["line"] else "?"
             record = "" if summary["dry_run"] else f" (record {e['record']})"
-            click.echo(f"  {r['file']}: {where}, entry {e['entry']}: no title{record}")
+            click.echo(f"  {r['file']}: {_where(e)}: no title{record}")
         if r["untitled_count"] > len(r["untitled"]):
             click.echo(f"  … and {r['untitled_count'] - len(r['untitled'])} more without a title")
         if "decisions" in r:

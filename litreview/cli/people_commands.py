@@ -103,6 +103,84 @@ def user_create(
         emit(as_json, data, text)
 
 
+@user.command("password")
+@click.argument("email")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the new password from the first line of stdin."
+)
+@click.option(
+    "--generate-password",
+    is_flag=True,
+    help="Make a random password and print it (shown only this once).",
+)
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def user_password(
+    ctx: Context,
+    email: str,
+    password_stdin: bool,
+    generate_password: bool,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """Set EMAIL's password (an admin, or the person themselves); every browser signed in
+    to that account is signed out."""
+    if password_stdin and generate_password:
+        raise click.UsageError("give --password-stdin or --generate-password, not both")
+    with ctx.session() as session:
+        who = find_user(session, email)
+        me = actor_account(session, actor)
+        if me is None or me.id != who.id or not me.is_active:
+            acting_admin(session, actor, "set another person's password")
+        password = _read_password(password_stdin, generate_password)
+        accounts.set_password(session, who, password, actor=actor)
+        session.commit()
+        data = {"email": who.email}
+        text = f"new password for {who.email}; every browser signed in to it is signed out"
+        if generate_password:
+            data["password"] = password
+            text += f"\nsign in with password {password} (shown only this once)"
+        emit(as_json, data, text)
+
+
+def _set_active(ctx: Context, email: str, active: bool, actor: str, as_json: bool) -> None:
+    with ctx.session() as session:
+        acting_admin(session, actor, "enable or disable accounts")
+        who = find_user(session, email)
+        changed = accounts.set_active(session, who, active, actor=actor)
+        session.commit()
+        state = "enabled" if active else "disabled"
+        text = f"{who.email} is {state}" + ("" if changed else " (it was already)")
+        if changed and not active:
+            text += ": it cannot sign in, and every browser signed in to it is signed out"
+        emit(as_json, {"email": who.email, "active": active, "changed": changed}, text)
+
+
+@user.command("disable")
+@click.argument("email")
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def user_disable(ctx: Context, email: str, actor: str, as_json: bool) -> None:
+    """Disable EMAIL's account (an admin only): it cannot sign in, and every browser signed
+    in to it is signed out at once. Its decisions, tags and notes stay."""
+    _set_active(ctx, email, False, actor, as_json)
+
+
+@user.command("enable")
+@click.argument("email")
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def user_enable(ctx: Context, email: str, actor: str, as_json: bool) -> None:
+    """Enable EMAIL's account again (an admin only); it signs in afresh."""
+    _set_active(ctx, email, True, actor, as_json)
+
+
 @user.command("list")
 @json_option
 @pass_ctx
@@ -124,7 +202,11 @@ def user_list(ctx: Context, as_json: bool) -> None:
         emit(
             as_json,
             data,
-            "\n".join(f"{u.email}\t{u.name or ''}\t{'admin' if u.is_admin else ''}" for u in found)
+            "\n".join(
+                f"{u.email}\t{u.name or ''}\t{'admin' if u.is_admin else ''}"
+                + ("" if u.is_active else "\tdisabled")
+                for u in found
+            )
             or "no users yet",
         )
 

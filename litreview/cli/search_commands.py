@@ -25,6 +25,7 @@ from litreview import search
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
 from litreview.cli.indexing import Bar, apply_everything
 from litreview.db import make_session_factory
+from litreview.errors import NotFound
 from litreview.evidence import attachments
 from litreview.evidence import tags as tagging
 from litreview.library import reviews
@@ -257,7 +258,9 @@ def register(cli: click.Group) -> None:
         """Remove record RECORD_ID's tag to question CODE (the audit log keeps it)."""
         with ctx.session() as session:
             rv = reviews.get_review(session, slug)
-            tagging.untag_record(session, rv, record_id, code, actor)
+            if not tagging.untag_record(session, rv, record_id, code, actor):
+                q = tagging.question_by_code(session, rv, code)
+                raise NotFound(f"record {record_id} is not tagged to {q.code}")
             session.commit()
             data = {"record": record_id, "tags": tagging.record_tags(session, rv, record_id)}
         _sync(ctx)

@@ -194,6 +194,8 @@ def _emit_sync(as_json: bool, report: SyncReport) -> None:
         )
         for e in report.errors:
             click.echo(f"  item {e['entry'] or '?'}: {e['message']}")
+        for w in report.warnings:
+            click.echo(f"  item {w['entry'] or '?'}: warning: {w['message']}")
         for p in report.problems:
             click.echo(f"  attachment {p['item']}: {p['message']}")
 

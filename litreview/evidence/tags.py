@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from litreview import audit
+from litreview.db import insert_unless_present
 from litreview.errors import Invalid, NotFound
 from litreview.models import Annotation, Record, RecordTag, Review, ReviewQuestion
 
@@ -76,17 +77,20 @@ def tag_record(
         raise Invalid("--page goes with a quote (or a note): what is on that page?")
     tags = []
     for q in dict.fromkeys(questions):  # the same code twice tags once
-        tag = session.scalar(
-            sa.select(RecordTag).where(
-                RecordTag.record_id == record.id, RecordTag.question_id == q.id
-            )
+        # Inserted unless already there, in one statement: people tagging the same record
+        # at the same moment get one tag and one audit entry, and none of them an error.
+        created = insert_unless_present(
+            session,
+            RecordTag.__table__,
+            {
+                "review_id": review.id,
+                "record_id": record.id,
+                "question_id": q.id,
+                "created_by": actor,
+            },
+            unique=("record_id", "question_id"),
         )
-        if tag is None:
-            tag = RecordTag(
-                review_id=review.id, record_id=record.id, question_id=q.id, created_by=actor
-            )
-            session.add(tag)
-            session.flush()
+        if created:
             audit.log(
                 session,
                 actor,
@@ -96,6 +100,11 @@ def tag_record(
                 target_id=record.id,
                 question=q.code,
             )
+        tag = session.scalars(
+            sa.select(RecordTag)
+            .where(RecordTag.record_id == record.id, RecordTag.question_id == q.id)
+            .execution_options(populate_existing=True)
+        ).one()
         tags.append(tag)
         if note or quote:
             annotate(
@@ -111,21 +120,26 @@ def tag_record(
     return tags
 
 
-def untag_record(session: Session, review: Review, record_id: int, code: str, actor: str) -> None:
+def untag_record(session: Session, review: Review, record_id: int, code: str, actor: str) -> bool:
     """Remove a record's tag to a question; the audit log keeps who had tagged it, when.
 
+    Returns False, and logs nothing, when the record is not tagged to the question
+    (any more): people removing the same tag at the same moment leave one audit entry.
     The record's annotations for that question stay: they are notes, not the tag.
     """
     record = live_record(session, review, record_id)
     q = question_by_code(session, review, code)
-    tag = session.scalar(
-        sa.select(RecordTag).where(RecordTag.record_id == record.id, RecordTag.question_id == q.id)
-    )
-    if tag is None:
-        raise NotFound(f"record {record_id} is not tagged to {q.code}")
-    tagged_by, tagged_at = tag.created_by, tag.created_at
-    session.delete(tag)
-    session.flush()
+    # One statement finds and deletes the tag: of concurrent removals, exactly one
+    # gets the row back (PostgreSQL makes the others wait, then finds nothing).
+    removed = session.execute(
+        sa.delete(RecordTag)
+        .where(RecordTag.record_id == record.id, RecordTag.question_id == q.id)
+        .returning(RecordTag.created_by, RecordTag.created_at)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if removed is None:
+        return False
+    tagged_by, tagged_at = removed
     audit.log(
         session,
         actor,
@@ -137,6 +151,7 @@ def untag_record(session: Session, review: Review, record_id: int, code: str, ac
         tagged_by=tagged_by,
         tagged_at=tagged_at.isoformat() if tagged_at else None,
     )
+    return True
 
 
 def _clean_text(value: str | None, what: str) -> str | None:

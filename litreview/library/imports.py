@@ -21,6 +21,7 @@ from litreview import audit
 from litreview.ingest.decoding import READERS, open_bibliography
 from litreview.ingest.dedup import CertainIndex, Match, match_key
 from litreview.ingest.record_data import EntryError, Item, RecordData
+from litreview.ingest.text_clean import storable_items
 from litreview.library.fields import FIELDS, NAMES, is_empty
 from litreview.models import ImportBatch, Merge, Record, RecordSource, Review
 
@@ -43,6 +44,8 @@ class FileReport:
     merged_duplicates: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Entries imported with their text cleaned (ingest.text_clean), as errors are listed.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     batch: int | None = None
     # entry key -> record id, filled only when the caller asks to track them
     records: dict[str, int] | None = None
@@ -56,6 +59,7 @@ class FileReport:
             "merged_duplicates": self.merged_duplicates,
             "unchanged": self.unchanged,
             "errors": self.errors,
+            "warnings": self.warnings,
             "batch": self.batch,
         }
 
@@ -288,6 +292,8 @@ def import_items(
     report = FileReport(file=file_name, format=format)
     if track:
         report.records = {}
+    # Every reader's entries pass here: text no database can store (NUL) is cleaned, noted.
+    items = storable_items(items, report.warnings)
     batch = ImportBatch(
         review_id=review.id,
         file_name=file_name,

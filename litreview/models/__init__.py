@@ -1,7 +1,7 @@
 """The tables, by feature; the database is the one source of truth."""
 
 from litreview.models.account_tokens import AccountToken
-from litreview.models.accounts import Membership, User
+from litreview.models.accounts import Membership, SignInAttempt, User, UserSession
 from litreview.models.core import (
     JSON,
     AuditEntry,
@@ -49,9 +49,11 @@ __all__ = [
     "Review",
     "ReviewQuestion",
     "SearchOutbox",
+    "SignInAttempt",
     "StageOutcome",
     "Timestamp",
     "User",
+    "UserSession",
     "ZoteroLink",
     "utcnow",
 ]

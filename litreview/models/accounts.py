@@ -44,3 +44,36 @@ class Membership(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class UserSession(Base):
+    """One signed-in browser. Its session cookie carries a random token, of which only a
+    hash is kept here; deleting the row ends the session on the server (signing out, a
+    password change, an account disabled), whatever the browser still holds."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class SignInAttempt(Base):
+    """One sign-in attempt, counted before its password is checked; shared by every app
+    server through the database. ``outcome`` is "checking" until the check ends, then
+    "failed" or "ok"; ``forgiven`` marks failures a later success for the same email
+    from the same address cleared (they still count against the address)."""
+
+    __tablename__ = "signin_attempt"
+    __table_args__ = (sa.Index("ix_signin_attempt_ip_at", "ip", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    ip: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    outcome: Mapped[str] = mapped_column(sa.String(16), default="checking")
+    forgiven: Mapped[bool] = mapped_column(default=False)

@@ -1,6 +1,7 @@
 """The browser app: thin views over the domain operations.
 
-``init_app`` wires it into a Flask app: security headers and cookies (``security``),
+``init_app`` wires it into a Flask app: form input cleaned of what no database stores
+(``form_input``), security headers and cookies (``security``),
 CSRF protection on every POST (Flask-WTF), sign-in (``auth``), the one access check
 (``access``), the blueprints and the error pages.
 
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         duplicate_pages,
         evidence_pages,
         export_pages,
+        form_input,
         home,
         import_pages,
         link_pages,
@@ -55,6 +57,7 @@ def init_app(app: Flask) -> None:
     from litreview.web.import_pages import make_jobs
     from litreview.web.indexer import Indexer, search_applier
 
+    form_input.init_app(app)  # first: no view nor hook ever reads unstorable text
     security.init_app(app)
     CSRFProtect(app)
     auth.init_app(app)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -24,17 +25,72 @@ MESSAGES = {
 }
 
 
+# Seconds a client is told to wait after a 503 (the Retry-After header).
+RETRY_AFTER = 5
+
+
 def _wants_json() -> bool:
     return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
 
 
-def render_error(status: int, message: str | None = None):
+def _recover_session() -> None:
+    """Make the request's database session usable again for the error page.
+
+    After a failed write the session refuses every query until it is rolled back, and
+    the rollback expires what it had loaded (the signed-in user among it), so the page
+    reads them afresh. If even the rollback fails (the database is gone), the session is
+    dropped and the page is rendered without reading anything.
+    """
+    session = g.get("db_session")
+    if session is None:
+        return
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - whatever broke, the error page must still render
+        log.warning("could not roll back after an error on %s", request.path, exc_info=True)
+        g.without_database = True
+
+
+def render_error(status: int, message: str | None = None, *, retry_after: int | None = None):
+    """The app's error page (or JSON) for ``status``: after any failed write too.
+
+    The page names the signed-in user when the database can be read; if rendering fails
+    because it cannot, it is rendered again without the database, and if that fails as
+    well a plain page says the same, so a person never sees a bare server error.
+    """
     text = message or MESSAGES.get(status, "Error.")
+    _recover_session()
     if _wants_json():
         response = jsonify(error=text)
         response.status_code = status
-        return response
-    return render_template("error.html", status=status, message=text), status
+    else:
+        try:
+            response = make_response(render_template("error.html", status=status, message=text))
+        except Exception:  # noqa: BLE001 - the page itself must not fail
+            log.warning("error page for %s failed; rendered without the database", request.path)
+            g.without_database = True
+            try:
+                response = make_response(render_template("error.html", status=status, message=text))
+            except Exception:  # noqa: BLE001
+                log.exception("error page for %s failed twice", request.path)
+                response = make_response(_PLAIN.format(status=status, message=escape(text)))
+        response.status_code = status
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+_PLAIN = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{status} · litreview'
+    '</title><link rel="stylesheet" href="/static/style.css"></head><body><main><h1>Error '
+    '{status}</h1><p class="message">{message}</p><p><a href="/">Back to your reviews</a></p>'
+    "</main></body></html>"
+)
+
+
+def _is_busy(exc: sa.exc.OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return any(word in text for word in ("locked", "busy", "deadlock", "could not serialize"))
 
 
 def init_app(app: Flask) -> None:
@@ -57,13 +113,21 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(sa.exc.OperationalError)
     def database_busy(exc: sa.exc.OperationalError):
-        # SQLite lets one writer at a time; a long import holds the lock for its file.
+        # SQLite lets one writer at a time (a long import holds the lock for its file);
+        # PostgreSQL may refuse a transaction that lost a race (deadlock, serialization),
+        # or not answer at all. All are worth trying again in a moment.
         log.warning("database error on %s %s: %s", request.method, request.path, exc.orig)
-        return render_error(
-            503,
-            "The database is busy (an import may be running); nothing was saved. "
-            "Try again in a moment.",
-        )
+        if _is_busy(exc):
+            message = (
+                "The database is busy (an import may be running); nothing was saved. "
+                f"Try again in {RETRY_AFTER} seconds."
+            )
+        else:
+            message = (
+                "The database cannot be reached just now; nothing was saved. "
+                f"Try again in {RETRY_AFTER} seconds."
+            )
+        return render_error(503, message, retry_after=RETRY_AFTER)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc: InternalServerError):

@@ -131,7 +131,7 @@ def record_untag(record_id: int, question_id: int) -> object:
     question = _question_or_404(question_id)
     session = db()
     try:
-        tagging.untag_record(session, this_review(), record_id, question.code, actor())
+        removed = tagging.untag_record(session, this_review(), record_id, question.code, actor())
     except NotFound:
         abort(404)
     except Invalid as exc:
@@ -139,7 +139,9 @@ def record_untag(record_id: int, question_id: int) -> object:
         flash(sentence(str(exc)), "error")
         return _back(record_id)
     commit()
-    flash(f"Record {record_id} is no longer tagged to {question.code}.", "info")
+    # Removed by someone else a moment ago (or a second click): the same end, no error.
+    done = "is no longer tagged" if removed else "was not tagged"
+    flash(f"Record {record_id} {done} to {question.code}.", "info")
     return _back(record_id)
 
 

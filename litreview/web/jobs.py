@@ -297,8 +297,7 @@ class ImportJobs:
         data = report.to_json()
         data["untitled"], data["untitled_count"] = untitled, untitled_count
         data["file"] = upload.name
-        data["error_count"] = len(data["errors"])
-        data["errors"] = data["errors"][:MAX_ERRORS_SHOWN]
+        _cap_lists(data)
         entry["state"] = "done"
         entry["report"] = data
 
@@ -354,8 +353,7 @@ class ImportJobs:
                     if self.after_commit is not None:
                         self.after_commit()
                     data = report.to_json()
-                    data["error_count"] = len(data["errors"])
-                    data["errors"] = data["errors"][:MAX_ERRORS_SHOWN]
+                    _cap_lists(data)
                     status["report"] = data
         except Exception:  # noqa: BLE001 - the thread must always leave a final status
             log.exception("Zotero job %s failed", status["id"])
@@ -364,3 +362,10 @@ class ImportJobs:
             status["state"] = "done"
             status["finished_at"] = _now()
             self._write(status)
+
+
+def _cap_lists(report: dict[str, Any]) -> None:
+    """Entry errors and warnings: their counts, and the first ``MAX_ERRORS_SHOWN`` of each."""
+    for name, count in (("errors", "error_count"), ("warnings", "warning_count")):
+        report[count] = len(report.get(name, []))
+        report[name] = report.get(name, [])[:MAX_ERRORS_SHOWN]

@@ -27,6 +27,7 @@ from litreview import audit
 from litreview.config import Settings
 from litreview.ingest.dedup import match_key
 from litreview.ingest.record_data import EntryError, Item
+from litreview.ingest.text_clean import storable, storable_items
 from litreview.ingest.zotero_items import CHILD_TYPES, note_text, raw_json, read_item
 from litreview.library.duplicates import data_of
 from litreview.library.imports import fingerprint, import_items, record_fields
@@ -191,7 +192,7 @@ class ApplyChanges:
 
     def _update(self, key: str, data: dict[str, Any]) -> None:
         """A known item changed in Zotero: change on the record what changed there."""
-        item = self._map(data)
+        [item] = storable_items([self._map(data)], self.report.warnings)
         if isinstance(item, EntryError):
             self.report.errors.append(item.to_json())
             return
@@ -320,6 +321,7 @@ class ApplyChanges:
         self.report.merged_duplicates += found.merged_duplicates
         self.report.unchanged += found.unchanged
         self.report.errors += found.errors
+        self.report.warnings += found.warnings
         placed = found.records or {}
         self.placed.update(placed)
         versions = {data["key"]: _version(data) for data in new}
@@ -371,7 +373,9 @@ class ApplyChanges:
                     self.report.skipped += 1
                 continue
             started = time.perf_counter()
-            text = note_text(data.get("note") if isinstance(data.get("note"), str) else None)
+            text = storable(
+                note_text(data.get("note") if isinstance(data.get("note"), str) else None)
+            )
             self.mapping += time.perf_counter() - started
             if not text:
                 continue

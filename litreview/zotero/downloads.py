@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from litreview.config import Settings
+from litreview.ingest.text_clean import storable
 from litreview.ingest.zotero_items import is_pdf_attachment
 from litreview.models import Attachment, AttachmentPage, Review
 from litreview.zotero.client import ZoteroClient
@@ -230,6 +231,7 @@ class ZoteroFiles:
             for n, (key, text) in enumerate(fetched, start=1):
                 self.step("full texts", n, len(keys))
                 if text is not None:
+                    text = storable(text)  # Zotero's text of a PDF may hold NULs
                     self._keep_fulltext(key, text, parents[key], attachments, have, old)
 
     def _keep_fulltext(

@@ -34,6 +34,8 @@ class SyncReport:
     pdfs: int = 0
     fulltexts: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Items imported with their text cleaned (ingest.text_clean): line, entry, message.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     seconds: dict[str, float] = field(default_factory=dict)

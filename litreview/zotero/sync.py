@@ -161,7 +161,7 @@ def _run(
         "database": round(max(0.0, total - http - applier.mapping - applier.files.writing), 3),
     }
     summary = report.to_json()
-    for name in ("errors", "problems", "seconds", "api_key", "library", "collection"):
+    for name in ("errors", "warnings", "problems", "seconds", "api_key", "library", "collection"):
         summary.pop(name)
     audit.log(
         session,
@@ -171,6 +171,7 @@ def _run(
         target_type="zotero_link",
         target_id=link.id,
         errors=len(report.errors),
+        warnings=len(report.warnings),
         problems=len(report.problems),
         **summary,
     )
