@@ -261,7 +261,7 @@ def test_large_id_filters_compose_with_the_query(pg, review_id):
 
 
 def test_records_written_before_the_migration_are_searchable_after_it(pg_url, pg, review_id):
-    schema.downgrade(pg_url, "0002")
+    schema.downgrade(pg_url, "0003")  # the revision before the search migration
     try:
         with Session(pg) as session:
             session.add(Record(review_id=review_id, title="Written before search existed"))

@@ -1,4 +1,9 @@
-"""`litreview import`, `records` and `duplicates`: a review's library of records."""
+"""`litreview import`, `records` and `duplicates`: a review's library of records.
+
+Long because: the import command has many faces (files and their sources, formats, a
+dry run, decisions carried over from a table, the index waited for or not), each a few
+lines over a domain function; splitting them would scatter one command's options.
+"""
 
 from __future__ import annotations
 
