@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
     from litreview.web import template_filters as filters
     from litreview.web.blueprints import review
     from litreview.web.import_pages import make_jobs
+    from litreview.screening.retraining import Retrainer
     from litreview.web.indexer import Indexer, search_applier
 
     security.init_app(app)
@@ -62,6 +63,10 @@ def init_app(app: Flask) -> None:
         inline=app.config.get("LITREVIEW_SEARCH_SYNC") == "inline",
     )
     app.extensions["litreview.indexer"] = indexer
+    app.extensions["litreview.retrainer"] = Retrainer(
+        app.extensions["litreview.sessions"],
+        inline=app.config.get("LITREVIEW_RANKING_SYNC") == "inline",
+    )
     app.extensions["litreview.import_jobs"] = make_jobs(app)
     started: list[bool] = []
 

@@ -1,0 +1,139 @@
+"""Prioritised screening as the screening page shows it: the order in use, where the
+record stands in the ranking, and the progress toward stopping.
+
+The numbers come from the stored ranking (:mod:`.relevance`) and the decisions; the
+stopping test and the hint are :mod:`.stopping`'s. The test needs to know how many
+records there are to screen in all: the ranking says (those the learner had screened
+when it was trained plus those it ranked), so there is no test before the first
+ranking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from litreview.models import Decision, RankedRecord, Ranking, Review, User
+from litreview.screening import stopping
+from litreview.screening.outcomes import PASSES
+from litreview.screening.queue import RELEVANCE, learner_of
+from litreview.screening.relevance import stored
+from litreview.screening.sql import current
+from litreview.screening.visibility import decisions_to_learn_from
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """Where a record stands in the ranking it is screened by."""
+
+    position: int  # 1 = the most likely relevant of the records ranked
+    ranked: int
+    score: float
+
+    @property
+    def percentile(self) -> int:
+        """The share of the ranked records this one is ranked above, in percent."""
+        return round(100 * (self.ranked - self.position) / max(1, self.ranked))
+
+
+def relevance_of(session: Session, ranking: Ranking | None, record_id: int) -> Relevance | None:
+    """The record's place in ``ranking`` (None: no ranking, or not ranked in it). One query."""
+    if ranking is None:
+        return None
+    found = session.execute(
+        sa.select(RankedRecord.position, RankedRecord.score).where(
+            RankedRecord.ranking_id == ranking.id, RankedRecord.record_id == record_id
+        )
+    ).first()
+    if found is None:
+        return None
+    return Relevance(found.position + 1, ranking.ranked, found.score)
+
+
+@dataclass(frozen=True)
+class StoppingProgress:
+    """Progress toward stopping for what a learner screens at a stage."""
+
+    screened: int
+    relevant: int
+    since_relevant: int
+    total: int | None  # records to screen in all, screened or not (None: no ranking yet)
+    test: stopping.TestResult | None
+    hint: str | None  # "N irrelevant in a row": labelled as a hint, never a rule
+
+
+def screened_in_order(session: Session, review: Review, stage: str, learner: int) -> list[int]:
+    """The records the learner screened at ``stage`` in the order they were decided, as
+    1 (include or maybe) or 0 (exclude): theirs (a reviewer) or everyone's (shared).
+    One query."""
+    d = Decision
+    where = [d.review_id == review.id, d.stage == stage, current(d)]
+    if learner:
+        where.append(d.user_id == learner)
+    rows = session.execute(sa.select(d.record_id, d.decision).where(*where).order_by(d.id))
+    if learner:
+        return [int(decision in PASSES) for _record, decision in rows]
+    # Shared: each record once, where it was first decided, labelled by its outcome.
+    learned = decisions_to_learn_from(session, review, stage, 0)
+    seen: dict[int, int] = {}
+    for record_id, _decision in rows:
+        if record_id not in seen and record_id in learned:
+            seen[record_id] = int(learned[record_id] in PASSES)
+    return list(seen.values())
+
+
+def stopping_progress(
+    session: Session,
+    review: Review,
+    user: User,
+    stage: str,
+    *,
+    target: float = stopping.TARGET_RECALL,
+    alpha: float = stopping.ALPHA,
+    ranking: Ranking | None = None,
+) -> StoppingProgress:
+    """Screened, relevant found, screened since the last relevant, and the stopping test
+    (once a ranking says how many records there are to screen)."""
+    learner = learner_of(review, user)
+    seen = screened_in_order(session, review, stage, learner)
+    if ranking is None:
+        ranking = stored(session, review.id, stage, learner)
+    total = ranking.screened + ranking.ranked if ranking is not None else None
+    if total is not None:
+        total = max(total, len(seen))
+    test = stopping.recall_test(seen, total, target=target, alpha=alpha) if total else None
+    run = stopping.irrelevant_in_a_row(seen)
+    hint = (
+        f"{run} irrelevant records in a row: a hint only, not a safe stopping rule"
+        if run >= stopping.HINT_RUN and sum(seen)
+        else None
+    )
+    return StoppingProgress(len(seen), int(sum(seen)), run, total, test, hint)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """What the screening page shows of prioritisation for one record."""
+
+    order: str  # the order the user chose (or the review's), "relevance" or "id"
+    ranked: bool  # whether that order is followed now (relevance needs a ranking)
+    ranking: Ranking | None
+    relevance: Relevance | None
+    progress: StoppingProgress
+
+
+def panel(
+    session: Session, review: Review, user: User, stage: str, record_id: int, order: str | None
+) -> Panel:
+    """The order in use, the record's relevance and the progress toward stopping."""
+    order = order or review.screening_order or RELEVANCE
+    ranking = stored(session, review.id, stage, learner_of(review, user))
+    return Panel(
+        order=order,
+        ranked=order == RELEVANCE and ranking is not None,
+        ranking=ranking,
+        relevance=relevance_of(session, ranking, record_id),
+        progress=stopping_progress(session, review, user, stage, ranking=ranking),
+    )
