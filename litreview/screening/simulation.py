@@ -32,9 +32,58 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from litreview.errors import Invalid
+from litreview.ingest.record_data import EntryError, Item, RecordData
 from litreview.screening import ranking, stopping
 
 LEVELS = (50, 80, 95, 100)
+# A label cell, as the labelled datasets write it (ASReview's 1/0 and the words people
+# type). The tables reader of litreview.ingest brings the one home of this rule for
+# imports (litreview.ingest.labels); a replay needs only relevant or not.
+_RELEVANT = {"1", "1.0", "yes", "y", "true", "include", "included", "relevant"}
+_IRRELEVANT = {"0", "0.0", "no", "n", "false", "exclude", "excluded", "irrelevant"}
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """The records of a labelled file, as a replay reads them."""
+
+    texts: list[str]
+    labels: list[int]
+    skipped: list[EntryError]  # entries the reader could not read
+
+
+def labelled_records(items: Sequence[Item], column: str, file_name: str) -> Labelled:
+    """Title + abstract and the label (1 relevant, 0 not) of each record read from a file,
+    the label from the column ``column`` of a table (``RecordData.extra``).
+
+    Raises Invalid, naming the file, the entry and its line, for a record without a
+    label or with one that is not 1/0, yes/no, true/false or included/excluded.
+    """
+    records = [item for item in items if isinstance(item, RecordData)]
+    skipped = [item for item in items if isinstance(item, EntryError)]
+    if not records:
+        raise Invalid(f"{file_name}: no records could be read")
+    if not any(column in r.extra for r in records):
+        found = sorted({name for r in records for name in r.extra})
+        has = f"; its extra columns: {', '.join(found)}" if found else ""
+        raise Invalid(f"{file_name}: no column {column!r} holds the labels{has}")
+    texts, labels = [], []
+    for r in records:
+        cell = (r.extra.get(column) or "").strip()
+        word = cell.casefold()
+        if word in _RELEVANT or word in _IRRELEVANT:
+            labels.append(int(word in _RELEVANT))
+            texts.append(ranking.text_of(r.title, r.abstract))
+            continue
+        where = f"{file_name}, entry {r.entry_key or '?'} (line {r.line})"
+        if not cell:
+            raise Invalid(f"{where}: no label in column {column!r}; a replay needs every label")
+        raise Invalid(
+            f"{where}: label {cell[:40]!r} in column {column!r} is not "
+            "1/0, yes/no, true/false or included/excluded"
+        )
+    return Labelled(texts, labels, skipped)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ def init_app(app: Flask) -> None:
     """Wire the web app into ``app``: extensions, hooks, blueprints, error pages."""
     from flask_wtf.csrf import CSRFProtect
 
+    from litreview.screening.retraining import Retrainer
+
     # Each page module adds its routes to the ``review`` blueprint when imported.
     from litreview.web import (  # noqa: F401
         access,
@@ -46,7 +48,6 @@ def init_app(app: Flask) -> None:
     from litreview.web import template_filters as filters
     from litreview.web.blueprints import review
     from litreview.web.import_pages import make_jobs
-    from litreview.screening.retraining import Retrainer
     from litreview.web.indexer import Indexer, search_applier
 
     security.init_app(app)

@@ -4,8 +4,9 @@ A decision is a POST that redirects to the next record (so reloading never decid
 twice), and asks for the reviewer's ranking to be retrained in the background (the next
 record comes from the last ranking stored, never waiting for one). The order, "most
 relevant first" or "in order", is the review's choice unless the reviewer picks the
-other for themselves (kept in the session cookie, per review and stage). "Skip" keeps a short list of put-off records in the signed session cookie:
-they come back once everything else at that stage is done. In blind dual mode the page
+other for themselves (kept in the session cookie, per review and stage). "Skip" keeps
+a short list of put-off records in the signed session cookie: they come back once
+everything else at that stage is done. In blind dual mode the page
 shows only the reviewer's own decision until they have decided (``visible_decisions``
 hides the other reviewer's from reviewers; leads are shown theirs only after deciding
 too, so a lead who screens is as blind as anyone).

@@ -1,5 +1,6 @@
 """A review's settings, for its leads: questions, criteria, exclusion reasons, highlight
-words, screening mode and order, and members (invite an existing user as lead, reviewer or viewer)."""
+words, screening mode and order, and members (invite an existing user as lead, reviewer
+or viewer)."""
 
 from __future__ import annotations
 

@@ -46,9 +46,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_screening_ranking")),
-        sa.UniqueConstraint(
-            "review_id", "stage", "learner", name="uq_screening_ranking_learner"
-        ),
+        sa.UniqueConstraint("review_id", "stage", "learner", name="uq_screening_ranking_learner"),
     )
     op.create_table(
         "screening_rank",
