@@ -276,6 +276,7 @@ def test_the_page_shows_relevance_and_stopping_progress(session, engine):
     panel = prioritised.panel(session, rv, team.ann, TA, top.id, None)
     assert panel.ranked and (panel.relevance.position, panel.relevance.ranked) == (1, 32)
     assert panel.relevance.percentile == 97  # ranked above 31 of the 32 left
+    assert panel.relevance.top == 4  # 1 of 32: in the top 3.1%, shown as "top 4%"
     progress = panel.progress
     assert (progress.screened, progress.relevant, progress.since_relevant, progress.total) == (
         3,

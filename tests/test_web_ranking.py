@@ -67,6 +67,7 @@ def test_most_relevant_first_once_there_is_an_include_and_an_exclude(site):
     # The ranking puts the four other on-topic records first, though they come last by id.
     assert shown_record(html) in on[1:]
     assert "Predicted relevance" in html and 'id="relevance-meter"' in html
+    assert 'id="relevance-top">top 4%' in html  # ranked 1 of 28
     assert text_of(html, "stopping-counts") == (
         "Screened 2 · relevant found 1 · screened since the last relevant 0 · 28 left"
     )

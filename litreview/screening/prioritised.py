@@ -10,6 +10,7 @@ ranking.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -36,6 +37,11 @@ class Relevance:
     def percentile(self) -> int:
         """The share of the ranked records this one is ranked above, in percent."""
         return round(100 * (self.ranked - self.position) / max(1, self.ranked))
+
+    @property
+    def top(self) -> int:
+        """In the top how many percent of the ranked records (1 to 100)."""
+        return max(1, math.ceil(100 * self.position / max(1, self.ranked)))
 
 
 def relevance_of(session: Session, ranking: Ranking | None, record_id: int) -> Relevance | None:
