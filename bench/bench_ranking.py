@@ -341,7 +341,9 @@ def timing(n: int, share: float) -> dict[str, Any]:
             done = relevance.retrain(factory, review_id, TA, 0)
             return time.perf_counter() - wall0, time.thread_time() - cpu0, done
 
+        kept_before = relevance.kept_megabytes()  # earlier sizes' reviews, still kept
         cold_wall, cold_cpu, done = one_retrain()
+        kept_mb = relevance.kept_megabytes() - kept_before
         warm = []
         for _ in range(5):
             make_due()
@@ -351,6 +353,7 @@ def timing(n: int, share: float) -> dict[str, Any]:
             "decided": int(share * n),
             "ranked": done.ranked,
             "words_per_record": round(info["words_per_record"]),
+            "kept_mb": round(kept_mb),
             "retrain_cold_wall_s": cold_wall,
             "retrain_cold_cpu_s": cold_cpu,
             "retrain_warm_wall_s": statistics.median(w for w, _c, _d in warm),
@@ -478,13 +481,14 @@ def report(found: dict[str, Any]) -> str:
         out += [
             "### Retrain and next record (SQLite, single mode, most relevant first)",
             "",
-            "| records | decided | ranked | retrain cold wall / CPU s | retrain warm wall / CPU s "
+            "| records | decided | ranked | counts kept MB | retrain cold wall / CPU s "
+            "| retrain warm wall / CPU s "
             "| next p50 / p95 ms alone (CPU p95) | next p50 / p95 ms while retraining (CPU p95) |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for t in found["timing"]:
             out.append(
-                f"| {t['records']:,} | {t['decided']:,} | {t['ranked']:,} | "
+                f"| {t['records']:,} | {t['decided']:,} | {t['ranked']:,} | {t['kept_mb']} | "
                 f"{t['retrain_cold_wall_s']:.2f} / {t['retrain_cold_cpu_s']:.2f} | "
                 f"{t['retrain_warm_wall_s']:.2f} / {t['retrain_warm_cpu_s']:.2f} | "
                 f"{t['next_alone_wall_p50_ms']:.1f} / {t['next_alone_wall_p95_ms']:.1f} "

@@ -133,6 +133,17 @@ def _corpus_for(session: Session, review: Review) -> tuple[threading.Lock, model
         return _corpora[key]
 
 
+def kept_megabytes() -> float:
+    """The memory the term counts and features kept in this process take, in MB."""
+    total = 0
+    with _corpora_lock:
+        for _lock, corpus in _corpora.values():
+            for matrix in (corpus.counts, corpus.features):
+                if matrix is not None:
+                    total += matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
+    return total / 2**20
+
+
 def _texts(session: Session, ids: list[int]) -> list[str]:
     found: dict[int, str] = {}
     for start in range(0, len(ids), 2000):
