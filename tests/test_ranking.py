@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -285,3 +286,35 @@ def test_the_page_shows_relevance_and_stopping_progress(session, engine):
         35,
     )
     assert progress.test is not None and not progress.test.stop and progress.hint is None
+
+
+def test_the_features_are_tfidf_as_scikit_learn_computes_them():
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    from litreview.screening import ranking
+
+    # "the" is in every text: more than 95% of them, so TfidfVectorizer drops it.
+    texts = [
+        "Machine learning for the risk in child welfare",
+        "the machine learning, machine learning and more machine learning",
+        "Soil chemistry of the field: the field trials",
+        "the the the the of of of",
+        "The end",
+    ]
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_df=0.95)
+    expected = tfidf.fit_transform(texts).toarray()
+    # The same counts through a vocabulary instead of the hasher, weighed by ranking.weigh.
+    vocabulary = CountVectorizer(ngram_range=(1, 2)).fit(texts).vocabulary_
+    counts = CountVectorizer(ngram_range=(1, 2), vocabulary=vocabulary).transform(texts)
+    got = ranking.weigh(counts.tocsr()).toarray()
+    kept = [vocabulary[term] for term in tfidf.get_feature_names_out()]
+    np.testing.assert_allclose(got[:, kept], expected, rtol=1e-5, atol=1e-7)
+    dropped = sorted(set(vocabulary.values()) - set(kept))
+    assert dropped == [vocabulary["the"]] and not got[:, dropped].any()
+    assert not ranking.weigh(CountVectorizer().fit_transform(["", "a word"]).tocsr())[0].nnz
+    # The hashed counts give the same rows, up to where the columns are.
+    hashed = ranking.tfidf(texts)
+    assert hashed.shape == (5, ranking.N_FEATURES)
+    np.testing.assert_allclose(
+        np.sort(hashed.toarray(), axis=1)[:, -20:], np.sort(got, axis=1)[:, -20:], rtol=1e-5
+    )
