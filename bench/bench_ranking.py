@@ -17,7 +17,7 @@ replay (ASReview: its whole worker process, from ``os.wait4``, minus the import)
 
 **Alternatives** (``--alternatives``): the same replays for models the ranking module's
 docstring compares: retraining after every decision, a ``TfidfVectorizer`` vocabulary
-instead of hashing, an English stop-word list, the title counted twice, logistic
+instead of hashing, an English stop-word list, the title counted once, logistic
 regression, multinomial naive Bayes (ASReview's ELAS u3).
 
 **Timing.** A SQLite review of N records whose titles and abstracts are put together from
@@ -163,7 +163,7 @@ def alternatives(args) -> dict[str, dict[str, list[float]]]:
     def logistic(features, labelled, labels, candidates, seed=0):
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(C=1.0, max_iter=1000)
+        model = LogisticRegression(C=1.0, solver="liblinear")
         model.fit(features[labelled], labels, sample_weight=ranking.sample_weights(labels))
         return model.decision_function(features[candidates])
 
@@ -186,7 +186,7 @@ def alternatives(args) -> dict[str, dict[str, list[float]]]:
             ),
             {},
         ),
-        "title counted twice": (ranking.DEFAULT, {"title_twice": True}),
+        "title counted once": (ranking.DEFAULT, {"title_once": True}),
         "logistic regression": (ranking.Model("lr", ranking.tfidf, logistic), {}),
         "naive Bayes (ELAS u3)": (
             ranking.Model("nb", lambda t: vocabulary(t, stop_words="english"), naive_bayes),
@@ -199,12 +199,17 @@ def alternatives(args) -> dict[str, dict[str, list[float]]]:
         import csv
 
         with path.open(encoding="utf-8", newline="") as f:
-            titles = [r["title"] or "" for r in csv.DictReader(f)]
+            rows = list(csv.DictReader(f))
+        titles = [r["title"] or "" for r in rows]
+        abstracts = [r["abstract"] or "" for r in rows]
         for name, (model, options) in models.items():
             options = dict(options)
             used = texts
-            if options.pop("title_twice", False):
-                used = [f"{title} {text}" for title, text in zip(titles, texts, strict=True)]
+            if options.pop("title_once", False):
+                used = [
+                    f"{title} {abstract}".strip()
+                    for title, abstract in zip(titles, abstracts, strict=True)
+                ]
             scores = []
             for seed in range(args.seeds):
                 priors = simulation.draw_priors(texts, labels, 1, 1, seed)

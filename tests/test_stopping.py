@@ -144,7 +144,7 @@ def test_labels_are_read_from_a_tables_column_and_bad_ones_named_with_their_line
 
     items = [item(1, "yes"), item(2, "0"), item(3, "Included"), EntryError(9, "x", "broken")]
     data = simulation.labelled_records(items, "included", "f.csv")
-    assert data.labels == [1, 0, 1] and data.texts == ["T1", "T2", "T3"]
+    assert data.labels == [1, 0, 1] and data.texts == ["T1 T1", "T2 T2", "T3 T3"]
     assert len(data.skipped) == 1
     with pytest.raises(Invalid, match=r"f\.csv, entry 2 \(line 3\): label 'perhaps'"):
         simulation.labelled_records([item(1, "1"), item(2, "perhaps")], "included", "f.csv")

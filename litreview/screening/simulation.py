@@ -7,9 +7,10 @@ the app retrains (:func:`.ranking.retrain_due`: after every decision at first, i
 growing batches later), so a replay measures what a reviewer would get.
 
 File order does not matter: the records are first put in an order fixed by their
-content (a hash of the text and the label) and then shuffled with the seed, so the
-same file in any order, with the same seed, gives the same replay; ties in the model's
-scores fall to that shuffled order, never to the file's.
+content (a hash of the text, in lower case with its spacing tidied, and the label) and
+then shuffled with the seed, so the same file in any order, with the same seed, gives
+the same replay; ties in the model's scores fall to that shuffled order, never to the
+file's.
 
 The figures (:class:`Replay`), every count including the priors (they are the first
 records a reviewer screens):
@@ -123,8 +124,10 @@ class Replay:
 def canonical_order(texts: Sequence[str], labels: Sequence[int], seed: int) -> np.ndarray:
     """Indices of the records in an order that depends on their content and the seed,
     never on the order they came in."""
+    # Case and spacing do not change the features, so they do not change the order
+    # either: readers that tidy white space differently give the same replay.
     keys = [
-        (hashlib.sha1(t.encode("utf-8")).hexdigest(), int(y))
+        (hashlib.sha1(" ".join(t.casefold().split()).encode("utf-8")).hexdigest(), int(y))
         for t, y in zip(texts, labels, strict=True)
     ]
     by_content = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
