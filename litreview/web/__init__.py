@@ -11,6 +11,8 @@ records, evidence, exports).
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
@@ -66,7 +68,10 @@ def init_app(app: Flask) -> None:
     app.extensions["litreview.indexer"] = indexer
     app.extensions["litreview.retrainer"] = Retrainer(
         app.extensions["litreview.sessions"],
-        inline=app.config.get("LITREVIEW_RANKING_SYNC") == "inline",
+        inline=(
+            app.config.get("LITREVIEW_RANKING_SYNC") or os.environ.get("LITREVIEW_RANKING_SYNC")
+        )
+        == "inline",
     )
     app.extensions["litreview.import_jobs"] = make_jobs(app)
     started: list[bool] = []
