@@ -153,6 +153,9 @@ def test_blind_dual_rankings_do_not_learn_from_another_reviewers_pending_decisio
     assert screening.visibility.decisions_to_learn_from(session, rv, TA, ann.id)[on[1]] == (
         "exclude"
     )
+    # What each has screened, in order, as the stopping test sees it: their own.
+    assert prioritised.screened_in_order(session, rv, TA, ann.id).tolist() == [1, 0, 0]
+    assert prioritised.screened_in_order(session, rv, TA, ben.id).tolist() == [0] * 3 + [1] * 3
     # Each reviewer has their own ranking; single-mode's shared one is not made.
     learners = set(session.scalars(sa.select(Ranking.learner).where(Ranking.review_id == rv.id)))
     assert learners == {ann.id, ben.id}
@@ -271,6 +274,13 @@ def test_the_page_shows_relevance_and_stopping_progress(session, engine):
     )
     for record_id, decision in ((on[0], "include"), (off[0], "exclude"), (off[1], "exclude")):
         screening.decide(session, rv, record_id, team.ann, TA, decision)
+    # Ben decides one of them again (single mode: it counts once, where first decided,
+    # with its outcome), and a merged-away record does not count.
+    screening.decide(session, rv, off[0], team.ben, TA, "exclude")
+    session.get(Record, off[1]).merged_into_id = off[2]
+    session.commit()
+    assert prioritised.screened_in_order(session, rv, TA, 0).tolist() == [1, 0]
+    session.get(Record, off[1]).merged_into_id = None
     session.commit()
     train(engine, rv)
     top = screening.next_record(session, rv, team.ann, TA)

@@ -13,16 +13,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from litreview.models import Decision, RankedRecord, Ranking, Review, User
+from litreview.models import Decision, RankedRecord, Ranking, Record, Review, StageOutcome, User
 from litreview.screening import stopping
 from litreview.screening.outcomes import PASSES
 from litreview.screening.queue import RELEVANCE, learner_of
 from litreview.screening.relevance import stored
 from litreview.screening.sql import current
-from litreview.screening.visibility import decisions_to_learn_from
 
 
 @dataclass(frozen=True)
@@ -70,24 +70,47 @@ class StoppingProgress:
     hint: str | None  # "N irrelevant in a row": labelled as a hint, never a rule
 
 
-def screened_in_order(session: Session, review: Review, stage: str, learner: int) -> list[int]:
-    """The records the learner screened at ``stage`` in the order they were decided, as
-    1 (include or maybe) or 0 (exclude): theirs (a reviewer) or everyone's (shared).
-    One query."""
-    d = Decision
-    where = [d.review_id == review.id, d.stage == stage, current(d)]
+def screened_in_order(session: Session, review: Review, stage: str, learner: int) -> np.ndarray:
+    """The live records the learner screened at ``stage`` in the order they were decided,
+    as 1 (relevant: include or maybe) or 0: a reviewer's own decisions (blind dual), or
+    each record's outcome where it was first decided (shared). Two queries, which
+    return the count and the places of the relevant records only (the others are
+    zeros): a page can afford it at 30,000 decisions."""
+    d, o, first = Decision, StageOutcome, aliased(Decision, name="first")
+    where = [
+        d.review_id == review.id,
+        d.stage == stage,
+        current(d),
+        Record.merged_into_id.is_(None),
+        Record.withdrawn_at.is_(None),
+    ]
     if learner:
         where.append(d.user_id == learner)
-    rows = session.execute(sa.select(d.record_id, d.decision).where(*where).order_by(d.id))
-    if learner:
-        return [int(decision in PASSES) for _record, decision in rows]
-    # Shared: each record once, where it was first decided, labelled by its outcome.
-    learned = decisions_to_learn_from(session, review, stage, 0)
-    seen: dict[int, int] = {}
-    for record_id, _decision in rows:
-        if record_id not in seen and record_id in learned:
-            seen[record_id] = int(learned[record_id] in PASSES)
-    return list(seen.values())
+        label = d.decision
+        query = sa.select(d.id, label.label("label")).join(Record, Record.id == d.record_id)
+    else:
+        # Each record once, where it was first decided, labelled by its outcome.
+        where.append(
+            ~sa.exists().where(
+                first.record_id == d.record_id,
+                first.stage == d.stage,
+                current(first),
+                first.id < d.id,
+            )
+        )
+        label = o.outcome
+        query = (
+            sa.select(d.id, label.label("label"))
+            .join(Record, Record.id == d.record_id)
+            .join(o, sa.and_(o.record_id == d.record_id, o.stage == d.stage))
+        )
+    numbered = query.add_columns(sa.func.row_number().over(order_by=d.id).label("n")).where(*where)
+    inner = numbered.subquery()
+    places = list(session.scalars(sa.select(inner.c.n).where(inner.c.label.in_(PASSES))))
+    count = session.scalar(sa.select(sa.func.count()).select_from(query.where(*where).subquery()))
+    seen = np.zeros(count, dtype=np.int64)
+    seen[np.array(places, dtype=np.int64) - 1] = 1
+    return seen
 
 
 def stopping_progress(
@@ -113,10 +136,10 @@ def stopping_progress(
     run = stopping.irrelevant_in_a_row(seen)
     hint = (
         f"{run} irrelevant records in a row: a hint only, not a safe stopping rule"
-        if run >= stopping.HINT_RUN and sum(seen)
+        if run >= stopping.HINT_RUN and seen.any()
         else None
     )
-    return StoppingProgress(len(seen), int(sum(seen)), run, total, test, hint)
+    return StoppingProgress(len(seen), int(seen.sum()), run, total, test, hint)
 
 
 @dataclass(frozen=True)
