@@ -39,10 +39,10 @@ def simulate(
     plot: Path | None,
     as_json: bool,
 ) -> None:
-    """Replay labelled FILE (any format litreview imports; CSV with a label column)
-    most relevant first, from random priors, retraining as the app does.
+    """Replay labelled FILE most relevant first: WSS@95, RRF@10, where stopping fired.
 
-    Prints records screened to find 50/80/95/100% of the relevant ones, WSS@95 and
+    FILE is any format litreview imports; a CSV names the label column. The replay
+    starts from random priors and retrains as the app does. Prints records screened to find 50/80/95/100% of the relevant ones, WSS@95 and
     WSS@100 (work saved over screening everything), RRF@10 (relevant found in the first
     10%), and where the stopping test first fired. The priors count as screened. The
     records are shuffled with --seed first, so the file's order does not matter.
