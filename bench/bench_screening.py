@@ -12,9 +12,11 @@ through screening as a team would be after some weeks:
   by both Ann and Ben.
 
 Then times, each over --calls calls in a fresh session (as a web request would):
-``next_record`` for several users and stages, with and without ``after_id``, and
-``stats``. Alongside, a baseline that does the same naively (every id and decision
-loaded into Python), for the ratio. Prints a Markdown table for bench/RESULTS.md.
+``next_record`` for several users and stages, with and without ``after_id``, in id order
+and then most relevant first (after training Ann's and Cat's own rankings: Ann's from
+her 30,000 decisions, Cat's from the settled outcomes), and ``stats``. Alongside, a
+baseline that does the same naively (every id and decision loaded into Python), for the
+ratio. Prints a Markdown table for bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -262,29 +264,29 @@ def main() -> None:
         cases = [
             (
                 "next_record: Ann, title/abstract, resuming (no after_id; 30,000 decided before)",
-                lambda s, r, u: screening.next_record(s, r, u["ann"], TA),
+                lambda s, r, u: screening.next_record(s, r, u["ann"], TA, order="id"),
                 lambda s, r, u: naive_next(s, r, u["ann"], TA),
             ),
             (
                 "next_record: Ann, title/abstract, after_id = the record just decided",
                 lambda s, r, u: screening.next_record(
-                    s, r, u["ann"], TA, after_id=info["ann_last"]
+                    s, r, u["ann"], TA, after_id=info["ann_last"], order="id"
                 ),
                 None,
             ),
             (
                 "next_record: Cat (third reviewer), title/abstract",
-                lambda s, r, u: screening.next_record(s, r, u["cat"], TA),
+                lambda s, r, u: screening.next_record(s, r, u["cat"], TA, order="id"),
                 lambda s, r, u: naive_next(s, r, u["cat"], TA),
             ),
             (
                 "next_record: Ann, full text",
-                lambda s, r, u: screening.next_record(s, r, u["ann"], FT),
+                lambda s, r, u: screening.next_record(s, r, u["ann"], FT, order="id"),
                 None,
             ),
             (
                 "next_record: Cat, full text",
-                lambda s, r, u: screening.next_record(s, r, u["cat"], FT),
+                lambda s, r, u: screening.next_record(s, r, u["cat"], FT, order="id"),
                 None,
             ),
             (
@@ -300,6 +302,41 @@ def main() -> None:
             (
                 "stats, nothing changed since the last call (reused)",
                 lambda s, r, u: screening.stats(s, r),
+                None,
+            ),
+        ]
+        # Most relevant first: the rankings of Ann and Cat, trained as the app does.
+        from litreview.screening import relevance
+
+        for who in ("ann", "cat"):
+            started = time.perf_counter()
+            done = relevance.retrain(factory, info["review"], TA, info[who])
+            print(
+                f"{who}'s ranking: {done.ranked} records from {done.labels} decisions, "
+                f"{time.perf_counter() - started:.1f} s (cold: every text counted)",
+                file=sys.stderr,
+            )
+        top = {}
+        with factory() as session:
+            review = session.get(Review, info["review"])
+            ann = session.get(User, info["ann"])
+            top["ann"] = screening.next_record(session, review, ann, TA).id
+        cases += [
+            (
+                "next_record most relevant first: Ann resuming (her ranking of 20,000 left)",
+                lambda s, r, u: screening.next_record(s, r, u["ann"], TA, order="relevance"),
+                None,
+            ),
+            (
+                "next_record most relevant first: Ann, after_id = the record she passed by",
+                lambda s, r, u: screening.next_record(
+                    s, r, u["ann"], TA, after_id=top["ann"], order="relevance"
+                ),
+                None,
+            ),
+            (
+                "next_record most relevant first: Cat (ranking from settled outcomes)",
+                lambda s, r, u: screening.next_record(s, r, u["cat"], TA, order="relevance"),
                 None,
             ),
         ]

@@ -467,9 +467,10 @@ def test_next_record_and_stats_make_the_same_few_queries_at_any_size(session, en
         session.execute(sa.delete(Decision))
         session.execute(sa.delete(StageOutcome))
         session.commit()
-    # next_record: one query each; stats: eight, then one while nothing changes, four
-    # after a decision; outcomes_at one, conflicts three.
-    assert counts[0] == counts[1] == (2, 8, 1, 4, 4)
+    # next_record: two queries each (the stored ranking, none here, then the record);
+    # stats: eight, then one while nothing changes, four after a decision; outcomes_at
+    # one, conflicts three.
+    assert counts[0] == counts[1] == (4, 8, 1, 4, 4)
 
 
 # ------------------------------------------------------------------ agreement and stats

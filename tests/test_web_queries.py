@@ -7,6 +7,7 @@ conflicts, tags, annotations, sources and probable duplicates that all grow.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,9 +59,13 @@ def grow(site, tmp_path: Path, start: int, count: int) -> None:
 def count_queries(site, client, url: str) -> int:
     engine = site.app.extensions["litreview.engine"]
     statements: list[str] = []
+    # The request's own statements: the test client runs it in this thread, while the
+    # background threads (ranking, indexing) use the same engine.
+    request_thread = threading.get_ident()
 
     def count(_conn, _cursor, statement, *_args) -> None:
-        statements.append(statement)
+        if threading.get_ident() == request_thread:
+            statements.append(statement)
 
     sa.event.listen(engine, "before_cursor_execute", count)
     try:

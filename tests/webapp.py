@@ -162,6 +162,7 @@ def make_site(database_url: str, config: dict[str, Any] | None = None) -> Iterat
         for job_id in list(jobs.threads):
             jobs.wait(job_id, 60)
         app.extensions["litreview.indexer"].stop(60)
+        app.extensions["litreview.retrainer"].stop(60)
         engine.dispose()
         app.extensions["litreview.engine"].dispose()
 

@@ -77,6 +77,10 @@ COMMANDS = {
         f"{_SCREENING}:history",
         "Every decision and resolution on record ID of review SLUG, oldest first.",
     ),
+    "simulate": (
+        "litreview.cli.simulate_commands:simulate",
+        "Replay labelled FILE most relevant first: WSS@95, RRF@10, where stopping fired.",
+    ),
     "attach": (
         _SEARCH,
         "Attach a PDF to a record of review SLUG, or a folder of PDFs to their records.",

@@ -194,6 +194,12 @@ def _print_stats(data: dict[str, Any]) -> None:
 @click.option("--title")
 @click.option("--description")
 @click.option("--mode", "screening_mode", type=click.Choice(reviews.SCREENING_MODES))
+@click.option(
+    "--order",
+    "screening_order",
+    type=click.Choice(["relevance", "id"]),
+    help="Screening order: most relevant first (the default) or in order (by id).",
+)
 @click.option("--criteria", help="Inclusion and exclusion criteria, as text.")
 @click.option(
     "--reasons", "exclusion_reasons", help='Exclusion reasons, e.g. "Not AI;Not social work".'
@@ -216,6 +222,7 @@ def review_set(ctx: Context, slug: str, actor: str, as_json: bool, **options: st
             "title": rv.title,
             "description": rv.description,
             "mode": rv.screening_mode,
+            "order": rv.screening_order,
             "criteria": rv.criteria,
             "reasons": rv.exclusion_reasons,
             "highlight_include": rv.highlight_include,
@@ -224,7 +231,8 @@ def review_set(ctx: Context, slug: str, actor: str, as_json: bool, **options: st
         emit(
             as_json,
             data,
-            f"{slug}: {data['mode']} screening, reasons: {'; '.join(data['reasons']) or '-'}",
+            f"{slug}: {data['mode']} screening, order {data['order']}, "
+            f"reasons: {'; '.join(data['reasons']) or '-'}",
         )
 
 

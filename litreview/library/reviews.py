@@ -247,9 +247,13 @@ def update_settings(session: Session, review: Review, *, actor: str, **fields: o
     criteria), ``exclusion_reasons``, ``highlight_include``, ``highlight_exclude`` (lists,
     or text separated by ";" or new lines; blanks and repeats dropped), and
     ``screening_mode`` ("single" or "dual"). Switching the mode keeps every decision;
-    outcomes are recomputed under the new mode. The audit entry names each change.
+    outcomes are recomputed under the new mode. ``screening_order``: "relevance" (most
+    relevant first) or "id" (in order); see ``screening.queue``. The audit entry names
+    each change.
     """
-    unknown = sorted(set(fields) - {*_LIST_SETTINGS, *_TEXT_SETTINGS, "screening_mode"})
+    unknown = sorted(
+        set(fields) - {*_LIST_SETTINGS, *_TEXT_SETTINGS, "screening_mode", "screening_order"}
+    )
     if unknown:
         raise Invalid(f"unknown review setting(s): {', '.join(unknown)}")
     values: dict[str, object] = {}
@@ -259,6 +263,11 @@ def update_settings(session: Session, review: Review, *, actor: str, **fields: o
         elif name == "screening_mode":
             if value not in SCREENING_MODES:
                 raise Invalid(f"screening mode {value!r}: choose single or dual")
+            values[name] = value
+        elif name == "screening_order":
+            from litreview.screening.queue import check_order
+
+            check_order(value)
             values[name] = value
         elif name == "title":
             if not isinstance(value, str) or not value.strip():

@@ -24,7 +24,14 @@ from litreview.models.evidence import (
     SearchOutbox,
 )
 from litreview.models.export import CitationCache
-from litreview.models.screening import STAGES, Decision, Resolution, StageOutcome
+from litreview.models.screening import (
+    STAGES,
+    Decision,
+    RankedRecord,
+    Ranking,
+    Resolution,
+    StageOutcome,
+)
 from litreview.models.zotero import ZoteroLink
 
 __all__ = [
@@ -44,6 +51,8 @@ __all__ = [
     "Record",
     "RecordNote",
     "RecordSource",
+    "RankedRecord",
+    "Ranking",
     "RecordTag",
     "Resolution",
     "Review",

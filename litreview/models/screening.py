@@ -98,3 +98,58 @@ class StageOutcome(Base):
     resolved: Mapped[bool] = mapped_column(default=False)
     pair_a: Mapped[int | None]
     pair_b: Mapped[int | None]
+
+
+class Ranking(Base):
+    """A stored screening order: one per review, stage and learner.
+
+    ``learner`` is 0 for a stage's shared ranking (single mode) or the id of the
+    reviewer whose own ranking it is (blind dual mode). Written only by
+    ``screening.relevance.retrain``, in the background; the screening queue reads the
+    last one stored. The marks say what it was trained on, so that the next retrain
+    knows how much changed since: the newest decision and resolution ids at the stage,
+    the number of current ones, and the newest record id.
+    """
+
+    __tablename__ = "screening_ranking"
+    __table_args__ = (
+        sa.UniqueConstraint("review_id", "stage", "learner", name="uq_screening_ranking_learner"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    learner: Mapped[int] = mapped_column(default=0)
+    model: Mapped[str] = mapped_column(sa.String(32))
+    trained_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    # What it learned from: decisions (relevant among them); and what it ranked.
+    labels: Mapped[int] = mapped_column(default=0)
+    relevant: Mapped[int] = mapped_column(default=0)
+    ranked: Mapped[int] = mapped_column(default=0)
+    # How many records the learner had screened when it was trained (for the stopping
+    # test's population: screened then + ranked).
+    screened: Mapped[int] = mapped_column(default=0)
+    decision_mark: Mapped[int] = mapped_column(default=0)
+    resolution_mark: Mapped[int] = mapped_column(default=0)
+    current_count: Mapped[int] = mapped_column(default=0)
+    record_mark: Mapped[int] = mapped_column(default=0)
+
+
+class RankedRecord(Base):
+    """A record's place in a stored ranking (0 = most likely relevant) and its score.
+
+    Only the records the learner still had to screen when it was trained are ranked.
+    """
+
+    __tablename__ = "screening_rank"
+    __table_args__ = (sa.Index("ix_screening_rank_ranking_position", "ranking_id", "position"),)
+
+    ranking_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("screening_ranking.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int]
+    score: Mapped[float]

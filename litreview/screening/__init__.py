@@ -7,7 +7,13 @@ The package's public face; each rule has one module:
 * :mod:`.visibility` - what a person may see of the decisions (the blind rule);
 * :mod:`.decisions` - writing decisions, undos and resolutions;
 * :mod:`.queue` - what a reviewer screens next;
-* :mod:`.progress` - the dashboard's numbers; :mod:`.agreement` - Cohen's kappa.
+* :mod:`.progress` - the dashboard's numbers; :mod:`.agreement` - Cohen's kappa;
+* prioritised screening: :mod:`.ranking` (the model), :mod:`.relevance` (rankings kept
+  per review, stage and learner, and ``retrain``), :mod:`.retraining` (the background
+  thread), :mod:`.stopping` (when it is safe to stop), :mod:`.prioritised` (what the
+  screening page shows), :mod:`.simulation` and :mod:`.recall_plot` (replays of
+  labelled reviews). They load numpy, scipy and scikit-learn, so they are imported by
+  module, not from here.
 """
 
 from litreview.models.screening import DECISIONS, STAGES

@@ -1,8 +1,16 @@
 """What a reviewer screens next, and the record before: the screening queue.
 
-One query each, whatever the size of the review: correlated probes on indexed
+Two orders (:data:`ORDERS`): "relevance", most likely relevant first, following the
+last ranking stored for the reviewer (:mod:`.relevance`; records new since it was
+trained come after the ranked ones, in id order), and "id", the order the records were
+imported in. A review chooses one (``Review.screening_order``, "relevance" by
+default); a person may choose the other for themselves. "relevance" is id order until
+the stage can be ranked: one relevant and one irrelevant decision.
+
+A few queries each, whatever the size of the review: correlated probes on indexed
 columns (the reviewer's own current decision, the record's kept outcome) that stop at
-the first record that passes them, in id order.
+the first record that passes them, walking the ranking's positions or the ids in
+order. The ranking is only ever read here: training happens in the background.
 """
 
 from __future__ import annotations
@@ -10,9 +18,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from litreview.models import Decision, Record, Review, StageOutcome, User
+from litreview.errors import Invalid
+from litreview.models import Decision, RankedRecord, Ranking, Record, Review, StageOutcome, User
 from litreview.screening.outcomes import FULL_TEXT, PASSES, TITLE_ABSTRACT, check_stage, needed
 from litreview.screening.sql import current
+
+RELEVANCE, ID_ORDER = "relevance", "id"
+ORDERS = {RELEVANCE: "most relevant first", ID_ORDER: "in order"}
 
 # Aliases made once: building a fresh alias costs SQLAlchemy more than SQLite spends
 # answering a "next record" query, and their names keep the SQL readable.
@@ -31,8 +43,9 @@ def _not_withdrawn() -> sa.ColumnElement[bool]:
     return ~sa.exists().where(WITHDRAWN.id == Record.id, WITHDRAWN.withdrawn_at.is_not(None))
 
 
-def _not_done_for(review: Review, user: User, stage: str) -> list[sa.ColumnElement[bool]]:
-    """Conditions on ``Record``: this user still has to decide it at ``stage``.
+def _not_done_for(review: Review, user: User | None, stage: str) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``Record``: this user still has to decide it at ``stage`` (in single
+    mode, anyone: ``user`` may be None there).
 
     In the order SQLite should try them (it evaluates subquery conditions as written):
     the one likely to rule out most records first, so most cost one index probe.
@@ -52,6 +65,8 @@ def _not_done_for(review: Review, user: User, stage: str) -> list[sa.ColumnEleme
         # Nobody decided or resolved it: that includes this user.
         conditions.append(~sa.exists().where(*here))
     else:
+        if user is None:
+            raise ValueError("in dual mode the queue is a reviewer's own")
         # A reviewer coming back has decided the records before the next one: their
         # own decision is the cheapest probe and rules out the most.
         conditions += [
@@ -66,6 +81,41 @@ def _not_done_for(review: Review, user: User, stage: str) -> list[sa.ColumnEleme
     return conditions
 
 
+def to_screen(review: Review, user: User | None, stage: str) -> sa.Select:
+    """SELECT of the ids of the records ``user`` still has to screen at ``stage`` (in
+    single mode anyone: ``user`` may be None)."""
+    check_stage(stage)
+    return sa.select(Record.id).where(
+        Record.review_id == review.id,
+        Record.merged_into_id.is_(None),
+        *_not_done_for(review, user, stage),
+        _not_withdrawn(),
+    )
+
+
+def learner_of(review: Review, user: User) -> int:
+    """Whose ranking ``user`` screens by: the stage's shared one (0) in single mode, their
+    own in blind dual mode (it learns only from what they may see)."""
+    return user.id if review.screening_mode == "dual" else 0
+
+
+def check_order(order: str) -> None:
+    """Raise Invalid unless ``order`` is one of ORDERS."""
+    if order not in ORDERS:
+        raise Invalid(f"screening order {order!r}: choose {' or '.join(ORDERS)}")
+
+
+def ranking_for(session: Session, review: Review, user: User, stage: str) -> Ranking | None:
+    """The last ranking stored for what ``user`` screens at ``stage`` (None: none yet)."""
+    return session.scalar(
+        sa.select(Ranking).where(
+            Ranking.review_id == review.id,
+            Ranking.stage == stage,
+            Ranking.learner == learner_of(review, user),
+        )
+    )
+
+
 def next_record(
     session: Session,
     review: Review,
@@ -74,23 +124,69 @@ def next_record(
     *,
     after_id: int | None = None,
     skip_ids: tuple[int, ...] | list[int] | set[int] = (),
+    order: str | None = None,
 ) -> Record | None:
-    """The next record ``user`` has to screen at ``stage``, in id order, or None when done.
+    """The next record ``user`` has to screen at ``stage``, or None when done.
 
     Title/abstract: every live record. Full text: live records whose title/abstract
     outcome is include or maybe. Left out: records this user decided, records with a
     resolution, and records decided by enough reviewers already (anyone, in single
-    mode; two others, in dual mode). ``after_id`` starts after that id (it does not
-    wrap around); ``skip_ids`` are records the user put off. One query.
+    mode; two others, in dual mode). ``skip_ids`` are records the user put off.
+
+    ``order``: "relevance" or "id" (None: the review's choice); see the module.
+    ``after_id`` starts after that record in the order (it does not wrap around). In
+    relevance order a record the user has decided since says nothing about where to go
+    on (the ranking may have been retrained since), so the next is the most relevant
+    one left. One query in id order; two to four in relevance order.
     """
     check_stage(stage)
-    conditions = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
-    if after_id is not None:
-        conditions.append(Record.id > after_id)
+    order = order or review.screening_order or RELEVANCE
+    check_order(order)
+    base = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
     if skip_ids:
-        conditions.append(Record.id.not_in(list(skip_ids)))
-    conditions += [*_not_done_for(review, user, stage), _not_withdrawn()]
-    return session.scalar(sa.select(Record).where(*conditions).order_by(Record.id).limit(1))
+        base.append(Record.id.not_in(list(skip_ids)))
+    last = [*_not_done_for(review, user, stage), _not_withdrawn()]
+    ranking = ranking_for(session, review, user, stage) if order == RELEVANCE else None
+    if ranking is None:
+        after = [Record.id > after_id] if after_id is not None else []
+        return session.scalar(
+            sa.select(Record).where(*base, *after, *last).order_by(Record.id).limit(1)
+        )
+    after_position: int | None = None
+    if after_id is not None:
+        still_to_do = session.scalar(sa.select(Record.id).where(Record.id == after_id, *last))
+        if still_to_do is None:
+            after_id = None
+        else:
+            after_position = session.scalar(
+                sa.select(RankedRecord.position).where(
+                    RankedRecord.ranking_id == ranking.id, RankedRecord.record_id == after_id
+                )
+            )
+    if after_id is None or after_position is not None:
+        ranked = session.scalar(
+            sa.select(Record)
+            .join(RankedRecord, RankedRecord.record_id == Record.id)
+            .where(
+                RankedRecord.ranking_id == ranking.id,
+                *([RankedRecord.position > after_position] if after_position is not None else []),
+                *base,
+                *last,
+            )
+            .order_by(RankedRecord.position)
+            .limit(1)
+        )
+        if ranked is not None:
+            return ranked
+        after_id = None
+    # Records the ranking has not seen (new since it was trained), in id order.
+    unranked = ~sa.exists().where(
+        RankedRecord.ranking_id == ranking.id, RankedRecord.record_id == Record.id
+    )
+    after = [Record.id > after_id] if after_id is not None else []
+    return session.scalar(
+        sa.select(Record).where(*base, *after, unranked, *last).order_by(Record.id).limit(1)
+    )
 
 
 def previous_record(

@@ -6,6 +6,12 @@ at a stage until they have decided it themselves, or until it is settled there
 more, and a third reviewer who resolves a conflict must see both sides). Leads see
 every decision at any time. Single mode hides nothing.
 
+A relevance ranking (:mod:`litreview.screening.relevance`) is a view of decisions too,
+so what it may learn from is decided here (:func:`decisions_to_learn_from`): in blind
+dual mode each reviewer's own ranking learns from their own decisions and the settled
+outcomes, never from another reviewer's pending decision, which the order of their
+queue would otherwise give away.
+
 Outcomes (:mod:`litreview.screening.outcomes`) need no hiding: in dual mode a record
 has an outcome only once two reviewers decided it, so an outcome never tells anyone
 how a single other reviewer decided. Every face shows outcomes from there and
@@ -33,7 +39,7 @@ from litreview.models import (
 )
 from litreview.models.screening import STAGES
 from litreview.screening.decisions import current_decisions
-from litreview.screening.outcomes import CONFLICT, check_stage, needed
+from litreview.screening.outcomes import CONFLICT, check_stage, needed, outcomes_at
 from litreview.screening.sql import current
 
 
@@ -189,3 +195,36 @@ def conflicts(session: Session, review: Review, stage: str) -> list[Conflict]:
         for row in rows:
             by_record[row.record_id].append(row)
     return [Conflict(record=r, stage=stage, decisions=by_record[r.id]) for r in records]
+
+
+def decisions_to_learn_from(
+    session: Session, review: Review, stage: str, learner: int
+) -> dict[int, str]:
+    """What a relevance ranking may learn from at ``stage``: live record id -> include,
+    exclude or maybe.
+
+    ``learner`` 0, the stage's shared ranking (single mode): every record's outcome.
+    A reviewer's id, their own ranking (blind dual mode): the settled outcomes (a record
+    has one only once enough reviewers decided or a lead resolved it, when everyone may
+    see the decisions) and, where none is settled, that reviewer's own current
+    decision; never another reviewer's decision on an unsettled record. Two queries.
+    """
+    check_stage(stage)
+    learned = {r: o for r, o in outcomes_at(session, review, stage).items() if o != CONFLICT}
+    if learner == 0:
+        return learned
+    own = session.execute(
+        sa.select(Decision.record_id, Decision.decision)
+        .join(Record, Record.id == Decision.record_id)
+        .where(
+            Decision.review_id == review.id,
+            Decision.stage == stage,
+            Decision.user_id == learner,
+            current(Decision),
+            Record.merged_into_id.is_(None),
+            Record.withdrawn_at.is_(None),
+        )
+    )
+    for record_id, decision in own:
+        learned.setdefault(record_id, decision)
+    return learned

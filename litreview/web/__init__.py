@@ -14,6 +14,8 @@ records, evidence, exports, members, audit log). Pages of no one review: the acc
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,8 @@ def db() -> Session:
 def init_app(app: Flask) -> None:
     """Wire the web app into ``app``: extensions, hooks, blueprints, error pages."""
     from flask_wtf.csrf import CSRFProtect
+
+    from litreview.screening.retraining import Retrainer
 
     # Each page module adds its routes to the ``review`` blueprint when imported.
     from litreview.web import (  # noqa: F401
@@ -75,6 +79,13 @@ def init_app(app: Flask) -> None:
         inline=app.config.get("LITREVIEW_SEARCH_SYNC") == "inline",
     )
     app.extensions["litreview.indexer"] = indexer
+    app.extensions["litreview.retrainer"] = Retrainer(
+        app.extensions["litreview.sessions"],
+        inline=(
+            app.config.get("LITREVIEW_RANKING_SYNC") or os.environ.get("LITREVIEW_RANKING_SYNC")
+        )
+        == "inline",
+    )
     app.extensions["litreview.import_jobs"] = make_jobs(app)
     started: list[bool] = []
 

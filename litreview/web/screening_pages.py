@@ -1,8 +1,12 @@
 """Screening, one record at a time, at title/abstract or full text; keyboard-driven.
 
 A decision is a POST that redirects to the next record (so reloading never decides
-twice). "Skip" keeps a short list of put-off records in the signed session cookie:
-they come back once everything else at that stage is done. In blind dual mode the page
+twice), and asks for the reviewer's ranking to be retrained in the background (the next
+record comes from the last ranking stored, never waiting for one). The order, "most
+relevant first" or "in order", is the review's choice unless the reviewer picks the
+other for themselves (kept in the session cookie, per review and stage). "Skip" keeps
+a short list of put-off records in the signed session cookie: they come back once
+everything else at that stage is done. In blind dual mode the page
 shows only the reviewer's own decision until they have decided (``visible_decisions``
 hides the other reviewer's from reviewers; leads are shown theirs only after deciding
 too, so a lead who screens is as blind as anyone).
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, session, url_for
 
 from litreview import screening
 from litreview.accounts.users import NotAllowed
@@ -20,6 +24,7 @@ from litreview.errors import Invalid, NotFound
 from litreview.evidence.attachments import full_text
 from litreview.library.listing import record_with_sources
 from litreview.models import Record
+from litreview.screening import prioritised, queue
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -28,6 +33,7 @@ from litreview.web.helpers import (
     arg_int,
     decision_choice,
     decision_form,
+    form_text,
     me,
     record_or_404,
     sentence,
@@ -52,6 +58,22 @@ def _set_skips(stage: str, ids: list[int]) -> None:
         session[_skip_key(stage)] = ids[-MAX_SKIPS:]
     else:
         session.pop(_skip_key(stage), None)
+
+
+def _order_key(stage: str) -> str:
+    return f"order:{this_review().id}:{stage}"
+
+
+def _order(stage: str) -> str | None:
+    """The order this person chose for this stage, or None for the review's."""
+    chosen = session.get(_order_key(stage))
+    return chosen if chosen in queue.ORDERS else None
+
+
+def _retrain_soon(stage: str) -> None:
+    """Ask for this person's ranking at ``stage`` to be retrained if due (in the background)."""
+    learner = queue.learner_of(this_review(), me())
+    current_app.extensions["litreview.retrainer"].request(this_review().id, stage, learner)
 
 
 def _load(record_id: int) -> Record:
@@ -89,6 +111,8 @@ def _page(
         "reasons": rv.exclusion_reasons or [],
         "tagging": tagging_panel(record),
         "here": url_for("review.screen_record", stage=stage, record_id=record.id),
+        "prio": prioritised.panel(db(), rv, user, stage, record.id, _order(stage)),
+        "orders": queue.ORDERS,
     }
     context.update(extra)
     return render_template("screen.html", **context), status
@@ -98,13 +122,16 @@ def _page(
 @requires("reviewer")
 def screen_next(stage: str) -> object:
     rv, user = this_review(), me()
-    skips = _skips(stage)
+    skips, order = _skips(stage), _order(stage)
     after = arg_int("after")
-    record = screening.next_record(db(), rv, user, stage, after_id=after, skip_ids=skips)
+    _retrain_soon(stage)
+    record = screening.next_record(
+        db(), rv, user, stage, after_id=after, skip_ids=skips, order=order
+    )
     if record is None and after is not None:  # wrap around to the start
-        record = screening.next_record(db(), rv, user, stage, skip_ids=skips)
+        record = screening.next_record(db(), rv, user, stage, skip_ids=skips, order=order)
     if record is None and skips:
-        record = screening.next_record(db(), rv, user, stage)
+        record = screening.next_record(db(), rv, user, stage, order=order)
         if record is not None:
             _set_skips(stage, [])
             flash(f"Back to the {len(skips)} record(s) you skipped.", "info")
@@ -141,6 +168,7 @@ def screen_decide(stage: str, record_id: int) -> object:
         session_.rollback()
         return _page(stage, _load(record_id), 400, form=form, error=sentence(str(exc)))
     commit_and_sync()
+    _retrain_soon(stage)
     _set_skips(stage, [i for i in _skips(stage) if i != record_id])
     return redirect(url_for("review.screen_next", stage=stage, after=record_id), code=303)
 
@@ -172,3 +200,14 @@ def screen_undo(stage: str) -> object:
     return redirect(
         url_for("review.screen_record", stage=stage, record_id=undone.record_id), code=303
     )
+
+
+@review.post(f"/screen/{STAGE}/order")
+@requires("reviewer")
+def screen_order(stage: str) -> object:
+    """This person's screening order at ``stage`` (the review's choice otherwise)."""
+    chosen = form_text("order", 16)
+    if chosen not in queue.ORDERS:
+        abort(400, f"screening order {chosen!r}: choose {' or '.join(queue.ORDERS)}")
+    session[_order_key(stage)] = chosen
+    return redirect(url_for("review.screen_next", stage=stage), code=303)

@@ -1,5 +1,5 @@
 """A review's settings, for its leads: questions, criteria, exclusion reasons, highlight
-words, screening mode. Members have a page of their own (``members_pages``)."""
+words, screening mode and order. Members have a page of their own (``members_pages``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def _settings_form(rv: Any) -> dict[str, Any]:
         "description": rv.description or "",
         "criteria": rv.criteria or "",
         "screening_mode": rv.screening_mode,
+        "screening_order": rv.screening_order,
         **{name: "\n".join(getattr(rv, name) or []) for name in LIST_FIELDS},
     }
 
@@ -54,6 +55,7 @@ def settings_save() -> object:
         "description": form_text("description"),
         "criteria": form_text("criteria", 50_000),
         "screening_mode": form_text("screening_mode"),
+        **({"screening_order": order} if (order := form_text("screening_order")) else {}),
         **{name: form_text(name) for name in LIST_FIELDS},
     }
     session = db()

@@ -83,6 +83,7 @@ def live_site(tmp_path_factory, sqlite_template) -> Iterator[LiveSite]:
         for job_id in list(jobs.threads):
             jobs.wait(job_id, 60)
         app.extensions["litreview.indexer"].stop(60)
+        app.extensions["litreview.retrainer"].stop(60)
         app.extensions["litreview.engine"].dispose()
 
 
