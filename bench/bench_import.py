@@ -40,6 +40,7 @@ ROOT = BENCH.parent
 DEFAULT_DATA = BENCH / "data"
 DEFAULT_ASREVIEW = BENCH / ".venv-asreview" / "bin" / "python"
 EXTENSIONS = {"bib": "bib", "ris": "ris"}
+BENCH_USER = "bench@example.org"
 STEP_TIMEOUT = 3 * 3600  # a 50,000-entry bibtexparser 1.4 parse alone takes minutes
 
 # Targets of issue 2.
@@ -301,7 +302,7 @@ class Bench:
         for name in ("LITREVIEW_DATABASE_URL", "LITREVIEW_LOG", "LITREVIEW_DEBUG"):
             env.pop(name, None)
         env["LITREVIEW_DATA_DIR"] = str(data_dir)
-        env["LITREVIEW_USER"] = "bench"
+        env["LITREVIEW_USER"] = BENCH_USER
         return env
 
     def cli(self, env: dict[str, str], *args: str) -> tuple[Proc, dict[str, float]]:
@@ -335,6 +336,8 @@ class Bench:
         shutil.rmtree(data_dir, ignore_errors=True)
         env = self.env(data_dir)
         self.cli(env, "init", "--json")
+        # Only an admin creates reviews; the first account of a new database must be one.
+        self.cli(env, "user", "create", BENCH_USER, "--admin", "--generate-password", "--json")
         self.cli(env, "review", "create", "b", "--title", "B", "--json")
         log(f"{name}: litreview import")
         extra = self.args.import_option or []
