@@ -36,7 +36,7 @@ from litreview.ingest.dedup import KEY_FIELDS, record_match_key
 from litreview.ingest.record_data import EntryError, Item, RecordData
 from litreview.library.fields import FILLABLE, NAMES, filled_by, is_empty
 from litreview.library.import_state import KnownRecords, ReservedIds
-from litreview.models import ImportBatch, Merge, Record, RecordSource, Review
+from litreview.models import ImportBatch, Merge, Record, RecordSource, Review, utcnow
 from litreview.search.outbox import queue_records
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,8 @@ class _Importer:
         self.sources: list[dict[str, Any]] = []
         self.merges: list[dict[str, Any]] = []
         self.updates: dict[int, dict[str, Any]] = {}  # written records' filled columns
+        # The time of the chunk's rows (given, so that no row runs the column defaults).
+        self.now = utcnow()
 
     def add(self, data: RecordData) -> None:
         report = self.report
@@ -146,7 +148,13 @@ class _Importer:
         match = self.library.index.find(columns["doi"], columns["pmid"], columns["match_key"])
         if match is None:
             record_id = self.record_ids.take()
-            self.records[record_id] = {"id": record_id, "review_id": self.review_id, **columns}
+            self.records[record_id] = {
+                "id": record_id,
+                "review_id": self.review_id,
+                **columns,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
             self.library.add(record_id, columns)
             report.imported += 1
         else:
@@ -164,6 +172,7 @@ class _Importer:
                     "filled": filled,
                     "source_ids": [source_id],
                     "created_by": self.created_by,
+                    "created_at": self.now,
                 }
             )
             report.merged_duplicates += 1
@@ -211,6 +220,7 @@ class _Importer:
         self.sources.clear()
         self.merges.clear()
         self.updates.clear()
+        self.now = utcnow()
 
 
 def _expire(session: Session, record_ids: Iterable[int]) -> None:
