@@ -226,7 +226,12 @@ def test_a_backup_that_does_not_fit_is_refused_before_anything_is_written(
         "not complete JSON (the file ends too early: truncated?)",
         raw=text[: len(text) // 2],
     )
-    case("not json", "not complete JSON: line 1 column 1", raw="hello")
+    case(
+        "not json", "not a litreview backup: not JSON (byte 0x68) (line 1 of the file)", raw="hello"
+    )
+    case(
+        "bad json", "not complete JSON: line 1 column 9: Expecting ',' delimiter", raw='{"a": 1 2}'
+    )
     case("not ours", 'not a litreview backup (no "format": "litreview-backup")', raw='{"a": 1}')
     case(
         "future",

@@ -71,13 +71,20 @@ def csv_ids(text: str) -> set[int]:
 
 
 def exported_ids(cli, client) -> tuple[set[int], set[int]]:
-    """The records included at title/abstract, as a CSV export says: (command, download)."""
+    """The records included at title/abstract, as a CSV export says: (command, download).
+    An empty selection is refused (no file), and then holds no record."""
     result = cli("export", "ai-sw", "records", "--format", "csv", "--decision", "include",
-                 "--stage", TA, "-o", "-")  # fmt: skip
+                 "--stage", TA, "-o", "-", ok=False)  # fmt: skip
     download = client.get("/r/ai-sw/exports/records?format=csv&decision=include&stage=" + TA)
     assert download.status_code == 200
+    if result.exit_code == 1:
+        assert "nothing to export" in result.stderr and not result.stdout
+        assert "Content-Disposition" not in download.headers
+        assert "nothing to export" in download.get_data(as_text=True)
+        return set(), set()
+    assert result.exit_code == 0, result.output
     header = "id,key,type,title"
-    assert result.stdout.lstrip("\ufeff").startswith(header)  # a real CSV, even when empty
+    assert result.stdout.lstrip("\ufeff").startswith(header)
     return csv_ids(result.stdout), csv_ids(download.get_data(as_text=True))
 
 

@@ -126,7 +126,8 @@ def test_the_record_model_and_the_readers_hold_the_one_field_list():
     from litreview.library.fields import FIELDS, NAMES
     from litreview.models import Record
 
-    provenance = {"entry_key", "line", "raw"}  # where an entry came from, not the record
+    # Where an entry came from, and a table's other columns: not the record's fields.
+    provenance = {"entry_key", "line", "raw", "extra"}
     read = tuple(f.name for f in dataclasses.fields(RecordData) if f.name not in provenance)
     assert read == NAMES
     bookkeeping = {
@@ -137,6 +138,9 @@ def test_the_record_model_and_the_readers_hold_the_one_field_list():
         "zotero_key",
         "zotero_version",
         "withdrawn_at",
+        "not_retrievable_at",
+        "not_retrievable_by",
+        "not_retrievable_note",
         "created_at",
         "updated_at",
     }

@@ -465,6 +465,10 @@ def test_never_a_traceback_on_garbage(text: str) -> None:
         r"\mbox{G-Animal's} Journal",
         r"Price in \$ and \$5",
         r"{\bf Bold} and \emph{here} and {\sc Conniver}",
+        r"The \textit{in vitro} effect of $\beta$-blockers",
+        r"{\em Drosophila} and {\it E. coli} and \textsc{Sc} and \textbf {B}",
+        r"$\alpha$-helix and $\Delta G$ and $a \times b \leq c$",
+        r"\foo{x} and \frac{a}{b} and \ldots{} and \textregistered",
     ],
 )
 def test_fast_latex_agrees_with_pylatexenc(latex: str) -> None:

@@ -21,6 +21,7 @@ FILES = [
     "pybtexnbib_marcelis-20301770.nbib",
     "jabref_MedlinePlainImporterTestMultipleEntries.txt",
     "messy.nbib",
+    "eric.nbib",
 ]
 # Heads of other formats: none of them is MEDLINE.
 BIBTEX_HEAD = "@article{smith2020,\n  title = {A title},\n  author = {Smith, Jane},\n}\n"

@@ -13,11 +13,16 @@ from litreview.models import Decision, Record, Resolution, Review, StageOutcome,
 from litreview.screening import outcomes
 
 
+class _Row:
+    def __init__(self, id_: int) -> None:
+        self.id = id_
+
+
 def test_upgrade_head_leaves_no_autogenerate_difference(engine):
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0003"
 
 
 def test_downgrade_to_base_and_up_again(database_url, engine):
@@ -40,12 +45,23 @@ def test_0002_keeps_the_outcomes_the_rule_gives(database_url, engine):
         )
         session.add_all([*users, single, dual])
         session.flush()
+        # Records inserted with the columns schema 0001 has (the model has more now).
+        table = Record.__table__
         records = {
-            rv.slug: [Record(review_id=rv.id, title=f"T{n}") for n in range(5)]
+            rv.slug: [
+                _Row(
+                    session.scalar(
+                        sa.insert(table)
+                        .values(
+                            review_id=rv.id, title=f"T{n}", type="other", authors=[], keywords=[]
+                        )
+                        .returning(table.c.id)
+                    )
+                )
+                for n in range(5)
+            ]
             for rv in (single, dual)
         }
-        session.add_all([r for rs in records.values() for r in rs])
-        session.flush()
 
         def vote(rv, n, user, decision, stage="title_abstract", reason=None):
             session.add(
@@ -105,6 +121,15 @@ def test_0002_keeps_the_outcomes_the_rule_gives(database_url, engine):
             )
         }
         assert [dual_ta[r.id] for r in records["d"][:4]] == [None, "exclude", "include", "maybe"]
+        # 0003: the two reviewers' different reasons are kept, not "(reasons differ)".
+        reasons = dict(
+            session.execute(
+                sa.select(StageOutcome.record_id, StageOutcome.reason).where(
+                    StageOutcome.stage == "title_abstract"
+                )
+            ).all()
+        )
+        assert reasons[records["d"][1].id] == "Not AI; Not social work"
         assert [dual_ta[r.id] for r in records["s"][:4]] == [
             "include",
             "exclude",
@@ -112,3 +137,14 @@ def test_0002_keeps_the_outcomes_the_rule_gives(database_url, engine):
             "maybe",
         ]
         session.rollback()
+    # Down again: the reasons are hidden as they were before 0003.
+    schema.downgrade(database_url, "0002")
+    with engine.connect() as connection:
+        outcome = StageOutcome.__table__
+        kept = connection.scalar(
+            sa.select(outcome.c.reason).where(
+                outcome.c.record_id == records["d"][1].id, outcome.c.stage == "title_abstract"
+            )
+        )
+    assert kept == "(reasons differ)"
+    schema.upgrade(database_url)

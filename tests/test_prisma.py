@@ -33,6 +33,11 @@ def count(lines: list[str]) -> int:
 
 def test_every_box_of_the_svg_matches_the_database(review_cli, session, tmp_path):
     scenario = exporting.build(review_cli, session)
+    # The BASW guidance could not be obtained: a person says so. The maybe has no PDF yet
+    # either, but nobody said it cannot be had: it is awaiting its full text.
+    review_cli(
+        "not-retrievable", "ai-sw", str(scenario.ids["basw"]), "--note", "Not held; no reply"
+    )
     out = tmp_path / "prisma.svg"
     review_cli("export", "ai-sw", "prisma", "--format", "svg", "-o", str(out))
     found = boxes(out.read_text(encoding="utf-8"))
@@ -82,8 +87,9 @@ def test_every_box_of_the_svg_matches_the_database(review_cli, session, tmp_path
     assert count(found["screened"]) == 11
     assert count(found["excluded-screening"]) == 2
     assert count(found["sought"]) == 9  # 8 included and 1 maybe
-    # Not retrieved: no full text and never assessed (the maybe, the BASW guidance).
-    assert count(found["not-retrieved"]) == 2
+    assert found["sought"][-1] == "Awaiting full text (n = 1)"  # the maybe: no PDF yet
+    # Not retrieved: only the report marked so (the BASW guidance).
+    assert found["not-retrieved"] == ["Reports not retrieved (n = 1)"]
     assert count(found["assessed"]) == 7
     assert found["assessed"][-1] == "Awaiting a decision (n = 1)"  # Nakamura: text, no decision
     assert found["excluded-eligibility"] == [
@@ -141,7 +147,7 @@ def test_the_numbers_follow_the_data_and_add_up(review_cli, session):
         assert n.identified_total == sum(s.records for s in n.identified)
         assert n.identified_total - n.duplicates_removed - n.removed_other == n.screened
         assert n.screened == n.excluded_screening + n.awaiting_screening + n.sought
-        assert n.sought == n.not_retrieved + n.assessed
+        assert n.sought == n.not_retrieved + n.awaiting_retrieval + n.assessed
         assert n.excluded_eligibility == sum(r.records for r in n.excluded_reasons)
         assert n.assessed == n.excluded_eligibility + n.awaiting_assessment + n.included
 

@@ -85,6 +85,10 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     stats = json.loads(output("litreview stats ai-sw --json"))
     assert stats["records"] == 7 and stats["mode"] == "dual"
     assert "2 pages of text" in output("litreview attach ai-sw examples/paper.pdf")
+    assert "record 4: marked as not retrievable" in output("litreview not-retrievable ai-sw 4")
+    prisma = (work / "prisma.svg").read_text(encoding="utf-8")
+    for line in ("Scopus (n = ", "Web of Science (n = ", "Reports not retrieved (n = 1)"):
+        assert line in prisma, line
     found = output('litreview search ai-sw \'"data protection"')
     assert found.startswith("6\t2019\tData protection and consent") and "p. 2:" in found
     assert output("litreview question suggest ai-sw Q1").startswith("6\t")
@@ -92,3 +96,6 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     for name in ("ai-sw.docx", "included.ris", "prisma.svg", "ai-sw.litreview.json"):
         assert (work / name).stat().st_size > 0, name
     assert "7 records" in output("litreview restore ai-sw-copy")
+    carried = output("litreview import rayyan-copy")
+    assert "read 6, imported 5, merged 1 duplicates" in carried
+    assert "column notes: 3 decisions of ann@example.org at title_abstract" in carried

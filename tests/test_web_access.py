@@ -26,6 +26,7 @@ from tests.webapp import Client, Site, make_site, ris
 # "METHOD endpoint" -> who may call it: public, signed_in, or the least review role.
 EXPECTED = {
     "GET static": "public",
+    "GET home.favicon": "public",
     "GET auth.signin": "public",
     "POST auth.signin_post": "public",
     "POST auth.signout": "signed_in",
@@ -37,6 +38,7 @@ EXPECTED = {
     "GET review.settings": "lead",
     "POST review.settings_save": "lead",
     "POST review.question_save": "lead",
+    "POST review.question_remove": "lead",
     "POST review.member_save": "lead",
     "POST review.member_remove": "lead",
     "GET review.import_form": "reviewer",
@@ -47,6 +49,7 @@ EXPECTED = {
     "GET review.duplicates": "viewer",
     "POST review.duplicates_merge": "reviewer",
     "POST review.duplicates_keep_apart": "reviewer",
+    "POST review.duplicates_keep_apart_undo": "reviewer",
     "POST review.duplicates_undo": "reviewer",
     "GET review.screen_next": "reviewer",
     "GET review.screen_record": "reviewer",
@@ -58,6 +61,7 @@ EXPECTED = {
     "GET review.records": "viewer",
     "GET review.record": "viewer",
     "POST review.attachment_upload": "reviewer",
+    "POST review.record_not_retrievable": "reviewer",
     "GET review.attachment_file": "viewer",
     "POST review.record_tag": "reviewer",
     "POST review.record_untag": "reviewer",
@@ -174,6 +178,9 @@ def fresh_values(site: Site, review: Review, values: dict[str, Any]) -> dict[str
         site.session.commit()
         return values["question_id"]
 
+    def question() -> int:
+        return reviews.add_question(site.session, review, f"T{next(counter)}", "To remove", "x").id
+
     def committed(make: Callable[[], int]) -> Callable[[], int]:
         def run() -> int:
             value = make()
@@ -186,6 +193,7 @@ def fresh_values(site: Site, review: Review, values: dict[str, Any]) -> dict[str
         "review.member_remove": {"user_id": committed(member)},
         "review.annotation_delete": {"annotation_id": committed(annotation)},
         "review.record_untag": {"question_id": tagged},
+        "review.question_remove": {"question_id": committed(question)},
     }
 
 

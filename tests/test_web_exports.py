@@ -40,7 +40,10 @@ def test_downloads_of_records_prisma_and_the_annotated_bibliography(site):
     assert 'id="export-annotated"' in page and 'id="export-backup"' not in page
     records = rita.get("/r/ai-sw/exports/records?format=ris&decision=include")
     assert records.status_code == 200
-    assert records.headers["Content-Disposition"] == 'attachment; filename="ai-sw-records.ris"'
+    assert (
+        records.headers["Content-Disposition"]
+        == 'attachment; filename="ai-sw-include-full-text.ris"'
+    )
     assert records.get_data(as_text=True).count("TY  - ") == 2
     prisma = rita.get("/r/ai-sw/exports/prisma?format=json")
     assert prisma.status_code == 200

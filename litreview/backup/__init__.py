@@ -10,18 +10,22 @@ never a password). Attachment files go beside it, by hash: in a folder
 rebuilt.
 
 Rows are written column by column as the models define them, so a column added by
-a later migration is carried without touching this module. Restoring reads the
-whole file and checks it first (JSON complete, format and version known, every row
-of the right shape for its table, every reference pointing at a row of the file,
-no duplicate where the database wants one) and writes nothing until all of it
-fits. It then inserts the rows with new ids, remapping every reference, in one
-transaction (the caller commits). A backup of an older format version is migrated
+a later migration is carried without touching this module. Restoring first streams
+the document, holding none of it, and refuses what cannot be a backup (over
+1 GB, or what a zip member declares over it; not UTF-8; not JSON; nested deeper
+than a backup ever is; cut short; a damaged zip); then reads the whole file
+and checks it (JSON complete, format and version known, every row of the right shape
+for its table, every reference pointing at a row of the file, no duplicate where the
+database wants one) and writes nothing until all of it fits. It then inserts the
+rows with new ids, remapping every reference, in one transaction (the caller
+commits). A backup of an older format version is migrated
 step by step (``MIGRATIONS``) before the checks; one of a newer version is refused.
 
 Where each part lives: :mod:`~litreview.backup.contents` (the format and the tables
-it holds), :mod:`~litreview.backup.writer`, :mod:`~litreview.backup.reader` (with
-format migrations), :mod:`~litreview.backup.checks` and
-:mod:`~litreview.backup.restoring`. The operations the faces call are here.
+it holds), :mod:`~litreview.backup.writer`, :mod:`~litreview.backup.streaming` (the
+check as it streams), :mod:`~litreview.backup.reader` (with format migrations),
+:mod:`~litreview.backup.checks` and :mod:`~litreview.backup.restoring`. The operations
+the faces call are here.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
 """Reading a backup (a JSON file with its files folder, or a zip) and migrating an older
 format version step by step (``MIGRATIONS``); one of a newer version is refused.
-The whole of it is checked (:mod:`litreview.backup.checks`) before it is handed on.
+The document is checked as it streams (:mod:`litreview.backup.streaming`: size,
+UTF-8, nesting, truncation) before it is read into memory; then the whole of it is
+checked (:mod:`litreview.backup.checks`) before it is handed on. A file that starts
+as a zip does but cannot be opened as one is a damaged zip, whatever else it is.
 """
 
 from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +25,11 @@ from litreview.backup.contents import (
     BackupRefused,
     files_folder_for,
 )
+from litreview.backup.streaming import MAX_DOCUMENT_BYTES, check_stream, refuse_if_too_large
+
+# How a zip file starts: a local file header, or the end record of an empty zip.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 @dataclass
@@ -38,11 +47,14 @@ def read_backup(path: Path) -> Backup:
     path = Path(path)
     if not path.is_file():
         raise BackupRefused(f"{path}: no such file")
-    if zipfile.is_zipfile(path):
+    with path.open("rb") as f:
+        magic = f.read(4)
+    is_zip = magic in _ZIP_MAGIC
+    if is_zip:
         document, files = _read_zip(path)
     else:
-        with path.open("rb") as f:
-            document = _parse(f.read(), path)
+        refuse_if_too_large(path.stat().st_size, path, "the file")
+        document = _load(lambda: path.open("rb"), path, "the file")
         folder = files_folder_for(path)
         files = {}
         if folder.is_dir():
@@ -50,8 +62,27 @@ def read_backup(path: Path) -> Backup:
                 files[entry.name] = _opener(entry)
     document, migrated_from = _migrate(document, path)
     check_document(document, path)
-    openers = check_files(document, files, path)
+    try:
+        openers = check_files(document, files, path)  # reads each attachment to hash it
+    except _DAMAGED as exc:
+        if not is_zip:
+            raise
+        raise BackupRefused(f"{_damaged(path)}: {exc}") from None
     return Backup(path, document, openers, migrated_from)
+
+
+def _damaged(path: Path) -> str:
+    return f"{path}: a damaged zip file (truncated, or not completely copied?)"
+
+
+def _load(opener: Callable[[], IO[bytes]], path: Path, what: str) -> dict[str, Any]:
+    """Check the document as it streams, then read and parse it (a second pass)."""
+    with opener() as stream:
+        check_stream(stream, path, what)
+    with opener() as stream:
+        data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    refuse_if_too_large(len(data), path, what)  # it changed since the first pass
+    return _parse(data, path)
 
 
 def _opener(entry: Path) -> Callable[[], IO[bytes]]:
@@ -64,9 +95,12 @@ def _read_zip(path: Path) -> tuple[dict[str, Any], dict[str, Callable[[], IO[byt
             names = set(archive.namelist())
             if ZIP_DOCUMENT not in names:
                 raise BackupRefused(f"{path}: a zip without {ZIP_DOCUMENT}: not a litreview backup")
-            document = _parse(archive.read(ZIP_DOCUMENT), path)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise BackupRefused(f"{path}: the zip file is damaged or truncated ({exc})") from None
+            info = archive.getinfo(ZIP_DOCUMENT)
+            # What the zip says the document holds, before a byte of it is read.
+            refuse_if_too_large(info.file_size, path, f"its {ZIP_DOCUMENT}")
+            document = _load(lambda: archive.open(info), path, ZIP_DOCUMENT)
+    except _DAMAGED as exc:
+        raise BackupRefused(f"{_damaged(path)}: {exc}") from None
     files: dict[str, Callable[[], IO[bytes]]] = {}
     for name in names:
         if name.startswith("files/") and len(name) > len("files/"):
@@ -97,20 +131,12 @@ class _ClosingMember:
 
 
 def _parse(data: bytes, path: Path) -> dict[str, Any]:
+    """The document, from bytes the stream check has passed (UTF-8, an object, complete)."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BackupRefused(
-            f"{path}: not a litreview backup (not UTF-8 text at byte {exc.start})"
-        ) from None
-    try:
-        document = json.loads(text)
+        document = json.loads(data.decode("utf-8-sig"))
     except json.JSONDecodeError as exc:
-        # A whole backup ends with the closing brace of its document.
-        cut = text.strip().startswith("{") and not text.rstrip().endswith("}")
-        ending = " (the file ends too early: truncated?)" if cut else ""
         raise BackupRefused(
-            f"{path}: not complete JSON{ending}: line {exc.lineno} column {exc.colno}: {exc.msg}"
+            f"{path}: not complete JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BackupRefused(f'{path}: not a litreview backup (no "format": "{FORMAT}")')

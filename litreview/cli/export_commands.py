@@ -80,6 +80,13 @@ def _questions(values: Sequence[str]) -> list[str]:
 @click.option(
     "--show-decisions", is_flag=True, help="Show each record's decision and exclusion reason."
 )
+@click.option(
+    "--page-size",
+    type=click.Choice(export_files.PAGE_SIZES),
+    default="a4",
+    show_default=True,
+    help="Paper of a DOCX: A4 or US Letter.",
+)
 @_output_option
 @json_option
 @pass_ctx
@@ -93,6 +100,7 @@ def annotated(
     decision: str | None,
     untagged: bool,
     show_decisions: bool,
+    page_size: str,
     output: str | None,
     as_json: bool,
 ) -> None:
@@ -110,6 +118,7 @@ def annotated(
             decision=decision,
             include_untagged=untagged,
             show_decisions=show_decisions,
+            page_size=page_size,
         )
         session.commit()  # the citations formatted anew stay in the cache
     sections = made.summary["sections"]
@@ -118,7 +127,8 @@ def annotated(
         output,
         as_json,
         f"{made.summary['records']} records in {len(sections)} sections, "
-        f"style {made.summary['style']}",
+        f"style {made.summary['style']}"
+        + (f", {export_files.PAGE_NAMES[page_size]} paper" if fmt == "docx" else ""),
     )
 
 
@@ -155,7 +165,7 @@ def records(
         made = export_files.records_file(
             session, review, fmt, decision=decision, stage=stage, questions=_questions(questions)
         )
-    _deliver(made, output, as_json, f"{made.summary['records']} records")
+    _deliver(made, output, as_json, made.summary["selection"])
 
 
 @export.command("prisma")

@@ -11,9 +11,10 @@ from typing import Any
 import click
 
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
+from litreview.errors import Invalid
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
-from litreview.library.listing import list_records, record_json
+from litreview.library.listing import list_records, record_json, untitled_entries
 
 
 class _ImportFormat(click.Choice):
@@ -37,7 +38,11 @@ class _ImportFormat(click.Choice):
 @click.argument("slug")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--source", "source_label", help='Where the file came from, e.g. "Scopus 2025-03-01".'
+    "--source",
+    "source_labels",
+    multiple=True,
+    help='The database each file came from, e.g. "Scopus": once for all files, or once '
+    "per file in the same order (the PRISMA diagram counts records by it).",
 )
 @click.option(
     "--format",
@@ -51,6 +56,26 @@ class _ImportFormat(click.Choice):
     is_flag=True,
     help="Leave search indexing to the next search or `litreview reindex` (large imports).",
 )
+@click.option(
+    "--decisions-from",
+    "decisions_column",
+    metavar="COLUMN",
+    help="A table's column of earlier screening decisions (include/exclude/maybe, 1/0, "
+    "Rayyan's notes): they become the decisions of the person --as.",
+)
+@click.option(
+    "--stage",
+    type=click.Choice(["title_abstract", "full_text"]),
+    default="title_abstract",
+    show_default=True,
+    help="The stage of the decisions carried over with --decisions-from.",
+)
+@click.option(
+    "--reviewer-name",
+    metavar="NAME",
+    help="With --decisions-from: the person's name in Rayyan's notes "
+    "(default: their account's name or email).",
+)
 @actor_option
 @json_option
 @pass_ctx
@@ -59,26 +84,38 @@ def import_(
     ctx: Context,
     slug: str,
     files: tuple[Path, ...],
-    source_label: str | None,
+    source_labels: tuple[str, ...],
     fmt: str | None,
     dry_run: bool,
     no_index: bool,
+    decisions_column: str | None,
+    stage: str,
+    reviewer_name: str | None,
     actor: str,
     as_json: bool,
 ) -> None:
-    """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.
+    """Import BibTeX, RIS, PubMed/MEDLINE, Web of Science, CSL-JSON or CSV/TSV FILES into
+    review SLUG.
 
     Each file is one transaction: a file that cannot be read leaves the review as it was.
+    With --decisions-from, a table's earlier screening decisions are stored with its
+    records, in the same transaction, as decisions of the person --as (a reviewer or lead).
     """
+    from litreview.library import carried_decisions as carried
     from litreview.library import imports
 
+    sources = _sources(source_labels, files)
     reports: list[dict[str, Any]] = []
     unreadable: list[str] = []
     ctx.index_after_commit = not no_index
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
-        for path in files:
+        person = _decider(session, rv, actor) if decisions_column else None
+        for path, source_label in zip(files, sources, strict=True):
             try:
+                if person is not None:
+                    names = carried.person_names(person, *filter(None, [reviewer_name]))
+                    decisions = carried.read_decisions(path, decisions_column, names, fmt)
                 with _progress(path, enabled=not as_json) as progress:
                     report = imports.import_file(
                         session,
@@ -89,16 +126,22 @@ def import_(
                         format=fmt,
                         progress=progress,
                     )
-            except UnreadableFile as exc:
+                if person is not None:
+                    carry = carried.carry_decisions(session, rv, person, stage, decisions)
+            except (UnreadableFile, Invalid) as exc:
                 session.rollback()
                 unreadable.append(str(exc))
                 reports.append({"file": str(path), "error": str(exc)})
                 continue
+            data = report.to_json()
+            data["untitled"], data["untitled_count"] = untitled_entries(session, report.batch)
+            if person is not None:
+                data["decisions"] = carry.to_json()
             if dry_run:
                 session.rollback()
             else:
                 session.commit()
-            reports.append(report.to_json())
+            reports.append(data)
     done = [r for r in reports if "error" not in r]
     summary = {
         "files": reports,
@@ -106,13 +149,41 @@ def import_(
         "merged_duplicates": sum(r["merged_duplicates"] for r in done),
         "unchanged": sum(r["unchanged"] for r in done),
         "errors": sum(len(r["errors"]) for r in done),
+        "untitled": sum(r["untitled_count"] for r in done),
         "dry_run": dry_run,
     }
+    if decisions_column:
+        summary["decided"] = sum(r["decisions"]["decided"] for r in done)
     emit(as_json, summary, lambda: _print_import(summary))
     if unreadable:
         for message in unreadable:
             click.echo(f"Error: {message}", err=True)
         sys.exit(1)
+
+
+def _sources(labels: tuple[str, ...], files: tuple[Path, ...]) -> list[str | None]:
+    """Each file's source label: one --source for all, or one per file in order."""
+    cleaned: list[str | None] = [" ".join(label.split()) or None for label in labels]
+    if not cleaned:
+        return [None] * len(files)
+    if len(cleaned) == 1:
+        return cleaned * len(files)
+    if len(cleaned) != len(files):
+        raise click.UsageError(
+            f"{len(cleaned)} --source labels for {len(files)} files: give one for all files, "
+            "or one per file in the same order"
+        )
+    return cleaned
+
+
+def _decider(session: Any, rv: Any, actor: str) -> Any:
+    """The person --as, who must be able to screen in the review (checked before importing)."""
+    from litreview.accounts.users import require_role
+    from litreview.cli.common import find_user
+
+    person = find_user(session, actor)
+    require_role(session, rv, person, "lead", "reviewer")
+    return person
 
 
 @contextmanager
@@ -145,6 +216,22 @@ def _print_import(summary: dict[str, Any]) -> None:
             where = f"line {e['line']}" if e["line"] else "?"
             entry = f", entry {e['entry']}" if e["entry"] else ""
             click.echo(f"  {r['file']}: {where}{entry}: {e['message']}")
+        for e in r["untitled"]:
+            where = f"line {e['line']}" if e["line"] else "?"
+            record = "" if summary["dry_run"] else f" (record {e['record']})"
+            click.echo(f"  {r['file']}: {where}, entry {e['entry']}: no title{record}")
+        if r["untitled_count"] > len(r["untitled"]):
+            click.echo(f"  … and {r['untitled_count'] - len(r['untitled'])} more without a title")
+        if "decisions" in r:
+            d = r["decisions"]
+            click.echo(
+                f"{r['file']}: column {d['column']}: {d['decided']} decisions of {d['reviewer']} "
+                f"at {d['stage']}, {d['unchanged']} unchanged, {d['kept']} kept as decided "
+                f"before, {d['undecided']} rows undecided, {d['not_imported']} rows not "
+                f"imported, {len(d['errors'])} errors"
+            )
+            for e in d["errors"]:
+                click.echo(f"  {r['file']}: line {e['line']}: {e['message']}")
 
 
 @click.command()
@@ -174,6 +261,13 @@ def records(ctx: Context, slug: str, as_json: bool) -> None:
 @click.option(
     "--keep-apart", nargs=2, type=int, metavar="ID ID", help="Say two records are different works."
 )
+@click.option(
+    "--undo-keep-apart",
+    nargs=2,
+    type=int,
+    metavar="ID ID",
+    help="Take back --keep-apart: list the pair again if still alike.",
+)
 @click.option("--undo", type=int, metavar="MERGE", help="Undo a merge (see --history).")
 @click.option("--history", is_flag=True, help="List the merges made, automatic and by hand.")
 @actor_option
@@ -185,6 +279,7 @@ def duplicates(
     slug: str,
     merge: tuple[int, int] | None,
     keep_apart: tuple[int, int] | None,
+    undo_keep_apart: tuple[int, int] | None,
     undo: int | None,
     history: bool,
     actor: str,
@@ -215,6 +310,17 @@ def duplicates(
                 as_json,
                 {"kept_apart": list(keep_apart)},
                 f"records {keep_apart[0]} and {keep_apart[1]} kept apart",
+            )
+        elif undo_keep_apart:
+            a, b = undo_keep_apart
+            undone = dup_ops.undo_keep_apart(session, rv, a, b, actor)
+            session.commit()
+            emit(
+                as_json,
+                {"kept_apart_undone": [a, b], "changed": undone},
+                f"records {a} and {b} are no longer kept apart"
+                if undone
+                else f"records {a} and {b} were not kept apart",
             )
         elif undo is not None:
             restored = dup_ops.undo_merge(session, rv, undo, actor)

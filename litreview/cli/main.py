@@ -38,7 +38,8 @@ COMMANDS = {
     "question": ("litreview.cli.review_commands:question", "Review questions (themes)."),
     "import": (
         "litreview.cli.library_commands:import_",
-        "Import BibTeX, RIS, PubMed/MEDLINE, Web of Science or CSL-JSON FILES into review SLUG.",
+        "Import BibTeX, RIS, PubMed/MEDLINE, Web of Science, CSL-JSON or CSV/TSV FILES into "
+        "review SLUG.",
     ),
     "records": (
         "litreview.cli.library_commands:records",
@@ -92,6 +93,10 @@ COMMANDS = {
     "annotate": (
         _SEARCH,
         "Add a note and/or a quoted passage (with its page) to record RECORD_ID.",
+    ),
+    "not-retrievable": (
+        "litreview.cli.retrieval_commands:not_retrievable",
+        "Mark record RECORD_ID's report as not retrievable (PRISMA: reports not retrieved).",
     ),
     "tags": (_SEARCH, "Show record RECORD_ID's tags and annotations: what, who, when."),
     "reindex": (

@@ -112,6 +112,34 @@ def question_add(
         )
 
 
+@question.command("remove")
+@click.argument("slug")
+@click.argument("code")
+@click.option(
+    "--move-to",
+    metavar="CODE",
+    help="Move its tags and annotations to this question (default: remove them too).",
+)
+@actor_option
+@json_option
+@pass_ctx
+@domain_errors
+def question_remove(
+    ctx: Context, slug: str, code: str, move_to: str | None, actor: str, as_json: bool
+) -> None:
+    """Remove review question CODE; the audit log keeps its tags and annotations."""
+    with ctx.session() as session:
+        rv = reviews.get_review(session, slug)
+        counts = reviews.remove_question(session, rv, code, actor, move_to=move_to)
+        session.commit()
+    where = f"moved to {move_to}" if move_to else "removed (kept in the audit log)"
+    emit(
+        as_json,
+        {"removed": code, "moved_to": move_to, **counts},
+        f"{code} removed; {counts['tags']} tags and {counts['annotations']} annotations {where}",
+    )
+
+
 @question.command("list")
 @click.argument("slug")
 @json_option

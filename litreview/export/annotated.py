@@ -5,7 +5,9 @@ the same thing: sections in the questions' order, each with its title and descri
 under each, the records tagged to it, sorted as the style's bibliography sorts
 (author, then year: by the citation's text, case and accents aside), each followed by
 its annotations (for this question, or for the record in general) with who wrote
-them, and optionally its screening decision and exclusion reason.
+them, and optionally its screening decision and exclusion reason. A record tagged to a
+question with no annotation still says who tagged it, and when: the tag is the claim
+that it is evidence for that question.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ class AnnotationView:
     at: datetime | None
 
 
+@dataclass(frozen=True)
+class TagView:
+    """Who tagged a record to a section's question, and when."""
+
+    code: str
+    by: str
+    at: datetime | None
+
+
 @dataclass
 class Entry:
     """One record in a section: its citation, its annotations, its outcome if shown."""
@@ -57,6 +68,7 @@ class Entry:
     decision: str | None = None
     reason: str | None = None
     stage: str | None = None
+    tag: TagView | None = None
 
 
 @dataclass
@@ -127,15 +139,24 @@ def build(
         Record.withdrawn_at.is_(None),
     )
     tag_rows = session.execute(
-        sa.select(RecordTag.record_id, RecordTag.question_id).where(
-            RecordTag.review_id == review.id, RecordTag.record_id.in_(live)
+        sa.select(
+            RecordTag.record_id,
+            RecordTag.question_id,
+            RecordTag.created_by,
+            RecordTag.created_at,
+            User.name,
         )
+        .outerjoin(User, User.email == RecordTag.created_by)
+        .where(RecordTag.review_id == review.id, RecordTag.record_id.in_(live))
     ).all()
     tagged: dict[int, list[int]] = defaultdict(list)  # question id -> record ids
+    tag_by: dict[tuple[int, int], tuple[str, datetime | None]] = {}
     any_tag: set[int] = set()
-    for record_id, question_id in tag_rows:
+    for record_id, question_id, by, at, name in tag_rows:
         tagged[question_id].append(record_id)
+        tag_by[record_id, question_id] = (name or by, at)
         any_tag.add(record_id)
+    codes = {q.id: q.code for q in chosen}
 
     keep = None
     if filter_stage:
@@ -165,6 +186,9 @@ def build(
             for qid, view in notes.get(record_id, [])
             if question_id is None or qid is None or qid == question_id
         ]
+        if question_id is not None and (record_id, question_id) in tag_by:
+            by, at = tag_by[record_id, question_id]
+            made.tag = TagView(codes[question_id], by, at)
         if show_decisions:
             at = filter_stage
             if at is None:
@@ -304,6 +328,14 @@ def attribution(view: AnnotationView) -> str:
     """Who wrote an annotation, and when."""
     when = f", {view.at.date().isoformat()}" if view.at else ""
     return f"— {view.by}{when}"
+
+
+def tag_text(entry: Entry) -> str | None:
+    """'Tagged to Q3 by Rita, 2025-03-02' for an entry with no annotation to show it by."""
+    if entry.tag is None or entry.annotations:
+        return None
+    when = f", {entry.tag.at.date().isoformat()}" if entry.tag.at else ""
+    return f"Tagged to {entry.tag.code} by {entry.tag.by}{when}"
 
 
 def decision_text(entry: Entry) -> str | None:

@@ -18,13 +18,22 @@ from collections.abc import Iterable
 
 from docx import Document
 from docx.oxml.ns import qn
+from docx.shared import Cm, Inches, Mm
 from lxml import etree
 
+from litreview.errors import Invalid
 from litreview.export import annotated
 from litreview.export.annotated import AnnotatedBibliography
 from litreview.export.citation_markup import clean_text
 
 TWIPS_PER_CM = 567
+# Paper: (width, height, margins). A4 is the default (the UK and most of the world);
+# US Letter on request. Margins of 2.54 cm, Word's own.
+PAGE_SIZES = {
+    "a4": (Mm(210), Mm(297), Cm(2.54)),
+    "letter": (Inches(8.5), Inches(11), Inches(1)),
+}
+DEFAULT_PAGE_SIZE = "a4"
 HANGING = round(1.27 * TWIPS_PER_CM)  # half an inch, as reference managers indent
 _RUN_PROPERTIES = (  # in the order the schema wants them inside w:rPr
     ("b", "b"),
@@ -103,9 +112,16 @@ def _plain(text: str | None, *styles: str) -> list[tuple[str, frozenset[str]]]:
     return [(clean_text(text), frozenset(styles))]
 
 
-def render(bib: AnnotatedBibliography) -> bytes:
-    """The .docx file's bytes."""
+def render(bib: AnnotatedBibliography, page_size: str = DEFAULT_PAGE_SIZE) -> bytes:
+    """The .docx file's bytes, on A4 paper (``page_size`` "letter": US Letter)."""
+    if page_size not in PAGE_SIZES:
+        raise Invalid(f"page size {page_size!r}: choose {' or '.join(PAGE_SIZES)}")
     document = Document()
+    width, height, margin = PAGE_SIZES[page_size]
+    for section in document.sections:  # python-docx's template is US Letter
+        section.page_width, section.page_height = width, height
+        section.left_margin = section.right_margin = margin
+        section.top_margin = section.bottom_margin = margin
     title = clean_text(f"Annotated bibliography: {bib.review_title}")
     document.core_properties.title = title[:255]
     document.core_properties.author = "litreview"
@@ -122,6 +138,7 @@ def render(bib: AnnotatedBibliography) -> bytes:
         if not section.entries:
             w.paragraph(_plain("No records."))
         for number, entry in enumerate(section.entries, start=1):
+            said, tag = annotated.decision_text(entry), annotated.tag_text(entry)
             runs = entry.citation.runs()
             if bib.numbered:
                 runs = [(f"{number}.\t", frozenset()), *runs]
@@ -130,11 +147,12 @@ def render(bib: AnnotatedBibliography) -> bytes:
                 indent=HANGING,
                 hanging=HANGING,
                 before=160,
-                keep_with_next=bool(entry.annotations),
+                keep_with_next=bool(entry.annotations or said or tag),
             )
-            said = annotated.decision_text(entry)
             if said:
                 w.paragraph(_plain(said, "i"), indent=HANGING, after=40)
+            if tag:
+                w.paragraph(_plain(tag), indent=HANGING, after=40, size=9)
             for view in entry.annotations:
                 if view.quote:
                     w.paragraph(

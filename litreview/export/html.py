@@ -69,6 +69,9 @@ def render(bib: AnnotatedBibliography) -> str:
             said = annotated.decision_text(entry)
             if said:
                 out.append(f'<p class="annotation decision">{_text(said)}</p>')
+            tag = annotated.tag_text(entry)
+            if tag:
+                out.append(f'<p class="annotation tagged by">{_text(tag)}</p>')
             for view in entry.annotations:
                 out.append('<div class="annotation">')
                 if view.quote:

@@ -60,6 +60,9 @@ def render(bib: AnnotatedBibliography) -> str:
             said = annotated.decision_text(entry)
             if said:
                 lines += [f"*{escape(said)}*", ""]
+            tag = annotated.tag_text(entry)
+            if tag:
+                lines += [f"> {escape(tag)}", ""]
             for view in entry.annotations:
                 block = []
                 if view.quote:

@@ -36,6 +36,8 @@ BY_EXTENSION = {
     "records": {"ris": "ris", "bib": "bibtex", "bibtex": "bibtex", "csv": "csv", "json": "csljson"},
     "prisma": {"svg": "svg", "png": "png", "json": "json"},
 }
+PAGE_SIZES = tuple(docx_format.PAGE_SIZES)
+PAGE_NAMES = {"a4": "A4", "letter": "US Letter"}
 FORMATS = {
     "annotated": tuple(ANNOTATED_FORMATS),
     "records": records_format.FORMATS,
@@ -82,10 +84,15 @@ def annotated_file(
     decision: str | None = None,
     include_untagged: bool = False,
     show_decisions: bool = False,
+    page_size: str | None = None,
 ) -> ExportFile:
-    """The annotated bibliography as DOCX, HTML or Markdown."""
+    """The annotated bibliography as DOCX, HTML or Markdown; a DOCX on ``page_size``
+    paper (a4, the default, or letter)."""
     if format not in ANNOTATED_FORMATS:
         raise Invalid(f"format {format!r}: choose {', '.join(ANNOTATED_FORMATS)}")
+    page_size = page_size or docx_format.DEFAULT_PAGE_SIZE
+    if page_size not in PAGE_SIZES:
+        raise Invalid(f"page size {page_size!r}: choose {' or '.join(PAGE_SIZES)}")
     bib = annotated.build(
         session,
         review,
@@ -97,7 +104,7 @@ def annotated_file(
         show_decisions=show_decisions,
     )
     if format == "docx":
-        data = docx_format.render(bib)
+        data = docx_format.render(bib, page_size)
     elif format == "html":
         data = html_format.render(bib).encode("utf-8")
     else:
@@ -110,6 +117,8 @@ def annotated_file(
         ],
         "records": bib.record_count,
     }
+    if format == "docx":
+        summary["page_size"] = page_size
     return ExportFile(data, f"{review.slug}-annotated.{extension}", media_type, summary)
 
 
@@ -122,17 +131,27 @@ def records_file(
     stage: str | None = None,
     questions: Sequence[str] = (),
 ) -> ExportFile:
-    """The selected records as RIS, BibTeX, CSV or CSL-JSON."""
+    """The selected records as RIS, BibTeX, CSV or CSL-JSON; NothingSelected (an
+    Invalid) when the selection is empty, rather than an empty file."""
     done = records_format.export_records(
         session, review, format, decision=decision, stage=stage, questions=questions
     )
     encoding = "utf-8-sig" if format == "csv" else "utf-8"  # the BOM tells Excel it is UTF-8
     extension = records_format.EXTENSIONS[format]
+    chosen = done.selection
+    # The file's name says which decision at which stage it holds: "ai-sw-include-full-text".
+    name = f"{chosen.decision}-{chosen.stage.replace('_', '-')}" if chosen.stage else "records"
     return ExportFile(
         done.text.encode(encoding),
-        f"{review.slug}-records.{extension}",
+        f"{review.slug}-{name}.{extension}",
         records_format.MEDIA_TYPES[format],
-        {"records": done.count},
+        {
+            "records": done.count,
+            "decision": done.selection.decision,
+            "stage": done.selection.stage,
+            "questions": list(done.selection.questions),
+            "selection": done.selection.describe(done.count),
+        },
     )
 
 

@@ -10,11 +10,16 @@ left on the way, so the numbers add up by construction:
   after merging) and records withdrawn from their Zotero library;
 * screened: the records that remain; excluded at title/abstract (effective decision
   exclude); awaiting screening (no decision yet, or reviewers in conflict);
-* reports sought: the records that passed title/abstract (include or maybe);
-  not retrieved: no full text attached and no full-text decision (a record with a
-  full-text decision was read, however its text reached the reviewer);
-* assessed for eligibility: sought less not retrieved; excluded at full text, with
-  each reason and its count; awaiting assessment; included.
+* reports sought: the records that passed title/abstract (include or maybe); of
+  them, awaiting full text: no full text attached, no full-text decision and not
+  marked as not retrievable (their text may still come);
+* not retrieved: the reports a person marked as not retrievable
+  (:mod:`litreview.evidence.retrieval`) that have no full-text decision (a record
+  with one was read, however its text reached the reviewer). A record merely
+  without a PDF is never counted here;
+* assessed for eligibility: sought less not retrieved less awaiting full text;
+  excluded at full text, with each reason and its count; awaiting a decision;
+  included.
 
 The diagram itself (layout, SVG, PNG) is drawn by :mod:`litreview.export.prisma_diagram`.
 """
@@ -66,6 +71,7 @@ class PrismaNumbers:
     sought: int
     not_retrieved: int
     assessed: int
+    awaiting_retrieval: int = 0
     excluded_reasons: list[ReasonCount] = field(default_factory=list)
     excluded_eligibility: int = 0
     awaiting_assessment: int = 0
@@ -117,8 +123,16 @@ def numbers(session: Session, review: Review) -> PrismaNumbers:
             sa.select(Attachment.record_id).where(Attachment.review_id == review.id).distinct()
         )
     )
-    not_retrieved = sum(1 for rid in passed if rid not in with_text and rid not in ft)
-    assessed_ids = {rid for rid in passed if rid in with_text or rid in ft}
+    marked = set(
+        session.scalars(
+            sa.select(Record.id).where(unmerged, Record.not_retrievable_at.is_not(None))
+        )
+    )
+    not_retrieved = {rid for rid in passed if rid in marked and rid not in ft}
+    awaiting_retrieval = {
+        rid for rid in passed - not_retrieved if rid not in with_text and rid not in ft
+    }
+    assessed_ids = passed - not_retrieved - awaiting_retrieval
     reasons = Counter[str]()
     included = 0
     for rid in assessed_ids:
@@ -139,8 +153,9 @@ def numbers(session: Session, review: Review) -> PrismaNumbers:
         excluded_screening=excluded_screening,
         awaiting_screening=screened - excluded_screening - len(passed),
         sought=len(passed),
-        not_retrieved=not_retrieved,
+        not_retrieved=len(not_retrieved),
         assessed=len(assessed_ids),
+        awaiting_retrieval=len(awaiting_retrieval),
         excluded_reasons=[
             ReasonCount(r, n) for r, n in sorted(reasons.items(), key=lambda x: (-x[1], x[0]))
         ],

@@ -93,6 +93,11 @@ def _n(count: int) -> str:
     return f"(n\u00a0=\u00a0{count:,})"
 
 
+def _listing(heading: str, items: list[str]) -> str:
+    """A box's heading, with a colon only when lines follow it."""
+    return f"{heading}:" if items else heading
+
+
 def layout(n: PrismaNumbers, title: str) -> Layout:
     """Where every box and arrow goes: the main column on the left, exclusions on the right."""
     left = MARGIN + BAND + 10
@@ -105,7 +110,7 @@ def layout(n: PrismaNumbers, title: str) -> Layout:
             lines += _wrap(detail, width)
         return Box(id_, x, 0, width, lines, bold)
 
-    sources = [f"{clean_text(s.source)} {_n(s.records)}" for s in n.identified] or ["(none)"]
+    sources = [f"{clean_text(s.source)} {_n(s.records)}" for s in n.identified]
     rows: list[tuple[str, Box, Box | None]] = []
     rows.append(
         (
@@ -114,7 +119,7 @@ def layout(n: PrismaNumbers, title: str) -> Layout:
                 "identified",
                 left,
                 BOX_WIDTH,
-                f"Records identified {_n(n.identified_total)}:",
+                _listing(f"Records identified {_n(n.identified_total)}", sources),
                 sources,
             ),
             box(
@@ -147,7 +152,13 @@ def layout(n: PrismaNumbers, title: str) -> Layout:
     rows.append(
         (
             "Screening",
-            box("sought", left, BOX_WIDTH, f"Reports sought for retrieval {_n(n.sought)}", []),
+            box(
+                "sought",
+                left,
+                BOX_WIDTH,
+                f"Reports sought for retrieval {_n(n.sought)}",
+                [f"Awaiting full text {_n(n.awaiting_retrieval)}"] if n.awaiting_retrieval else [],
+            ),
             box(
                 "not-retrieved",
                 right,
@@ -173,7 +184,7 @@ def layout(n: PrismaNumbers, title: str) -> Layout:
                 "excluded-eligibility",
                 right,
                 SIDE_WIDTH,
-                f"Reports excluded {_n(n.excluded_eligibility)}:",
+                _listing(f"Reports excluded {_n(n.excluded_eligibility)}", reasons),
                 reasons,
             ),
         )

@@ -29,7 +29,7 @@ from litreview.export import csl
 from litreview.export.records_csv import to_csv
 from litreview.models import Record, RecordTag, Review, ReviewQuestion
 from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening.outcomes import FULL_TEXT
+from litreview.screening.outcomes import FULL_TEXT, TITLE_ABSTRACT
 from litreview.screening.outcomes import outcomes_with_reasons as outcomes
 
 FORMATS = ("ris", "bibtex", "csv", "csljson")
@@ -43,44 +43,99 @@ MEDIA_TYPES = {
 _CHUNK = 5000
 
 
-@dataclass
-class RecordsExport:
-    """The text of the file and how many records it holds."""
-
-    format: str
-    text: str
-    count: int
+STAGE_NAMES = {TITLE_ABSTRACT: "title/abstract", FULL_TEXT: "full text"}
 
 
-def select_records(
-    session: Session,
-    review: Review,
-    *,
-    decision: str | None = None,
-    stage: str | None = None,
-    questions: Sequence[str] = (),
-) -> list[Record]:
-    """The review's live records, by id; only those with ``decision`` at ``stage``
-    (full text by default) and tagged to any of ``questions`` when given."""
+class NothingSelected(Invalid):
+    """The selection holds no record: there is no file to write (an empty file would
+    pass for an export of nothing having been decided)."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records an export holds: the decision and the stage it was taken at (both
+    None: every record), and the questions they are tagged to."""
+
+    decision: str | None
+    stage: str | None
+    questions: tuple[str, ...] = ()
+
+    def describe(self, count: int | None = None) -> str:
+        """'records with decision include at full text, tagged to Q1 or Q3'; with a
+        count, '3 records with...' (or 'all 12 records')."""
+        noun = "record" if count == 1 else "records"
+        said = noun if count is None else f"{count:,} {noun}"
+        if not (self.stage or self.questions):
+            return f"all {said}"
+        if self.stage:
+            said += f" with decision {self.decision} at {STAGE_NAMES[self.stage]}"
+        if self.questions:
+            said += f"{',' if self.stage else ''} tagged to {' or '.join(self.questions)}"
+        return said
+
+
+def selection(
+    decision: str | None = None, stage: str | None = None, questions: Sequence[str] = ()
+) -> Selection:
+    """The selection these options make: a decision is taken at full text unless a stage
+    is given; a stage alone means its includes."""
     if stage is not None and stage not in STAGES:
         raise Invalid(f"stage {stage!r}: choose {' or '.join(STAGES)}")
     if decision is not None and decision not in DECISIONS:
         raise Invalid(f"decision {decision!r}: choose {', '.join(DECISIONS)}")
+    if decision is None and stage is None:
+        return Selection(None, None, tuple(questions))
+    return Selection(decision or "include", stage or FULL_TEXT, tuple(questions))
+
+
+@dataclass
+class RecordsExport:
+    """The text of the file, how many records it holds, and which ones they are."""
+
+    format: str
+    text: str
+    count: int
+    selection: Selection
+
+
+def _selected_ids(session: Session, review: Review, chosen: Selection) -> list[int]:
     query = sa.select(Record.id).where(
         Record.review_id == review.id,
         Record.merged_into_id.is_(None),
         Record.withdrawn_at.is_(None),
     )
-    if questions:
-        chosen = _question_ids(session, review, questions)
+    if chosen.questions:
+        question_ids = _question_ids(session, review, chosen.questions)
         query = query.where(
-            Record.id.in_(sa.select(RecordTag.record_id).where(RecordTag.question_id.in_(chosen)))
+            Record.id.in_(
+                sa.select(RecordTag.record_id).where(RecordTag.question_id.in_(question_ids))
+            )
         )
     ids = list(session.scalars(query.order_by(Record.id)))
-    if decision is not None or stage is not None:
-        found = outcomes(session, review, stage or FULL_TEXT)
-        wanted = decision or "include"
-        ids = [i for i in ids if i in found and found[i].decision == wanted]
+    if chosen.stage is not None:
+        found = outcomes(session, review, chosen.stage)
+        ids = [i for i in ids if i in found and found[i].decision == chosen.decision]
+    return ids
+
+
+def nothing_selected(session: Session, review: Review, chosen: Selection) -> NothingSelected:
+    """The one-line refusal of an empty selection, saying what the other stage holds."""
+    message = f"no {chosen.describe()} in review {review.slug}: nothing to export"
+    if chosen.stage is not None:
+        other = TITLE_ABSTRACT if chosen.stage == FULL_TEXT else FULL_TEXT
+        there = Selection(chosen.decision, other, chosen.questions)
+        elsewhere = len(_selected_ids(session, review, there))
+        if elsewhere:
+            message += (
+                f" ({elsewhere} {'has' if elsewhere == 1 else 'have'} decision "
+                f"{chosen.decision} at {STAGE_NAMES[other]}: choose that stage)"
+            )
+    return NothingSelected(message)
+
+
+def select_records(session: Session, review: Review, chosen: Selection) -> list[Record]:
+    """The review's live records in ``chosen``, by id."""
+    ids = _selected_ids(session, review, chosen)
     records: list[Record] = []
     for start in range(0, len(ids), _CHUNK):
         records += session.scalars(
@@ -117,17 +172,22 @@ def export_records(
     stage: str | None = None,
     questions: Sequence[str] = (),
 ) -> RecordsExport:
-    """The selected records in ``format`` (ris, bibtex, csv or csljson)."""
+    """The selected records in ``format`` (ris, bibtex, csv or csljson): those with
+    ``decision`` at ``stage`` (see :func:`selection`) tagged to any of ``questions``.
+    NothingSelected when there are none: an empty file would look like an export."""
     if format not in FORMATS:
         raise Invalid(f"format {format!r}: choose {', '.join(FORMATS)}")
-    records = select_records(session, review, decision=decision, stage=stage, questions=questions)
+    chosen = selection(decision, stage, questions)
+    records = select_records(session, review, chosen)
+    if not records:
+        raise nothing_selected(session, review, chosen)
     keys = citation_keys(records)
     if format == "csv":
         text = to_csv(session, review, records, keys)
     else:
         writer = {"ris": to_ris, "bibtex": to_bibtex, "csljson": to_csljson}[format]
         text = writer(records, keys)
-    return RecordsExport(format, text, len(records))
+    return RecordsExport(format, text, len(records), chosen)
 
 
 # ---------------------------------------------------------------- keys
@@ -183,6 +243,21 @@ RIS_TYPES = {
 }
 
 
+_RANGE = re.compile(
+    r"^\s*([^\s\-\u2010-\u2015]+)\s*[-\u2010-\u2015]+\s*([^\s\-\u2010-\u2015]+)\s*$"
+)
+
+
+def page_range(pages: str | None) -> tuple[str | None, str | None]:
+    """A record's pages as RIS wants them: "12-34" (or an en dash) is SP 12 and EP 34;
+    anything else ("e0815", "12, 15-17") is SP alone."""
+    text = _one_line(pages)
+    if not text:
+        return None, None
+    match = _RANGE.match(text)
+    return (match.group(1), match.group(2)) if match else (text, None)
+
+
 def to_ris(records: Iterable[Record], keys: dict[int, str]) -> str:
     """RIS: one ``TY`` ... ``ER`` block per record, one author per ``AU`` line."""
     out: list[str] = []
@@ -203,7 +278,9 @@ def to_ris(records: Iterable[Record], keys: dict[int, str]) -> str:
         tag("T2", record.venue)
         tag("VL", record.volume)
         tag("IS", record.issue)
-        tag("SP", record.pages)
+        first, last = page_range(record.pages)
+        tag("SP", first)
+        tag("EP", last)
         tag("PB", record.publisher)
         tag("SN", record.isbn)
         tag("DO", record.doi)

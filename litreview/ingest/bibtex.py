@@ -1,11 +1,11 @@
 """BibTeX reader: ``read(stream, filename)`` yields one item per entry.
 
-bibtexparser 1.4 is used only to parse one entry (or one ``@string``) at a time,
-in ``bibtexparser_adapter``; moving to bibtexparser 2.x touches only that module.
 The parts of the reader live apart: cutting the stream into entries
-(``bibtex_scan``), LaTeX to Unicode (``latex_text``), names (``bibtex_names``),
-crossref (``bibtex_crossref``); this module maps entry types and fields to
-records and drives the rest.
+(``bibtex_scan``), the fields of an entry and the ``@string`` macros
+(``bibtex_fields``, which reads them as bibtexparser 1.4 did, at a cost in
+proportion to their size), LaTeX to Unicode (``latex_text``), names
+(``bibtex_names``), crossref (``bibtex_crossref``); this module maps entry types
+and fields to records and drives the rest. No part uses bibtexparser.
 
 Why we cut the file into entries ourselves: bibtexparser 1.4 silently turns an
 entry it cannot parse into a comment, and an undefined macro aborts the whole
@@ -24,6 +24,8 @@ Decisions:
   is imported; its ``entry_key`` is its 1-based position among the file's
   entries.
 * ``@comment``, ``@preamble`` and text between entries are ignored.
+* A missing comma between two fields (``title = {A}  year = 2000``) is recovered,
+  as Zotero does; anything else that is not a field is the entry's error.
 * ``crossref``: missing fields (booktitle, year, publisher, editor...) are
   inherited from the target when it is in the same file (keys compared without
   case); a volume's title becomes the booktitle of what crossrefs it. BibTeX
@@ -48,9 +50,9 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from litreview.ingest.bibtex_crossref import VOLUME_TYPES, BibEntry, Crossrefs
+from litreview.ingest.bibtex_fields import BibSyntaxError, FieldReader
 from litreview.ingest.bibtex_names import parse_names
 from litreview.ingest.bibtex_scan import Chunk, ScanState, chunks
-from litreview.ingest.bibtexparser_adapter import BibSyntaxError, EntryParser
 from litreview.ingest.latex_text import display_text, verbatim
 from litreview.ingest.normalize import clean, normalize_doi, parse_year
 from litreview.ingest.record_data import EntryError, Item, RecordData, UnreadableFile
@@ -206,7 +208,7 @@ def read(stream: TextIO, filename: str) -> Iterator[Item]:
 
     Raises UnreadableFile only when nothing in the stream looks like BibTeX.
     """
-    parser = EntryParser()
+    parser = FieldReader()
     crossrefs = Crossrefs()
     state = ScanState()
     position = 0  # of the entry in the file, @string/@comment/@preamble not counted
@@ -243,7 +245,7 @@ def _visible_key(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _read_entry(parser: EntryParser, chunk: Chunk, position: int) -> BibEntry | EntryError:
+def _read_entry(parser: FieldReader, chunk: Chunk, position: int) -> BibEntry | EntryError:
     text = chunk.text
     if chunk.problem:
         return EntryError(chunk.line, _visible_key(text), chunk.problem)
@@ -272,13 +274,14 @@ def _read_entry(parser: EntryParser, chunk: Chunk, position: int) -> BibEntry | 
     return BibEntry(chunk.kind, key, fields, chunk.line, text)
 
 
-def _define_string(parser: EntryParser, chunk: Chunk) -> EntryError | None:
+def _define_string(parser: FieldReader, chunk: Chunk) -> EntryError | None:
     match = _STRING_NAME.match(chunk.text)
     name = f"@string{{{match.group(1)}}}" if match else "@string"
     if chunk.problem:
         return EntryError(chunk.line, name, chunk.problem)
     try:
-        parser.add_string(chunk.text)  # the grammar takes @string{...} and @string(...)
+        parser.add_string(chunk.text)  # @string{...} and @string(...)
     except BibSyntaxError as exc:
-        return EntryError(chunk.line, name, f"could not read the macro: {exc}")
+        line = chunk.line + chunk.text.count("\n", 0, exc.offset)
+        return EntryError(chunk.line, name, f"could not read the macro: {exc} (line {line})")
     return None

@@ -13,6 +13,14 @@ in lines indented by six spaces. Lenient about what PubMed itself never writes
 but other tools do: a tag not padded (``PMID-123``, ``TI-``), a record without a
 blank line before its ``PMID``, a continuation that lost its indentation.
 
+ERIC (the education and social-work database) exports the same tagged lines
+without PMID: a record starts ``OWN - ERIC`` and carries its ERIC number in
+``OID`` (``EJ1234567`` for a journal article, ``ED612345`` for another document),
+which becomes the entry key; an ED document with no publication type is a report;
+its ``SO`` line ("Journal of X, v57 n2 p210-228 2021") gives the journal when no
+``JT`` does. (Written from ERIC's export as documented in the issue and from what
+Zotero's MEDLINE translator reads; the test file is hand-made.)
+
 The file is read line by line, one record held at a time (see ``tagged_lines``).
 """
 
@@ -29,11 +37,19 @@ from litreview.ingest.tagged_lines import Field, StrayText, TagRules, tagged_ent
 __all__ = ["looks_like", "read"]
 
 # Tags read into a record, as they stand padded in the file; the others stay in ``raw``.
-_TAGS = "PMID TI BTI AB FAU AU CN DP JT TA VI IP PG LID AID IS ISBN MH OT LA PT PB".split()
+_TAGS = "PMID OID OWN TI BTI AB FAU AU CN DP JT TA SO VI IP PG LID AID IS ISBN MH OT LA PT PB"
+_TAGS = _TAGS.split()
 _NAMES = ("FAU", "AU", "CN")
 _NAMES_KEY = "FAU AU CN"  # the names are read as one field list, in file order
 _TAG = re.compile(r"([A-Z][A-Z0-9]{1,3}) *-(.*)", re.DOTALL)
+# A PubMed file starts with a PMID. An ERIC one starts with a tag line and holds
+# OWN - ERIC or an OID with an ERIC number in its first lines.
 _HEAD = re.compile(r"\s*PMID *- *\d")
+_TAG_LINE = re.compile(r"\s*[A-Z][A-Z0-9]{1,3} *- ")
+_ERIC_HEAD = re.compile(r"^(?:OWN *- *ERIC\b|OID *- *E[DJ]\d)", re.MULTILINE)
+_ERIC_NUMBER = re.compile(r"E[DJ]\d{5,7}")
+_SOURCE_VENUE = re.compile(r"(.+?),\s+(?:v\d|n\d|p\d)")
+_ISBN_PREFIX = re.compile(r"^ISBN[-:\s]*", re.IGNORECASE)
 _ISBN_CHARS = re.compile(r"[^0-9Xx]")
 
 # PubMed publication types (PT) that are not journal articles, by precedence.
@@ -44,17 +60,29 @@ _PT_TYPES = (
     ("Technical Report", "report"),
     ("Congress", "conference"),
     ("Dataset", "dataset"),
+    # ERIC's publication types
+    ("Journal Articles", "article"),
+    ("Books", "book"),
+    ("Dissertations/Theses", "thesis"),
+    ("Speeches/Meeting Papers", "conference"),
+    ("Collected Works - Proceedings", "conference"),
+    ("Reports", "report"),
 )
 
 _STRAY = "text outside any MEDLINE record (a record is 'TAG - value' lines, e.g. 'PMID- 123')"
+# PubMed repeats OID ("NLM: PMC4513071"), never OWN: OID cannot mark a new record.
+_START_TAGS = frozenset(("PMID", "OWN"))
 
 Fields = dict[str, list[list[str]]]  # tag -> its values, each a list of stripped lines
 Names = list[tuple[str, list[str]]]  # FAU/AU/CN values in file order
 
 
 def looks_like(head: str) -> bool:
-    """True when the text starts (after blank lines) with a ``PMID-`` tag."""
-    return _HEAD.match(head.lstrip("\ufeff")) is not None
+    """True when the text starts (after blank lines) with a ``PMID-`` tag, or ERIC's."""
+    head = head.lstrip("\ufeff")
+    if _HEAD.match(head):
+        return True
+    return _TAG_LINE.match(head) is not None and _ERIC_HEAD.search(head, 0, 4096) is not None
 
 
 def _split(line: str) -> tuple[str | None, str]:
@@ -69,12 +97,12 @@ def _split(line: str) -> tuple[str | None, str]:
     return match.group(1), match.group(2)
 
 
-# A record ends at a blank line, or at a second PMID (no blank line before it).
+# A record ends at a blank line, or at a second PMID or OWN (no blank line before it).
 _RULES = TagRules(
     prefixes={tag.ljust(4) + "- ": tag for tag in _TAGS},
     width=6,
     split=_split,
-    starts=frozenset(("PMID",)),
+    starts=_START_TAGS,
     restart_on_repeat=True,
     keys=dict.fromkeys(_NAMES, _NAMES_KEY),
     blank_ends=True,
@@ -173,7 +201,7 @@ def _doi(fields: Fields) -> str | None:
 
 def _isbn(fields: Fields) -> str | None:
     for value in _all(fields, "ISBN") + _all(fields, "IS"):
-        number = value.partition(" (")[0].strip()
+        number = _ISBN_PREFIX.sub("", value.partition(" (")[0].strip())
         if len(number) == 9 and number[4] == "-":
             continue  # an ISSN, 1234-567X
         if len(_ISBN_CHARS.sub("", number)) in (10, 13):
@@ -181,14 +209,34 @@ def _isbn(fields: Fields) -> str | None:
     return None
 
 
-def _type(fields: Fields) -> str:
-    kinds = {value.casefold() for value in _all(fields, "PT")}
+def _type(fields: Fields, eric: str | None) -> str:
+    # ERIC writes "Reports - Research"; one PT line may hold several, split by ';'.
+    kinds = {
+        part.strip().casefold()
+        for value in _all(fields, "PT")
+        for kind in value.split(";")
+        for part in (kind, kind.partition(" - ")[0])
+    }
     for kind, ours in _PT_TYPES:
         if kind.casefold() in kinds:
             return ours
     if _first(fields, "BTI"):
         return "chapter" if _first(fields, "TI") else "book"
-    return "article"
+    return "report" if eric and eric.startswith("ED") else "article"
+
+
+def _eric_number(fields: Fields) -> str | None:
+    for oid in _all(fields, "OID"):
+        if _ERIC_NUMBER.fullmatch(oid.upper()):
+            return oid.upper()
+    return None
+
+
+def _source_venue(fields: Fields) -> str | None:
+    """The journal of an ERIC ``SO`` line: "Journal of X, v57 n2 p210-228 2021"."""
+    source = _first(fields, "SO")
+    match = _SOURCE_VENUE.match(source) if source else None
+    return match.group(1).strip() if match else None
 
 
 def _keywords(fields: Fields) -> list[str]:
@@ -205,15 +253,16 @@ def _keywords(fields: Fields) -> list[str]:
 
 def _record(fields: Fields, names: Names, raw: str, start: int, position: int) -> Item:
     pmid = _first(fields, "PMID")
+    eric = _eric_number(fields)
     title = _joined(fields, "TI")
     book_title = nfc(_first(fields, "BTI"))
-    venue = nfc(_first(fields, "JT") or _first(fields, "TA"))
+    venue = nfc(_first(fields, "JT") or _first(fields, "TA") or _source_venue(fields))
     if title is None:
         title = book_title
     elif book_title and venue is None:
         venue = book_title  # a chapter: TI is the chapter, BTI the book
     record = RecordData(
-        type=_type(fields),
+        type=_type(fields, eric),
         title=title,
         authors=_authors(names),
         year=parse_year(_first(fields, "DP")),
@@ -228,10 +277,12 @@ def _record(fields: Fields, names: Names, raw: str, start: int, position: int) -
         keywords=_keywords(fields),
         language=_first(fields, "LA"),
         publisher=nfc(_first(fields, "PB")),
-        entry_key=pmid or str(position),
+        entry_key=pmid or eric or str(position),
         line=start,
         raw=raw,
     )
     if not (record.title or record.authors or record.pmid or record.doi or record.abstract):
-        return EntryError(start, pmid, "MEDLINE record with no PMID, title, authors or abstract")
+        return EntryError(
+            start, pmid or eric, "MEDLINE record with no PMID, title, authors or abstract"
+        )
     return record

@@ -66,6 +66,10 @@ class RecordData:
     entry_key: str = ""
     line: int = 0
     raw: str = ""
+    # A table's columns that fit no field, by their own name, verbatim (screening
+    # labels such as ASReview's ``label_included``, Rayyan's notes); other readers
+    # leave it empty.
+    extra: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """Fields as JSON-ready data (the verbatim entry left out)."""
@@ -73,10 +77,14 @@ class RecordData:
         data = {name: getattr(self, name) for name in _JSON_FIELDS}
         data["authors"] = [{"family": a.family, "given": a.given} for a in self.authors]
         data["keywords"] = list(self.keywords)
+        if self.extra:  # only tables have it: other entries' JSON stays as it was
+            data["extra"] = dict(self.extra)
         return data
 
 
-_JSON_FIELDS = tuple(name for name in RecordData.__dataclass_fields__ if name != "raw")
+_JSON_FIELDS = tuple(
+    name for name in RecordData.__dataclass_fields__ if name not in ("raw", "extra")
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,9 @@ _TYPES = {
 }
 
 TITLE_TAGS = ("TI", "T1", "CT")
-_YEAR_TAGS = ("PY", "Y1", "DA", "Y2")
+# PY is the year; DA (the full date, RIS 2011) before Y1, which the 2011 spec deprecates
+# and which exporters fill with the entry's first or a secondary date; Y2 last.
+_YEAR_TAGS = ("PY", "DA", "Y1", "Y2")
 # Full journal names first, abbreviations after (see _venue).
 _VENUE_TAGS = ("JF", "T2", "JO", "SO", "J2", "JA", "J1")
 # BT is a book's own title, but for a chapter or a paper it names the book.
@@ -46,6 +48,9 @@ _DOI_URL = re.compile(r"https?://(?:dx\.)?doi\.org/", re.IGNORECASE)
 _CHECK_DIGITS = frozenset("0123456789X")
 _INITIALS = re.compile(r"(?:[A-ZÀ-Þ]\.(?:\s?-?[A-ZÀ-Þ]\.)*|[A-ZÀ-Þ])")
 _PMID_AN = re.compile(r"(?:PMID:?\s*)?(\d{1,9})", re.IGNORECASE)
+# ERIC's numbers: EJ for journal articles, ED for other documents.
+_ERIC_NUMBER = re.compile(r"E[DJ]\d{5,7}", re.IGNORECASE)
+_ERIC_URL = re.compile(r"[?&](?:id|AN)=(E[DJ]\d{5,7})(?![\w])", re.IGNORECASE)
 _NOT_SPECIFIED = (["no", "specified"], ["not", "specified"], ["n/a"], ["na"])
 _HTTP = ("https://", "http://")
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}  # as in normalize.split_name
@@ -167,10 +172,26 @@ def build_record(
         language=first_text(by_tag, ("LA",)),
         publisher=first_text(by_tag, ("PB", "PU")),
         note="\n".join(notes) or None,
-        entry_key=first_text(by_tag, ("ID",)) or str(position),
+        entry_key=entry_key(by_tag, http) or str(position),
         line=start,
         raw=raw,
     )
+
+
+def entry_key(by_tag: dict[str, list[list[str]]], urls: list[str]) -> str | None:
+    """The record's key in its database: ID, else an ERIC number (``EJ1234567``, ``ED612345``)
+    from AN (EBSCOhost, Ovid) or from an eric.ed.gov or EBSCOhost link."""
+    key = first_text(by_tag, ("ID",))
+    if key:
+        return key
+    an = first_text(by_tag, ("AN",))
+    if an and _ERIC_NUMBER.fullmatch(an):
+        return an.upper()
+    for url in urls:
+        match = _ERIC_URL.search(url) if "eric" in url.lower() else None
+        if match:
+            return match.group(1).upper()
+    return None
 
 
 def _authors(fields: Iterable[list[str]]) -> list[Author]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -109,6 +110,83 @@ def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: st
             target_id=low,
             other=high,
         )
+
+
+@dataclass(frozen=True)
+class MergedInto:
+    """Where a merged-away record went: the live record it is now part of, and how."""
+
+    record: Record  # the live record at the end of the chain of merges
+    merge: Merge | None  # the merge that took this record away (None: not found)
+
+
+def merged_into(session: Session, review: Review, record: Record) -> MergedInto | None:
+    """Where ``record`` went if it was merged away (None if it is live): the chain of
+    merges followed to the record that is live now, and the merge that took it."""
+    if record.merged_into_id is None:
+        return None
+    survivor, seen = record, {record.id}
+    while survivor.merged_into_id is not None and survivor.merged_into_id not in seen:
+        seen.add(survivor.merged_into_id)
+        survivor = session.get(Record, survivor.merged_into_id) or survivor
+        if survivor.review_id != review.id:
+            return None
+    entry = session.scalar(
+        sa.select(Merge)
+        .where(Merge.duplicate_id == record.id, Merge.undone_at.is_(None))
+        .order_by(Merge.id.desc())
+        .limit(1)
+    )
+    return MergedInto(survivor, entry)
+
+
+def kept_apart(session: Session, review: Review, limit: int | None = None) -> list[KeepApart]:
+    """The pairs said to be different works, newest first (at most ``limit``)."""
+    query = (
+        sa.select(KeepApart).where(KeepApart.review_id == review.id).order_by(KeepApart.id.desc())
+    )
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def undo_keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: str) -> bool:
+    """Take back "different works" for a pair, so it is listed again if still alike;
+    False when the pair was not kept apart. The audit log keeps who had said so."""
+    low, high = sorted((a_id, b_id))
+    for record_id in (low, high):
+        record = session.get(Record, record_id)
+        if record is None or record.review_id != review.id:
+            raise NotFound(f"no record {record_id} in review {review.slug}")
+    row = session.scalar(
+        sa.select(KeepApart).where(
+            KeepApart.review_id == review.id,
+            KeepApart.record_a_id == low,
+            KeepApart.record_b_id == high,
+        )
+    )
+    if row is None:
+        return False
+    said_by, said_at = row.created_by, row.created_at
+    deleted = session.execute(
+        sa.delete(KeepApart)
+        .where(KeepApart.id == row.id)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.expunge(row)
+    if not deleted:  # someone took it back at the same moment
+        return False
+    audit.log(
+        session,
+        actor,
+        "record.keep_apart_undo",
+        review_id=review.id,
+        target_type="record",
+        target_id=low,
+        other=high,
+        kept_apart_by=said_by,
+        kept_apart_at=said_at.isoformat() if said_at else None,
+    )
+    session.flush()
+    return True
 
 
 def list_merges(session: Session, review: Review) -> list[Merge]:

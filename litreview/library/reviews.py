@@ -1,4 +1,5 @@
-"""Reviews and their review questions."""
+"""Reviews and their review questions: added, changed, removed (with what was tagged to
+them kept in the audit log), and each review's screening settings."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from litreview import audit
 from litreview.errors import Invalid, NotFound
-from litreview.models import Review, ReviewQuestion
+from litreview.models import Annotation, RecordTag, Review, ReviewQuestion
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -44,6 +45,22 @@ def list_reviews(session: Session) -> list[Review]:
     return list(session.scalars(sa.select(Review).order_by(Review.slug)))
 
 
+def check_theme_query(code: str, query: str) -> None:
+    """Invalid, with the query language's own message, unless ``query`` parses.
+
+    The language has one home, :mod:`litreview.search.query`: its ``parse`` where it
+    has one, else its older ``check_query_text``. Imported here, when a question with
+    a query is saved: listing reviews does not load the search engine.
+    """
+    from litreview.search import query as language
+
+    check = getattr(language, "parse", None) or language.check_query_text
+    try:
+        check(query)
+    except Invalid as exc:
+        raise Invalid(f"the theme query of {code} does not parse: {exc}") from None
+
+
 def add_question(
     session: Session,
     review: Review,
@@ -53,12 +70,17 @@ def add_question(
     description: str | None = None,
     query: str | None = None,
 ) -> ReviewQuestion:
-    """Add a review question (theme), or update the one with that code."""
+    """Add a review question (theme), or update the one with that code. A theme query
+    that does not parse is refused, with the parser's message."""
     code = code.strip()
     if not code or len(code) > 32:
         raise Invalid("a review question needs a short code such as Q3")
     if not title.strip():
         raise Invalid(f"review question {code} needs a title")
+    query = (query or "").strip() or None
+    description = (description or "").strip() or None
+    if query:
+        check_theme_query(code, query)
     question = session.scalar(
         sa.select(ReviewQuestion).where(
             ReviewQuestion.review_id == review.id, ReviewQuestion.code == code
@@ -86,6 +108,111 @@ def add_question(
         query=query,
     )
     return question
+
+
+def question_usage(session: Session, review: Review) -> dict[int, tuple[int, int]]:
+    """Per question id of the review: how many records are tagged to it, and how many
+    annotations are written for it (two queries)."""
+    found = {q.id: (0, 0) for q in review.questions}
+    for model, slot in ((RecordTag, 0), (Annotation, 1)):
+        rows = session.execute(
+            sa.select(model.question_id, sa.func.count(model.id))
+            .where(model.review_id == review.id, model.question_id.is_not(None))
+            .group_by(model.question_id)
+        )
+        for question_id, count in rows:
+            if question_id in found:
+                pair = list(found[question_id])
+                pair[slot] = count
+                found[question_id] = (pair[0], pair[1])
+    return found
+
+
+def _question(session: Session, review: Review, code: str) -> ReviewQuestion:
+    wanted = code.strip().lower()
+    for q in review.questions:
+        if q.code.lower() == wanted:
+            return q
+    known = ", ".join(q.code for q in review.questions) or "none yet"
+    raise NotFound(f"no review question {code!r} in review {review.slug} (its questions: {known})")
+
+
+def remove_question(
+    session: Session, review: Review, code: str, actor: str, move_to: str | None = None
+) -> dict[str, int]:
+    """Remove review question ``code``. Its tags and annotations go with it, each kept
+    whole in the audit entry (who tagged which record when; every annotation's text),
+    or, with ``move_to``, they move to that question (a record tagged to both keeps
+    the one tag it has there). Returns how many tags and annotations were removed or
+    moved."""
+    question = _question(session, review, code)
+    target = _question(session, review, move_to) if move_to else None
+    if target is not None and target.id == question.id:
+        raise Invalid(f"{question.code} cannot move its tags to itself: choose another question")
+    tags = list(
+        session.scalars(
+            sa.select(RecordTag).where(RecordTag.question_id == question.id).order_by(RecordTag.id)
+        )
+    )
+    notes = list(
+        session.scalars(
+            sa.select(Annotation)
+            .where(Annotation.question_id == question.id)
+            .order_by(Annotation.id)
+        )
+    )
+    kept_tags = [
+        {"record": t.record_id, "by": t.created_by, "at": t.created_at.isoformat()} for t in tags
+    ]
+    kept_notes = [
+        {
+            "id": a.id,
+            "record": a.record_id,
+            "note": a.note,
+            "quote": a.quote,
+            "page": a.page,
+            "by": a.created_by,
+            "at": a.created_at.isoformat(),
+        }
+        for a in notes
+    ]
+    if target is None:
+        for row in (*tags, *notes):
+            session.delete(row)
+    else:
+        already = set(
+            session.scalars(
+                sa.select(RecordTag.record_id).where(RecordTag.question_id == target.id)
+            )
+        )
+        for tag in tags:
+            if tag.record_id in already:
+                session.delete(tag)
+            else:
+                tag.question_id = target.id
+        for annotation in notes:
+            annotation.question_id = target.id
+    session.flush()
+    review.questions.remove(question)  # delete-orphan: the row goes at the flush
+    for position, q in enumerate(review.questions):
+        q.position = position
+    session.flush()
+    audit.log(
+        session,
+        actor,
+        "question.remove",
+        review_id=review.id,
+        target_type="question",
+        target_id=question.id,
+        code=question.code,
+        title=question.title,
+        description=question.description,
+        query=question.query,
+        moved_to=target.code if target else None,
+        tags=kept_tags,
+        annotations=kept_notes,
+    )
+    return {"tags": len(tags), "annotations": len(notes)}
 
 
 SCREENING_MODES = ("single", "dual")

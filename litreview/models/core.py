@@ -99,6 +99,11 @@ class Record(Base):
     zotero_key: Mapped[str | None] = mapped_column(sa.String(16))
     zotero_version: Mapped[int | None]
     withdrawn_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # A report sought at full text that could not be obtained (PRISMA's "reports not
+    # retrieved"): who said so, when, and why; cleared when it turns up after all.
+    not_retrievable_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    not_retrievable_by: Mapped[str | None] = mapped_column(sa.Text)
+    not_retrievable_note: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 

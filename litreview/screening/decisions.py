@@ -85,12 +85,22 @@ def _clean_reason(review: Review, stage: str, decision: str, reason: str | None)
             choices = f": one of {'; '.join(allowed)}" if allowed else ""
             raise Invalid(f"excluding at full text needs a reason{choices}")
         return None
-    if allowed:
-        for known in allowed:
-            if known.casefold() == reason.casefold():
-                return known
+    known = review_reason(review, reason)
+    if known is None:
         raise Invalid(f"reason {reason!r} is not one of this review's: {'; '.join(allowed)}")
-    return reason
+    return known
+
+
+def review_reason(review: Review, reason: str) -> str | None:
+    """The review's exclusion reason that ``reason`` names (ignoring case), as the review
+    spells it; ``reason`` itself when the review lists none; None when it is not listed."""
+    allowed = [r for r in (review.exclusion_reasons or []) if r]
+    if not allowed:
+        return reason
+    for known in allowed:
+        if known.casefold() == reason.strip().casefold():
+            return known
+    return None
 
 
 def _require_full_text(session: Session, review: Review, record_id: int) -> None:
@@ -181,8 +191,12 @@ def decide(
     *,
     reason: str | None = None,
     note: str | None = None,
+    imported_from: str | None = None,
 ) -> Decision:
     """Record ``user``'s decision on a record at a stage and return its (current) row.
+
+    ``imported_from`` (a file, a column) marks a decision carried over from another
+    tool: the same rules and row, audited as "screen.imported" with where it came from.
 
     A change adds a new row and clears ``current`` on the old one; the same decision,
     reason and note again returns the existing row. Two reviewers deciding the same
@@ -220,7 +234,7 @@ def decide(
     row = _store(
         session,
         Decision,
-        "screen.decide",
+        "screen.imported" if imported_from else "screen.decide",
         review,
         record_id,
         user,
@@ -230,6 +244,7 @@ def decide(
         note,
         previous=previous.id if previous else None,
         previous_decision=previous.decision if previous else None,
+        **({"imported_from": imported_from} if imported_from else {}),
     )
     outcomes.refresh(session, review, [record_id])
     return row

@@ -10,7 +10,7 @@ The rule (:func:`outcome_of`), in this order:
 At full text only records whose title/abstract outcome is include or maybe have one.
 The exclusion reason that goes with an outcome is the resolution's, else the
 reviewers' when they agree on it (one who gave none does not count against it), else
-``(reasons differ)``.
+each reviewer's reason, in alphabetical order, joined by "; " (:func:`joined_reasons`).
 
 Every page, command, export and search asks this module, and this module alone, what
 a record's outcome is. So that asking is cheap at any size, the outcome of every
@@ -41,7 +41,7 @@ CONFLICT = "conflict"
 PENDING = "pending"
 # Every outcome a record can have at a stage, "pending" being none yet.
 OUTCOMES = (*DECISIONS, CONFLICT, PENDING)
-REASONS_DIFFER = "(reasons differ)"
+REASON_SEPARATOR = "; "
 # Decisions as small integers: user_id * 4 + code says "who decided what" in one value.
 CODE = {decision: n for n, decision in enumerate(DECISIONS)}
 _CHUNK = 500
@@ -93,10 +93,15 @@ def outcome_of(
     [decision] = decisions
     if decision != "exclude":
         return decision, None
-    reasons = {v.reason for v in votes if v.reason}
-    if not reasons:
-        return decision, None
-    return decision, reasons.pop() if len(reasons) == 1 else REASONS_DIFFER
+    return decision, joined_reasons(v.reason for v in votes)
+
+
+def joined_reasons(reasons: Iterable[str | None]) -> str | None:
+    """The exclusion reason of reviewers who all excluded: theirs when they agree, else
+    each one (alphabetical, case aside, so the same two reasons always read alike)
+    joined by "; "; None when none gave one."""
+    distinct = sorted({r for r in reasons if r}, key=lambda r: (r.casefold(), r))
+    return REASON_SEPARATOR.join(distinct) or None
 
 
 def _state(votes: Sequence[Vote], resolution: tuple[str, str | None] | None, need: int):
@@ -253,6 +258,19 @@ def outcomes_at(session: Session, review: Review, stage: str) -> dict[int, str]:
     return {
         record_id: outcome for record_id, outcome, _reason in _decided_rows(session, review, stage)
     }
+
+
+def outcome_counts(session: Session, review: Review, stage: str) -> dict[str, int]:
+    """How many live records have each outcome at ``stage`` (one GROUP BY)."""
+    check_stage(stage)
+    o = StageOutcome
+    rows = session.execute(
+        sa.select(o.outcome, sa.func.count())
+        .join(Record, Record.id == o.record_id)
+        .where(o.review_id == review.id, o.stage == stage, o.outcome.is_not(None), *_live(review))
+        .group_by(o.outcome)
+    )
+    return {outcome: count for outcome, count in rows}
 
 
 def outcomes_with_reasons(session: Session, review: Review, stage: str) -> dict[int, Outcome]:

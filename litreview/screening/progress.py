@@ -50,7 +50,7 @@ MAX_LISTED = 5000
 _cache: dict[tuple[str, int], tuple[tuple[Any, ...], dict[str, Any]]] = {}
 _library_cache: dict[tuple[str, int], tuple[tuple[Any, ...], _Library]] = {}
 # The audit actions that move screening's numbers only (see ``_library_numbers``).
-SCREENING_ACTIONS = ("screen.decide", "screen.undo", "screen.resolve")
+SCREENING_ACTIONS = ("screen.decide", "screen.imported", "screen.undo", "screen.resolve")
 _cache_lock = threading.Lock()
 
 

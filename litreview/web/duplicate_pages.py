@@ -6,40 +6,16 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from litreview.errors import Invalid, NotFound
 from litreview.library import duplicates
+from litreview.library.comparison import compare, percent_alike
 from litreview.library.listing import records_with_sources
-from litreview.models import Record
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
 from litreview.web.helpers import actor, arg_int, commit, sentence
 from litreview.web.helpers import review as this_review
-from litreview.web.template_filters import authors
 
 PAIRS_PER_PAGE = 20
-FIELDS = (
-    ("Title", "title"),
-    ("Authors", "authors"),
-    ("Year", "year"),
-    ("Venue", "venue"),
-    ("Volume", "volume"),
-    ("Issue", "issue"),
-    ("Pages", "pages"),
-    ("DOI", "doi"),
-    ("PMID", "pmid"),
-    ("Type", "type"),
-    ("Abstract", "abstract"),
-)
-
-
-def _value(record: Record, name: str) -> str:
-    value = getattr(record, name)
-    if name == "authors":
-        return authors(value)
-    return "" if value is None else str(value)
-
-
-def _differs(a: str, b: str) -> bool:
-    return " ".join(a.casefold().split()) != " ".join(b.casefold().split())
+KEPT_APART_SHOWN = 20
 
 
 @review.get("/duplicates", endpoint="duplicates")
@@ -51,20 +27,35 @@ def duplicates_page() -> str:
     page = max(arg_int("page") or 1, 1)
     pages = max((len(pairs) + PAIRS_PER_PAGE - 1) // PAIRS_PER_PAGE, 1)
     shown = pairs[(page - 1) * PAIRS_PER_PAGE : page * PAIRS_PER_PAGE]
-    ids = {i for p in shown for i in (p.a, p.b)}
+    apart = duplicates.kept_apart(session, rv, limit=KEPT_APART_SHOWN)
+    ids = {i for p in shown for i in (p.a, p.b)} | {
+        i for k in apart for i in (k.record_a_id, k.record_b_id)
+    }
     records = records_with_sources(session, rv, ids)
     rows = []
     for pair in shown:
         a, b = records[pair.a], records[pair.b]
-        fields = []
-        for label, name in FIELDS:
-            left, right = _value(a, name), _value(b, name)
-            if left or right:
-                fields.append((label, left, right, _differs(left, right)))
-        rows.append({"pair": pair, "a": a, "b": b, "fields": fields})
+        # The pair's reasons after the first ("titles N% alike", shown from the score).
+        _titles, _sep, why = pair.why.partition("; ")
+        rows.append(
+            {
+                "pair": pair,
+                "a": a,
+                "b": b,
+                "fields": compare(a, b),
+                "alike": percent_alike(pair.score),
+                "why": why,
+            }
+        )
     merges = duplicates.recent_merges(session, rv, limit=20)
     return render_template(
-        "duplicates.html", rows=rows, total=len(pairs), page=page, pages=pages, merges=merges
+        "duplicates.html",
+        rows=rows,
+        total=len(pairs),
+        page=page,
+        pages=pages,
+        merges=merges,
+        apart=[(k, records[k.record_a_id], records[k.record_b_id]) for k in apart],
     )
 
 
@@ -112,6 +103,23 @@ def duplicates_keep_apart() -> object:
         return _back()
     commit()
     flash(f"Records {a} and {b} are kept apart: they will not be listed again.", "info")
+    return _back()
+
+
+@review.post("/duplicates/keep-apart/undo")
+@requires("reviewer")
+def duplicates_keep_apart_undo() -> object:
+    a, b = _form_id("a"), _form_id("b")
+    session = db()
+    try:
+        undone = duplicates.undo_keep_apart(session, this_review(), a, b, actor())
+    except NotFound:
+        abort(404)
+    commit()
+    if undone:
+        flash(f"Records {a} and {b} are no longer kept apart: listed again if still alike.", "info")
+    else:
+        flash(f"Records {a} and {b} were not kept apart.", "info")
     return _back()
 
 

@@ -14,13 +14,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, flash, render_template, request
 
 from litreview import backup
 from litreview.errors import Invalid, NotFound
 from litreview.export import outputs as files
 from litreview.export.csl import STYLES
+from litreview.export.record_files import NothingSelected
 from litreview.models.screening import DECISIONS, STAGES
+from litreview.screening.outcomes import outcome_counts
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -31,12 +33,16 @@ DOWNLOAD_CSP = "default-src 'none'; sandbox"
 
 
 def _page(status: int = 200, **extra: Any) -> tuple[str, int]:
+    session, rv = db(), this_review()
+    counts = {stage: outcome_counts(session, rv, stage) for stage in STAGES}
     context: dict[str, Any] = {
         "form": request.args,
         "formats": files.FORMATS,
         "styles": [(name, info.title) for name, info in STYLES.items()],
+        "page_sizes": files.PAGE_NAMES,
         "stages": STAGES,
         "decisions": DECISIONS,
+        "counts": counts,
     }
     context.update(extra)
     return render_template("exports.html", **context), status
@@ -77,6 +83,7 @@ def export_download(kind: str) -> Any:
                 decision=args.get("decision") or None,
                 include_untagged=bool(args.get("untagged")),
                 show_decisions=bool(args.get("show_decisions")),
+                page_size=args.get("page_size") or None,
             )
             commit()  # citations formatted anew are kept for next time
         elif kind == "records":
@@ -90,6 +97,10 @@ def export_download(kind: str) -> Any:
             )
         else:
             made = files.prisma_file(session, this_review(), fmt)
+    except NothingSelected as exc:
+        session.rollback()
+        flash(f"{kind.title()} export: {sentence(str(exc))}", "warning")
+        return _page(200, section=kind)
     except (Invalid, NotFound) as exc:
         session.rollback()
         return _page(400, error=f"{kind.title()} export: {sentence(str(exc))}")

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    send_from_directory,
+    url_for,
+)
 
 from litreview.accounts import users as accounts
 from litreview.errors import Invalid
@@ -12,6 +21,16 @@ from litreview.web.access import requires
 from litreview.web.helpers import actor, commit, form_text, me, sentence
 
 bp = Blueprint("home", __name__)
+
+
+@bp.get("/favicon.ico")
+@requires("public")
+def favicon() -> Response:
+    """The site's icon (an SVG, which browsers take at this address too)."""
+    response = send_from_directory(
+        current_app.static_folder or "", "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )
+    return response
 
 
 @bp.get("/")

@@ -24,6 +24,7 @@ from flask import (
 from werkzeug.utils import secure_filename
 
 from litreview.library.imports import READERS
+from litreview.library.listing import import_batches
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -56,11 +57,38 @@ def _zotero_link() -> Any:
         return None
 
 
+# Offered as each file's source, with the labels this review's imports already used.
+COMMON_SOURCES = (
+    "Scopus",
+    "Web of Science",
+    "PubMed",
+    "MEDLINE (Ovid)",
+    "Embase",
+    "PsycINFO",
+    "CINAHL",
+    "ASSIA",
+    "Social Care Online",
+    "ERIC",
+    "IBSS",
+    "Google Scholar",
+    "Hand search",
+    "Citation search",
+)
+
+
 def _form(status: int = 200, **context: object) -> tuple[str, int]:
     context.setdefault("source", "")
     context.setdefault("zotero", {"library_type": "group", "files": "1"})
+    used = [b.source_label for b in import_batches(db(), this_review()) if b.source_label]
+    known = list(dict.fromkeys([*used, *COMMON_SOURCES]))
     return (
-        render_template("import.html", formats=sorted(READERS), link=_zotero_link(), **context),
+        render_template(
+            "import.html",
+            formats=sorted(READERS),
+            link=_zotero_link(),
+            known_sources=known,
+            **context,
+        ),
         status,
     )
 
@@ -75,20 +103,31 @@ def import_form() -> tuple[str, int]:
 @requires("reviewer")
 def import_start() -> object:
     source = form_text("source", 500)
-    files = [f for f in request.files.getlist("files") if f and f.filename]
+    chosen = request.files.getlist("files")
+    # One source per file (the page's script adds a box per chosen file, in order);
+    # a file whose box is empty, or a browser without the script, gets the common one.
+    per_file = [" ".join(v.split())[:500] for v in request.form.getlist("file_source")]
+    if len(per_file) != len(chosen):
+        per_file = [""] * len(chosen)
+    files = [(f, s or source) for f, s in zip(chosen, per_file, strict=True) if f and f.filename]
     if not files:
         return _form(400, source=source, error="Choose one or more files to import.")
     if len(files) > MAX_FILES:
         return _form(400, source=source, error=f"Import at most {MAX_FILES} files at once.")
     job_id, folder = jobs().new_upload_dir()
     uploads = []
-    for n, storage in enumerate(files, start=1):
+    for n, (storage, label) in enumerate(files, start=1):
         name = secure_filename(storage.filename or "") or f"upload-{n}"
         target = folder / str(n) / name
         target.parent.mkdir()
         storage.save(target)
         uploads.append(
-            Upload(path=target, name=storage.filename or name, size=target.stat().st_size)
+            Upload(
+                path=target,
+                name=storage.filename or name,
+                size=target.stat().st_size,
+                source=label or None,
+            )
         )
     jobs().start(job_id, folder, this_review(), actor(), uploads, source or None)
     return redirect(url_for("review.import_job", job_id=job_id), code=303)

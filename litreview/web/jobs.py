@@ -37,6 +37,7 @@ from litreview.config import Settings
 from litreview.errors import LitreviewError
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import imports
+from litreview.library.listing import untitled_entries
 from litreview.models import Review
 
 log = logging.getLogger(__name__)
@@ -51,11 +52,13 @@ MAX_ERRORS_SHOWN = 200
 
 @dataclass(frozen=True)
 class Upload:
-    """One uploaded file, saved under a generated path; ``name`` is what the user called it."""
+    """One uploaded file, saved under a generated path; ``name`` is what the user called it;
+    ``source`` the database or search it came from (None: the job's own source label)."""
 
     path: Path
     name: str
     size: int
+    source: str | None = None
 
 
 def _now() -> str:
@@ -105,7 +108,14 @@ class ImportJobs:
             "bytes_total": sum(u.size for u in uploads),
             "bytes_done": 0,
             "files": [
-                {"name": u.name, "size": u.size, "state": "waiting", "report": None, "error": None}
+                {
+                    "name": u.name,
+                    "size": u.size,
+                    "source": u.source or source_label,
+                    "state": "waiting",
+                    "report": None,
+                    "error": None,
+                }
                 for u in uploads
             ],
             "started_at": _now(),
@@ -214,7 +224,14 @@ class ImportJobs:
                     entry["state"] = "importing"
                     self._write(status)
                     self._import_one(
-                        session, review, actor, upload, entry, source_label, status, done_before
+                        session,
+                        review,
+                        actor,
+                        upload,
+                        entry,
+                        upload.source or source_label,
+                        status,
+                        done_before,
                     )
                     done_before += upload.size
                     status["bytes_done"] = done_before
@@ -273,10 +290,12 @@ class ImportJobs:
             entry["state"] = "failed"
             entry["error"] = "the import of this file stopped on an unexpected error (it is logged)"
             return
+        untitled, untitled_count = untitled_entries(session, report.batch, MAX_ERRORS_SHOWN)
         session.commit()
         if self.after_commit is not None:
             self.after_commit()
         data = report.to_json()
+        data["untitled"], data["untitled_count"] = untitled, untitled_count
         data["file"] = upload.name
         data["error_count"] = len(data["errors"])
         data["errors"] = data["errors"][:MAX_ERRORS_SHOWN]

@@ -14,8 +14,9 @@ from werkzeug.utils import secure_filename
 
 from litreview import screening
 from litreview.errors import Invalid, NotFound
-from litreview.evidence import attachments
+from litreview.evidence import attachments, retrieval
 from litreview.evidence import tags as tagging
+from litreview.library import duplicates
 from litreview.library.listing import import_batches, record_with_sources
 from litreview.library.record_table import DECISION_FILTERS, SORTS, fetch, parse
 from litreview.models import Resolution
@@ -24,7 +25,15 @@ from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
 from litreview.web.evidence_pages import tagging_panel
-from litreview.web.helpers import actor, commit, me, record_or_404, sentence, settings
+from litreview.web.helpers import (
+    actor,
+    commit,
+    form_text,
+    me,
+    record_or_404,
+    sentence,
+    settings,
+)
 from litreview.web.helpers import review as this_review
 from litreview.web.template_filters import STAGE_NAMES
 
@@ -91,16 +100,21 @@ def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
     outcomes = {stage: screening.outcome_at(session, rv, rec.id, stage) for stage in STAGES}
     tags = tagging.record_tags(session, rv, rec.id)
     annotations = tagging.record_annotations(session, rv, rec.id)
+    went = duplicates.merged_into(session, rv, rec)
+    live = rec.merged_into_id is None
     page = render_template(
         "record.html",
         record=rec,
+        merged_into=went,
+        retrieval=retrieval.mark_of(rec),
+        why_not_retrievable=retrieval.can_mark(session, rv, rec) if live else None,
         attachments=files,
         history=history,
         outcomes=outcomes,
         tags=tags,
         annotations=annotations,
         questions={q.id: q for q in rv.questions},
-        tagging=tagging_panel(rec),
+        tagging=tagging_panel(rec) if live else None,
         here=url_for("review.record", record_id=rec.id),
         **extra,
     )
@@ -167,3 +181,31 @@ def attachment_file(record_id: int, attachment_id: int) -> Any:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@review.post("/records/<int:record_id>/not-retrievable")
+@requires("reviewer")
+def record_not_retrievable(record_id: int) -> Any:
+    """Mark the record's report as not retrievable (``clear`` set: take the mark back)."""
+    record_or_404(record_id)
+    session = db()
+    clearing = bool(request.form.get("clear"))
+    try:
+        if clearing:
+            changed = retrieval.clear_not_retrievable(session, this_review(), record_id, actor())
+        else:
+            note = form_text("note", retrieval.MAX_NOTE + 1)
+            changed = retrieval.mark_not_retrievable(
+                session, this_review(), record_id, actor(), note
+            )
+    except Invalid as exc:
+        session.rollback()
+        flash(sentence(str(exc)), "error")
+        return redirect(url_for("review.record", record_id=record_id) + "#attachments", code=303)
+    commit()
+    if clearing:
+        said = "is no longer marked as not retrievable" if changed else "was not marked"
+    else:
+        said = "is marked as not retrievable" if changed else "was marked already"
+    flash(f"The report of record {record_id} {said}.", "info")
+    return redirect(url_for("review.record", record_id=record_id) + "#attachments", code=303)

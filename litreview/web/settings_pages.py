@@ -39,6 +39,8 @@ def _page(status: int = 200, **overrides: Any) -> tuple[str, int]:
         "member_form": {"role": "reviewer"},
         "members": accounts.members(db(), rv),
         "roles": ROLES,
+        "usage": reviews.question_usage(db(), rv),
+        "question_errors": {},
     }
     context.update(overrides)
     return render_template("settings.html", **context), status
@@ -88,10 +90,46 @@ def question_save() -> object:
         )
     except Invalid as exc:
         session.rollback()
-        return _page(400, question_form=form, error=sentence(str(exc)))
+        message = sentence(str(exc))
+        existing = {q.code for q in this_review().questions}
+        if form["code"] in existing:  # the question's own form shows what was typed
+            return _page(400, question_errors={form["code"]: (form, message)}, error=message)
+        return _page(400, question_form=form, error=message)
     commit()
     flash(f"Review question {q.code} saved.", "info")
+    return redirect(url_for("review.settings") + f"#question-{q.id}", code=303)
+
+
+@review.post("/settings/questions/<int:question_id>/remove")
+@requires("lead")
+def question_remove(question_id: int) -> object:
+    """Remove a question; its tags and annotations go too (kept in the audit log) or
+    move to the question chosen."""
+    rv = this_review()
+    question = next((q for q in rv.questions if q.id == question_id), None)
+    if question is None:
+        abort(404)
+    code, move_to = question.code, form_text("move_to", 64) or None
+    session = db()
+    try:
+        counts = reviews.remove_question(session, rv, code, actor(), move_to=move_to)
+    except NotFound:
+        abort(404)
+    except Invalid as exc:
+        session.rollback()
+        return _page(400, error=sentence(str(exc)))
+    commit()
+    what = f"{_count(counts['tags'], 'tag')} and {_count(counts['annotations'], 'annotation')}"
+    if move_to:
+        said = f"its {what} moved to {move_to}"
+    else:
+        said = f"its {what} removed (the audit log keeps them)"
+    flash(f"Review question {code} removed; {said}.", "info")
     return redirect(url_for("review.settings") + "#questions", code=303)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @review.post("/settings/members")

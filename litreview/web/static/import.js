@@ -26,3 +26,36 @@
   }
   setTimeout(poll, 300);
 })();
+
+// The import form: one "database or source" box per chosen file, in the files' order
+// (the server pairs them by position); without this script, one source for all files.
+(function () {
+  "use strict";
+  var input = document.getElementById("import-files");
+  var table = document.getElementById("file-sources");
+  if (!input || !table) return;
+  var body = table.querySelector("tbody");
+  function rows() {
+    while (body.firstChild) body.removeChild(body.firstChild);
+    var files = input.files || [];
+    for (var i = 0; i < files.length; i++) {
+      var tr = document.createElement("tr");
+      var name = document.createElement("td");
+      name.textContent = files[i].name;  // text, never markup
+      var cell = document.createElement("td");
+      var box = document.createElement("input");
+      box.name = "file_source";
+      box.maxLength = 500;
+      box.setAttribute("list", "known-sources");
+      box.setAttribute("aria-label", "Database or source of " + files[i].name);
+      box.placeholder = "e.g. Scopus";
+      cell.appendChild(box);
+      tr.appendChild(name);
+      tr.appendChild(cell);
+      body.appendChild(tr);
+    }
+    table.hidden = files.length === 0;
+  }
+  input.addEventListener("change", rows);
+  rows();
+})();
