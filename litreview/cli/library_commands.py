@@ -16,8 +16,8 @@ from typing import Any
 import click
 
 from litreview.cli.common import Context, actor_option, domain_errors, emit, json_option, pass_ctx
-from litreview.errors import Invalid
 from litreview.db import make_session_factory
+from litreview.errors import Invalid
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
 from litreview.library.listing import list_records, record_json, untitled_entries
@@ -206,6 +206,8 @@ def _decider(session: Any, rv: Any, actor: str) -> Any:
     person = find_user(session, actor)
     require_role(session, rv, person, "lead", "reviewer")
     return person
+
+
 def _index(ctx: Context, slug: str, wait: bool, skip: bool, as_json: bool) -> int:
     """Index what the import queued (all of it when ``wait``, a bounded part otherwise,
     nothing when ``skip``); how many of the review's records are not searchable yet."""

@@ -42,7 +42,8 @@ def simulate(
     """Replay labelled FILE most relevant first: WSS@95, RRF@10, where stopping fired.
 
     FILE is any format litreview imports; a CSV names the label column. The replay
-    starts from random priors and retrains as the app does. Prints records screened to find 50/80/95/100% of the relevant ones, WSS@95 and
+    starts from random priors and retrains as the app does. Prints records screened to
+    find 50/80/95/100% of the relevant ones, WSS@95 and
     WSS@100 (work saved over screening everything), RRF@10 (relevant found in the first
     10%), and where the stopping test first fired. The priors count as screened. The
     records are shuffled with --seed first, so the file's order does not matter.

@@ -38,6 +38,15 @@ def match_key(title: str | None, year: int | None, first_family: str | None) -> 
     return f"{key}|{year}|{fold(first_family)}"
 
 
+# What a match key is made of: a record gets a new key when one of them changes.
+KEY_FIELDS = frozenset(("title", "year", "authors"))
+
+
+def record_match_key(title: str | None, year: int | None, authors: list[dict]) -> str | None:
+    """:func:`match_key` of a record as stored (authors as ``{"family", "given"}`` dicts)."""
+    return match_key(title, year, authors[0]["family"] if authors else None)
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     record_id: int

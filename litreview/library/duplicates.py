@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from litreview import audit
 from litreview.errors import Invalid, NotFound
-from litreview.ingest.dedup import Candidate, Pair, match_key, probable_pairs
+from litreview.ingest.dedup import Candidate, Pair, probable_pairs, record_match_key
 from litreview.ingest.record_data import Author, RecordData
-from litreview.library.imports import FILLABLE, fill_empty, record_fields
+from litreview.library.fields import FILLABLE
+from litreview.library.imports import fill_empty, record_fields
 from litreview.models import KeepApart, Merge, Record, RecordSource, Review, utcnow
 
 
@@ -56,7 +57,7 @@ def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: 
     sources = list(other.sources)
     for source in sources:
         source.record = keep
-    filled = fill_empty(keep, {f.name: getattr(other, f.name) for f in FILLABLE})
+    filled = fill_empty(keep, {name: getattr(other, name) for name in FILLABLE})
     other.merged_into_id = keep.id
     entry = Merge(
         review_id=review.id,
@@ -218,8 +219,7 @@ def undo_merge(session: Session, review: Review, merge_id: int, actor: str) -> R
     keep = entry.record
     for name, before in entry.filled.items():
         setattr(keep, name, before)
-    first = keep.authors[0]["family"] if keep.authors else None
-    keep.match_key = match_key(keep.title, keep.year, first)
+    keep.match_key = record_match_key(keep.title, keep.year, keep.authors)
     sources = list(
         session.scalars(sa.select(RecordSource).where(RecordSource.id.in_(entry.source_ids)))
     )

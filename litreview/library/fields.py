@@ -69,8 +69,17 @@ CSV_FIELDS = tuple(sorted((f for f in FIELDS if f.csv_rank), key=lambda f: f.csv
 CITED_TEXT = tuple(f for f in FIELDS if f.cited and f.csl)
 OTHER_CSL_TEXT = tuple(f for f in FIELDS if f.csl and not f.cited)
 CITED = tuple(f for f in FIELDS if f.cited)
+# The fields a merge may fill on the surviving record, in FIELDS order.
+FILLABLE = tuple(f.name for f in FIELDS if f.fills)
 
 
 def is_empty(value: Any) -> bool:
     """No value: None, an empty text or an empty list (0 is a value)."""
     return value is None or value == "" or value == []
+
+
+def filled_by(empties: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """What a merge fills: each fillable field empty on the surviving record (``empties``:
+    name -> its empty value, in FILLABLE order) that the duplicate has (``incoming``).
+    Returns what each filled field was before, which an undo puts back."""
+    return {name: before for name, before in empties.items() if not is_empty(incoming.get(name))}

@@ -1,8 +1,21 @@
 """Import a bibliography file into a review: read, normalise, deduplicate, store.
 
 One file is one unit of work: the caller commits after a file, or rolls back for a
-dry run or when the file turns out to be unreadable. Entries are stored in chunks
-and expunged after each flush, so memory stays bounded on very large exports.
+dry run or when the file turns out to be unreadable. Each entry is converted once,
+into plain rows, written a chunk at a time through SQLAlchemy Core: one executemany
+per table and chunk, with the ids handed out beforehand (``import_state.ReservedIds``),
+so memory stays bounded on very large exports and no ORM object is built per entry.
+What deduplication needs of the review's live records (DOI, PMID, match key, which
+fields are empty) is read once, at the start, into plain dictionaries
+(``import_state.KnownRecords``) and kept up to date as entries are placed: a
+duplicate costs no query. The search outbox is told of every record written or
+changed here (its listener does not see Core statements).
+
+Two imports into one review run one after the other: on PostgreSQL the second waits
+for the first's commit (a transaction-level advisory lock per review), on SQLite for
+its write lock (taken by the batch row, before anything is read). Each then sees the
+other's records, so the same paper imported twice at once is merged, and the same
+file twice at once is "unchanged" the second time, as one after the other.
 """
 
 from __future__ import annotations
@@ -19,17 +32,19 @@ from sqlalchemy.orm import Session
 
 from litreview import audit
 from litreview.ingest.decoding import READERS, open_bibliography
-from litreview.ingest.dedup import CertainIndex, Match, match_key
+from litreview.ingest.dedup import KEY_FIELDS, record_match_key
 from litreview.ingest.record_data import EntryError, Item, RecordData
 from litreview.ingest.text_clean import storable_items
-from litreview.library.fields import FIELDS, NAMES, is_empty
-from litreview.models import ImportBatch, Merge, Record, RecordSource, Review
+from litreview.library.fields import FILLABLE, NAMES, filled_by, is_empty
+from litreview.library.import_state import KnownRecords, ReservedIds
+from litreview.models import ImportBatch, Merge, Record, RecordSource, Review, utcnow
+from litreview.search.outbox import queue_records
 
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
-# The fields a merge may fill on the surviving record when they are empty there.
-FILLABLE = tuple(f for f in FIELDS if f.fills)
+# pg_advisory_xact_lock(_LOCKS, review id): one import into a review at a time.
+_LOCKS = 0x4C52_494D  # "LRIM"
 Progress = Callable[[int], None]  # told the bytes read so far
 
 
@@ -66,11 +81,14 @@ class FileReport:
 
 def record_fields(data: RecordData) -> dict[str, Any]:
     """The Record columns for an entry as read."""
-    first = data.authors[0].family if data.authors else None
-    values: dict[str, Any] = {name: getattr(data, name) for name in NAMES}
-    values["authors"] = [{"family": a.family, "given": a.given} for a in data.authors]
-    values["keywords"] = list(data.keywords)
-    values["match_key"] = match_key(data.title, data.year, first)
+    return _columns(data.to_json())
+
+
+def _columns(stored: dict[str, Any]) -> dict[str, Any]:
+    """The Record columns from an entry's stored form (``RecordData.to_json``), whose
+    lists they share: an entry is converted once, for its record and its source."""
+    values = {name: stored[name] for name in NAMES}
+    values["match_key"] = record_match_key(values["title"], values["year"], values["authors"])
     return values
 
 
@@ -82,160 +100,139 @@ def fingerprint(format: str, raw: str) -> str:
 
 def fill_empty(survivor: Record, fields: dict[str, Any]) -> dict[str, Any]:
     """Fill the survivor's empty fields from a duplicate; return what each was before."""
-    filled: dict[str, Any] = {}
-    for name in (f.name for f in FILLABLE):
-        value = fields.get(name)
-        if not is_empty(value) and is_empty(getattr(survivor, name)):
-            filled[name] = getattr(survivor, name)
-            setattr(survivor, name, value)
-    if "title" in filled or "year" in filled or "authors" in filled:
-        first = survivor.authors[0]["family"] if survivor.authors else None
-        survivor.match_key = match_key(survivor.title, survivor.year, first)
+    empties = {name: value for name in FILLABLE if is_empty(value := getattr(survivor, name))}
+    filled = filled_by(empties, fields)
+    for name in filled:
+        setattr(survivor, name, fields[name])
+    if not filled.keys().isdisjoint(KEY_FIELDS):
+        survivor.match_key = record_match_key(survivor.title, survivor.year, survivor.authors)
     return filled
 
 
-def load_certain_index(session: Session, review_id: int) -> CertainIndex:
-    """Every live record's DOI, PMID and match key, to match new entries against."""
-    index = CertainIndex()
-    rows = session.execute(
-        sa.select(Record.id, Record.doi, Record.pmid, Record.match_key).where(
-            Record.review_id == review_id, Record.merged_into_id.is_(None)
-        )
-    )
-    for row in rows:
-        index.add(row.id, row.doi, row.pmid, row.match_key)
-    return index
-
-
-class _Ids:
-    """Primary keys handed out before the INSERT, so a chunk goes in one executemany.
-
-    Without them SQLAlchemy must read each new id back, which on SQLite means one
-    INSERT per row. PostgreSQL reserves a block from the table's sequence; on SQLite
-    the import already holds the write lock (its batch row is flushed), so the next
-    free id cannot be taken by anyone else before the commit.
-    """
-
-    def __init__(self, session: Session, table: sa.Table, block: int = CHUNK) -> None:
-        self.session = session
-        self.table = table
-        self.block = block
-        self.free: list[int] = []
-        self.next_sqlite: int | None = None
-
-    def take(self) -> int:
-        if not self.free:
-            self._reserve()
-        return self.free.pop()
-
-    def _reserve(self) -> None:
-        if self.session.get_bind().dialect.name == "postgresql":
-            seq = f"{self.table.name}_id_seq"
-            ids = self.session.scalars(
-                sa.select(sa.func.nextval(seq)).select_from(sa.func.generate_series(1, self.block))
-            ).all()
-        else:
-            if self.next_sqlite is None:
-                top = self.session.scalar(sa.select(sa.func.max(self.table.c.id)))
-                self.next_sqlite = (top or 0) + 1
-            ids = list(range(self.next_sqlite, self.next_sqlite + self.block))
-            self.next_sqlite += self.block
-        self.free = sorted(ids, reverse=True)
+# ---------------------------------------------------------------- writing rows
 
 
 class _Importer:
-    """State of one file's import: the dedup index and the chunk not yet flushed."""
+    """One batch's import: places each entry (a new record, or merged into the one it
+    certainly duplicates) and writes the rows a chunk at a time."""
 
     def __init__(self, session: Session, review: Review, batch: ImportBatch, report: FileReport):
         self.session = session
-        self.review = review
-        self.batch = batch
+        self.review_id = review.id
+        self.batch_id = batch.id
+        self.created_by = batch.created_by
         self.report = report
-        self.index = load_certain_index(session, review.id)
+        self.library = KnownRecords(session, review.id)
         self.fingerprints = set(
             session.scalars(
                 sa.select(RecordSource.fingerprint).where(RecordSource.review_id == review.id)
             )
         )
-        # This chunk's new records, by their (pre-assigned) id, until it is flushed.
-        self.pending: dict[int, Record] = {}
-        self.record_ids = _Ids(session, Record.__table__)
-        self.source_ids = _Ids(session, RecordSource.__table__)
-        self.chunk: list[object] = []
-        self.placed: list[tuple[str, Record]] = []
+        self.record_ids = ReservedIds(session, Record.__table__, CHUNK)
+        self.source_ids = ReservedIds(session, RecordSource.__table__, CHUNK)
+        # The chunk not yet written; a new record's row stays changeable until then.
+        self.records: dict[int, dict[str, Any]] = {}
+        self.sources: list[dict[str, Any]] = []
+        self.merges: list[dict[str, Any]] = []
+        self.updates: dict[int, dict[str, Any]] = {}  # written records' filled columns
+        # The time of the chunk's rows (given, so that no row runs the column defaults).
+        self.now = utcnow()
 
     def add(self, data: RecordData) -> None:
-        self.report.read += 1
-        fp = fingerprint(self.report.format, data.raw)
+        report = self.report
+        report.read += 1
+        fp = fingerprint(report.format, data.raw)
         if fp in self.fingerprints:
-            self.report.unchanged += 1
+            report.unchanged += 1
             return
         self.fingerprints.add(fp)
-        fields = record_fields(data)
-        source = RecordSource(
-            id=self.source_ids.take(),
-            review_id=self.review.id,
-            batch_id=self.batch.id,
-            entry_key=data.entry_key,
-            line=data.line or None,
-            fingerprint=fp,
-            raw=data.raw,
-            data=data.to_json(),
+        stored = data.to_json()
+        columns = _columns(stored)
+        source_id = self.source_ids.take()
+        match = self.library.index.find(columns["doi"], columns["pmid"], columns["match_key"])
+        if match is None:
+            record_id = self.record_ids.take()
+            self.records[record_id] = {
+                "id": record_id,
+                "review_id": self.review_id,
+                **columns,
+                "created_at": self.now,
+                "updated_at": self.now,
+            }
+            self.library.add(record_id, columns)
+            report.imported += 1
+        else:
+            record_id = match.record_id
+            filled, changes = self.library.fill(record_id, columns)
+            if changes:
+                row = self.records.get(record_id)
+                (row if row is not None else self.updates.setdefault(record_id, {})).update(changes)
+            self.merges.append(
+                {
+                    "review_id": self.review_id,
+                    "record_id": record_id,
+                    "rule": match.rule,
+                    "score": 1.0,
+                    "filled": filled,
+                    "source_ids": [source_id],
+                    "created_by": self.created_by,
+                    "created_at": self.now,
+                }
+            )
+            report.merged_duplicates += 1
+        self.sources.append(
+            {
+                "id": source_id,
+                "review_id": self.review_id,
+                "record_id": record_id,
+                "batch_id": self.batch_id,
+                "entry_key": data.entry_key,
+                "line": data.line or None,
+                "fingerprint": fp,
+                "raw": data.raw,
+                "data": stored,
+            }
         )
-        match = self.index.find(fields["doi"], fields["pmid"], fields["match_key"])
-        with self.session.no_autoflush:  # the chunk is flushed whole, below
-            placed = self._place(fields, source, match)
-        if self.report.records is not None:
-            self.placed.append((data.entry_key, placed))
-        if len(self.chunk) >= CHUNK:
+        if report.records is not None:
+            report.records[data.entry_key] = record_id
+        if len(self.sources) >= CHUNK:
             self.flush()
 
-    def _place(self, fields: dict[str, Any], source: RecordSource, match: Match | None) -> Record:
-        """A new record for the entry, or the entry merged into the one it duplicates."""
-        if match is None:
-            record = Record(id=self.record_ids.take(), review_id=self.review.id, **fields)
-            source.record = record
-            self.pending[record.id] = record
-            self.index.add(record.id, fields["doi"], fields["pmid"], fields["match_key"])
-            self.chunk += (record, source)
-            self.report.imported += 1
-            return record
-        else:
-            survivor = self._resolve(match.record_id)
-            source.record = survivor
-            filled = fill_empty(survivor, fields)
-            merge = Merge(
-                review_id=self.review.id,
-                record=survivor,
-                rule=match.rule,
-                score=1.0,
-                filled=filled,
-                source_ids=[source.id],
-                created_by=self.batch.created_by,
-            )
-            self.chunk += (source, merge)
-            self.report.merged_duplicates += 1
-            return survivor
-
-    def _resolve(self, record_id: int) -> Record:
-        if record_id in self.pending:
-            return self.pending[record_id]
-        record = self.session.get(Record, record_id)
-        assert record is not None, f"record {record_id} vanished during import"
-        self.chunk.append(record)
-        return record
-
     def flush(self) -> None:
-        self.session.add_all(self.chunk)
-        self.session.flush()
-        if self.report.records is not None:
-            self.report.records.update((key, record.id) for key, record in self.placed)
-            self.placed.clear()
-        for obj in self.chunk:
-            if obj in self.session:
-                self.session.expunge(obj)
-        self.pending.clear()
-        self.chunk.clear()
+        """Write the chunk: its new records, sources and merges, the filled fields of
+        records written before, and the search outbox's rows for all of those."""
+        connection = self.session.connection()
+        if self.records:
+            connection.execute(sa.insert(Record.__table__), list(self.records.values()))
+        if self.sources:
+            connection.execute(sa.insert(RecordSource.__table__), self.sources)
+        if self.merges:
+            connection.execute(sa.insert(Merge.__table__), self.merges)
+        # Filled fields of records written before: one executemany per set of columns.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for record_id, values in self.updates.items():
+            groups.setdefault(tuple(sorted(values)), []).append({"record_id": record_id, **values})
+        update = sa.update(Record.__table__).where(Record.id == sa.bindparam("record_id"))
+        for rows in groups.values():
+            connection.execute(update, rows)
+        changed = [*self.records, *self.updates]
+        if changed:
+            queue_records(self.session, self.review_id, changed)
+        if self.updates:
+            _expire(self.session, self.updates.keys())
+        self.records.clear()
+        self.sources.clear()
+        self.merges.clear()
+        self.updates.clear()
+        self.now = utcnow()
+
+
+def _expire(session: Session, record_ids: Iterable[int]) -> None:
+    """Records this session had loaded and a Core UPDATE changed: read them again."""
+    ids = set(record_ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Record) and sa.inspect(obj).identity[0] in ids:
+            session.expire(obj)
 
 
 def import_file(
@@ -294,6 +291,9 @@ def import_items(
         report.records = {}
     # Every reader's entries pass here: text no database can store (NUL) is cleaned, noted.
     items = storable_items(items, report.warnings)
+    if session.get_bind().dialect.name == "postgresql":
+        lock = sa.func.pg_advisory_xact_lock(_LOCKS, sa.cast(review.id, sa.Integer))
+        session.execute(sa.select(lock))
     batch = ImportBatch(
         review_id=review.id,
         file_name=file_name,
