@@ -121,7 +121,7 @@ def test_unreadable_file_fails_with_one_line_and_keeps_the_others(review_cli, tm
     errors = result.stderr.strip().splitlines()
     assert errors == [
         f"Error: {bad}: not a bibliography file (no BibTeX, RIS, PubMed/MEDLINE, "
-        "Web of Science or CSL-JSON entries found)",
+        "Web of Science or CSL-JSON entries, nor a table with a title column, found)",
         f"Error: {latin1}: line 2: not valid utf-8 (byte 0xe9); "
         "save the file as UTF-8 and import it again",
         f"Error: {tmp_path / 'missing.bib'}: no such file",

@@ -45,12 +45,21 @@ def test_0002_keeps_the_outcomes_the_rule_gives(database_url, engine):
     schema.downgrade(database_url, "0001")
     with Session(engine, expire_on_commit=False) as session:
         users = [User(email=f"u{n}@example.org") for n in range(3)]
-        single, dual = (
-            Review(slug="s", title="S"),
-            Review(slug="d", title="D", screening_mode="dual"),
-        )
-        session.add_all([*users, single, dual])
+        session.add_all(users)
         session.flush()
+        # Reviews too with the columns schema 0001 has.
+        reviews_table = Review.__table__
+        single, dual = (
+            _Row(
+                session.scalar(
+                    sa.insert(reviews_table)
+                    .values(slug=slug, title=slug.upper(), screening_mode=mode)
+                    .returning(reviews_table.c.id)
+                )
+            )
+            for slug, mode in (("s", "single"), ("d", "dual"))
+        )
+        single.slug, dual.slug = "s", "d"
         # Records inserted with the columns schema 0001 has (the model has more now).
         table = Record.__table__
         records = {
