@@ -108,8 +108,10 @@ def queue_records_now(session: Session, keys: Iterable[tuple[int, int]]) -> None
 
 
 def queue_records(session: Session, review_id: int, record_ids: Iterable[int]) -> None:
-    """Queue records changed by statements the listener cannot see (bulk updates)."""
-    queue_records_now(session, ((review_id, i) for i in set(record_ids)))
+    """Queue records changed by statements the listener cannot see (bulk updates, the
+    import's Core inserts); nothing when this session's search needs no outbox."""
+    if session.info.get(QUEUES, True):
+        queue_records_now(session, ((review_id, i) for i in set(record_ids)))
 
 
 _BULK = {Record: Record.id, **{cls: cls.record_id for cls in _WITH_RECORD}}
