@@ -69,7 +69,7 @@ def test_a_failed_write_shows_the_apps_error_page(tagging, database_url):
         assert response.status_code == 500
         assert "<h1>Server error</h1>" in page
         assert "Something went wrong on the server; the error is logged." in page
-        assert '<span class="who">Rita</span>' in page  # the header, read afresh
+        assert 'class="who" title="Your account">Rita</a>' in page  # the header, read afresh
         assert "Traceback" not in page and "audit log refuses" not in page
         assert _tags(site) == 0
     finally:
@@ -102,7 +102,7 @@ def test_a_locked_sqlite_database_gives_503_with_a_retry_hint(env, database_url)
                 "The database is busy (an import may be running); nothing was saved. "
                 "Try again in 5 seconds." in page
             )
-            assert '<span class="who">Rita</span>' in page
+            assert 'class="who" title="Your account">Rita</a>' in page
             # Reading goes on meanwhile: pages still open.
             assert rita.get(f"/r/ai-sw/records/{record}").status_code == 200
         finally:
