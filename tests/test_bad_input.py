@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from litreview import screening
+from litreview.accounts import invites
 from litreview.db import Base
 from litreview.ingest.record_data import Author, EntryError, RecordData
 from litreview.ingest.text_clean import storable, storable_items
@@ -286,6 +287,18 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
         if method == "GET" and rule.endpoint not in ("static", "auth.signin", "home.new_review"):
             pages.append((lead, url_for_rule(rule, values, {})))
     pages += [(lead, f"/r/ai-sw/records/{r}") for r in values["more_records"]]
+    # The admin's accounts page, and one-time links: joining (signed out, and signed in
+    # as someone not yet a member) and a password reset.
+    joining = invites.invite(site.session, site.review, "reviewer", by=admin)
+    second = invites.invite(site.session, site.review, "viewer", by=admin)
+    reset = invites.reset_link(site.session, site.users["rita@example.org"], by=admin)
+    site.session.commit()
+    pages += [
+        (ada, "/admin/accounts"),
+        (anonymous, invites.link_path(invites.INVITE, joining.token)),
+        (ada, invites.link_path(invites.INVITE, second.token)),
+        (anonymous, invites.link_path(invites.RESET, reset.token)),
+    ]
     found: list[tuple[Client, str, dict[str, Any]]] = []
     for client, url in pages:
         with client.get(url) as response:
