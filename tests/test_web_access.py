@@ -74,6 +74,7 @@ EXPECTED = {
     "POST review.screen_decide": "reviewer",
     "POST review.screen_skip": "reviewer",
     "POST review.screen_undo": "reviewer",
+    "POST review.screen_order": "reviewer",
     "GET review.conflicts": "viewer",
     "POST review.conflict_resolve": "reviewer",
     "GET review.records": "viewer",
