@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from litreview import audit
+from litreview.db import insert_unless_present
 from litreview.errors import Invalid, NotFound
 from litreview.ingest.dedup import Candidate, Pair, probable_pairs, record_match_key
 from litreview.ingest.record_data import Author, RecordData
@@ -93,14 +94,15 @@ def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: st
     _live_record(session, review, a_id)
     _live_record(session, review, b_id)
     low, high = sorted((a_id, b_id))
-    exists = session.scalar(
-        sa.select(KeepApart.id).where(KeepApart.record_a_id == low, KeepApart.record_b_id == high)
+    # One statement inserts unless the pair is there: two people keeping the same pair
+    # apart at the same moment leave one row and one audit entry, and neither an error.
+    created = insert_unless_present(
+        session,
+        KeepApart.__table__,
+        {"review_id": review.id, "record_a_id": low, "record_b_id": high, "created_by": actor},
+        unique=("record_a_id", "record_b_id"),
     )
-    if exists is None:
-        session.add(
-            KeepApart(review_id=review.id, record_a_id=low, record_b_id=high, created_by=actor)
-        )
-        session.flush()
+    if created:
         audit.log(
             session,
             actor,
