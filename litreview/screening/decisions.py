@@ -113,6 +113,12 @@ def _require_full_text(session: Session, review: Review, record_id: int) -> None
         raise Invalid(
             f"record {record_id} is not in full-text screening: at title/abstract it is {state}"
         )
+    marked = session.scalar(sa.select(Record.not_retrievable_at).where(Record.id == record_id))
+    if marked is not None:
+        raise Invalid(
+            f"record {record_id}'s report is marked not retrievable: "
+            "clear the mark (the report turned up) before screening its full text"
+        )
 
 
 def _checked(
