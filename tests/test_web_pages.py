@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from litreview import screening
 from litreview.accounts import users as accounts
 from litreview.evidence import tags as tagging
+from litreview.jobs.work import incoming_dir
 from litreview.library import reviews
 from litreview.models import (
     Annotation,
@@ -198,7 +199,7 @@ def test_import_in_the_background_with_a_report_per_file(site):
     batch_label = site.session.scalar(sa.text("select source_label from import_batch"))
     assert batch_label == "Scopus 2025-03-01"
     # The uploaded files are gone once imported; nothing of them is served.
-    uploads = site.app.config["LITREVIEW_SETTINGS"].data_dir / "uploads"
+    uploads = incoming_dir(site.app.config["LITREVIEW_SETTINGS"])
     assert not any(uploads.rglob("*.ris"))
     # Importing the same file again adds nothing, and says so.
     again_job = upload(rita, "/r/ai-sw/import", ("scopus.ris", good)).location
