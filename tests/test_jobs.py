@@ -8,6 +8,7 @@ data folders: what one app server starts, the other shows, with the same progres
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -110,9 +111,12 @@ class Worker:
     """`litreview worker` in a process of its own, on app server A's data folder (where
     A saved the uploads: the attachment store every machine of a team shares)."""
 
-    def __init__(self, data_dir: Path, database_url: str, *args: str) -> None:
+    def __init__(
+        self, data_dir: Path, database_url: str, *args: str, env: dict[str, str] | None = None
+    ) -> None:
         env = {
             **os.environ,
+            **(env or {}),
             "LITREVIEW_DATABASE_URL": database_url,
             "LITREVIEW_DATA_DIR": str(data_dir),
             "LITREVIEW_JOBS": "queue",
@@ -245,6 +249,68 @@ def test_a_job_whose_workers_keep_dying_is_reported_failed(two_servers, workers,
         states = conn.execute(sa.text("SELECT status::text FROM procrastinate_jobs")).scalars()
         assert list(states) == ["failed"]
     engine.dispose()
+
+
+def test_a_pdf_uploaded_on_one_server_is_read_by_the_worker_and_shown_on_the_other(
+    two_servers, workers, pg_url, tmp_path
+):
+    from tests.pdfmaker import text_pdf
+
+    a, b = two_servers
+    [record_id] = a.add_records(1)
+    rita_a, rita_b = a.client("rita@example.org"), b.client("rita@example.org")
+    url = f"/r/ai-sw/records/{record_id}"
+    posted = rita_a.post(
+        f"{url}/attachments",
+        {"pdf": (io.BytesIO(text_pdf(["Consent and data protection", "Page two"])), "p.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert posted.status_code == 303
+    assert "p.pdf is being read in the background" in rita_a.page(posted.location)
+    workers(tmp_path / "a", pg_url)
+    deadline = time.monotonic() + 60
+    while "p.pdf" not in rita_b.page(url):
+        assert time.monotonic() < deadline, "the worker did not attach the PDF"
+        time.sleep(0.2)
+    a.session.expire_all()
+    [job] = a.session.scalars(sa.select(Job).where(Job.kind == "attach.pdfs")).all()
+    assert (job.state, job.runner, job.attempts) == ("done", "queue", 1)
+    assert job.progress["files"][0]["report"]["text_pages"] == 2
+
+
+def test_zotero_in_queue_mode_a_typed_key_stays_in_the_app_server_the_worker_uses_its_own(
+    two_servers, workers, pg_url, tmp_path, monkeypatch
+):
+    from tests.test_web_zotero import API_KEY
+    from tests.zotero_server import Library, ZoteroServer, article
+
+    a, b = two_servers
+    library = Library(api_key=API_KEY)
+    library.add_many([article(n) for n in range(3)])
+    with ZoteroServer(library) as server:
+        monkeypatch.setenv("LITREVIEW_ZOTERO_API_URL", server.url)
+        rita_a, rita_b = a.client("rita@example.org"), b.client("rita@example.org")
+        form = {"action": "import", "library_type": "group", "library_id": "12345"}
+        typed = rita_a.post("/r/ai-sw/import/zotero", {**form, "api_key": API_KEY}).location
+        # No worker runs: the job with the typed key runs in app server A, and B shows it.
+        done = poll(rita_b, typed, lambda s: s["state"] not in ("queued", "running"))
+        assert done["state"] == "done", done
+        assert '<td id="z-imported">3</td>' in rita_b.page(typed)
+        # A sync without a key typed goes to the queue; the worker has a key of its own.
+        library.add_many([article(7)])
+        synced = rita_b.post("/r/ai-sw/import/zotero", {"action": "sync"}).location
+        assert poll(rita_a, synced, lambda s: True)["state"] == "queued"
+        workers(tmp_path / "a", pg_url, env={"LITREVIEW_ZOTERO_API_KEY": API_KEY})
+        done = poll(rita_a, synced, lambda s: s["state"] not in ("queued", "running"))
+        assert done["state"] == "done", done
+        assert '<td id="z-imported">1</td>' in rita_a.page(synced)
+    a.session.expire_all()
+    runs = a.session.execute(sa.select(Job.kind, Job.runner).order_by(Job.created_at)).all()
+    assert runs == [("zotero.import", "inprocess"), ("zotero.sync", "queue")]
+    for job in a.session.scalars(sa.select(Job)):
+        assert API_KEY not in json.dumps([job.payload, job.progress, job.report, job.error])
+    queued = a.session.execute(sa.text("SELECT args::text FROM procrastinate_jobs")).scalars()
+    assert not any(API_KEY in args for args in queued)
 
 
 def test_in_process_jobs_are_in_the_database_and_listed(site_env, cli):

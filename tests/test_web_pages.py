@@ -424,7 +424,7 @@ def test_record_page_tags_annotations_and_pdf_upload(site, tmp_path):
     with rita.get(f"{url}/attachments/{attachment.id}") as served:
         assert served.get_data() == pdf
         assert served.headers["Content-Disposition"] == "inline; filename=etc_Paper_One.pdf"
-    assert not any((site.app.config["LITREVIEW_SETTINGS"].data_dir / "uploads").rglob("*.pdf"))
+    assert not any(incoming_dir(site.app.config["LITREVIEW_SETTINGS"]).rglob("*.pdf"))
     assert (
         site.session.scalar(
             sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "record.untag")

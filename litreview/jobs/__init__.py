@@ -1,4 +1,4 @@
-"""Background jobs: imports, Zotero syncs, PDF text extraction, reindexing.
+"""Background jobs: imports from the browser, Zotero imports and syncs, PDF text extraction.
 
 The ``job`` table (:class:`litreview.models.Job`) is the one record of every job's
 kind, review, actor, state (queued, running, done, failed), progress, report or error,

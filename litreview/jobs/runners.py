@@ -6,10 +6,9 @@
   stopped mid-job leaves the job to be shown as stopped after ``store.STALE_AFTER``.
 * :class:`QueueRunner` (LITREVIEW_JOBS=queue, PostgreSQL only): the job goes to the
   queue in the database and a ``litreview worker`` runs it (see :mod:`.taskqueue`).
-  Two kinds of job still run in the app server that asked: a Zotero job given an API
+  One kind of job still runs in the app server that asked: a Zotero job given an API
   key in the form (the key stays in that process's memory, never in the database the
-  queue lives in), and a search reindex (the index belongs to that machine's data
-  folder).
+  queue lives in; a worker given LITREVIEW_ZOTERO_API_KEY runs the others).
 """
 
 from __future__ import annotations
@@ -27,8 +26,6 @@ from litreview.jobs.work import Context, run_job
 
 log = logging.getLogger(__name__)
 
-# Kinds whose work belongs to the process that asks (see the module's docstring).
-LOCAL_KINDS = frozenset({"search.reindex"})
 NOT_QUEUED = "the job could not be queued ({error}); nothing was done: try again"
 
 
@@ -61,7 +58,8 @@ class InProcessRunner:
     ) -> str:
         """Record the job and start it; returns its id. ``secrets`` reach the run in
         memory only."""
-        job_id = _add(self.factory, kind, review_id, actor, self.name, payload, progress, job_id)
+        # "inprocess" even from a QueueRunner: this process runs it (and nobody else can).
+        job_id = _add(self.factory, kind, review_id, actor, "inprocess", payload, progress, job_id)
         context = Context(self.factory, self.settings, self.after_commit, dict(secrets or {}))
         thread = threading.Thread(
             target=run_job, args=(context, job_id), name=f"job-{job_id[:8]}", daemon=True
@@ -111,7 +109,7 @@ class QueueRunner(InProcessRunner):
         job_id: str | None = None,
         secrets: dict[str, str] | None = None,
     ) -> str:
-        if secrets or kind in LOCAL_KINDS:
+        if secrets:  # kept in this process's memory: run here
             return super().enqueue(
                 kind,
                 review_id=review_id,

@@ -12,8 +12,9 @@
   LITREVIEW_ZOTERO_API_KEY; never written to the job.
 * ``attach.pdfs``: PDFs uploaded for one record, their text extracted page by page,
   one transaction per file.
-* ``search.reindex``: rebuild the search index of the data folder of the process that
-  runs it (so the web app runs it in-process: an index belongs to one machine).
+
+Not jobs: applying the search outbox and rebuilding an index (the index they write
+belongs to one machine's data folder; see :mod:`litreview.jobs`), and ranking retrains.
 
 Every run starts with :func:`litreview.jobs.store.start_attempt` and ends with
 :func:`litreview.jobs.store.finish`; what it writes on the way is its progress.
@@ -273,25 +274,14 @@ def _attach_pdfs(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
                 if ctx.after_commit is not None:
                     ctx.after_commit()
                 entry["state"] = "done"
-                entry["report"] = attached.to_json()
+                # With the pages that have text: what the record page says of it.
+                entry["report"] = {
+                    **attached.to_json(),
+                    "text_pages": len(attached.attachment.pages),
+                }
             store.report_progress(ctx.factory, job.id, progress)
     store.finish(ctx.factory, job.id, progress)
     shutil.rmtree(folder, ignore_errors=True)
-
-
-# ------------------------------------------------------------------ search
-
-
-def _reindex(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
-    from litreview import search
-
-    def report(done: int, total: int) -> None:
-        progress.update(stage="indexing", done=done, total=total)
-        store.report_progress(ctx.factory, job.id, progress)
-
-    backend = search.open_backend(ctx.settings)
-    count = search.rebuild(ctx.factory, backend, review_id=job.review_id, progress=report)
-    store.finish(ctx.factory, job.id, progress, report={"indexed": count})
 
 
 KINDS: dict[str, Callable[[Context, Job, dict[str, Any]], None]] = {
@@ -299,7 +289,6 @@ KINDS: dict[str, Callable[[Context, Job, dict[str, Any]], None]] = {
     "zotero.import": _zotero,
     "zotero.sync": _zotero,
     "attach.pdfs": _attach_pdfs,
-    "search.reindex": _reindex,
 }
 
 

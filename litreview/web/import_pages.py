@@ -36,14 +36,10 @@ from litreview.library.listing import import_batches
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
-from litreview.web.helpers import actor, form_text
+from litreview.web.helpers import actor, form_text, jobs
 from litreview.web.helpers import review as this_review
 
 MAX_FILES = 20
-
-
-def jobs() -> InProcessRunner:
-    return current_app.extensions["litreview.jobs"]
 
 
 def make_jobs(app: Flask) -> InProcessRunner:
