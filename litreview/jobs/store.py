@@ -144,10 +144,11 @@ def finish(
         _live.pop(job_id, None)
 
 
-def requeue(session: Session, job_id: str, note: str) -> None:
-    """Put a job whose runner died back in the queue, saying why (flush only)."""
-    job = session.get(Job, job_id)
-    if job is not None and job.state not in ("done", "failed"):
+def requeue(session: Session, job_id: str, note: str, *, attempts: int) -> None:
+    """Show a job whose runner died as queued again, saying why (flush only); nothing if
+    it has started another attempt than ``attempts`` since, or ended."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is not None and job.state == "running" and job.attempts == attempts:
         job.state = "queued"
         job.progress = {**job.progress, "note": note}
         job.updated_at = utcnow()
@@ -193,7 +194,7 @@ def as_status(job: Job) -> dict[str, Any]:
     with _live_lock:
         progress = _live.get(job.id, progress)
     state, error = job.state, job.error
-    if _stale(job, utcnow()):
+    if job.id not in _live and _stale(job, utcnow()):  # in _live: running here, now
         state, error = "failed", STOPPED
     return {
         **progress,

@@ -104,9 +104,9 @@ async def reap(app, factory: sessionmaker[Session], stalled_after: float, max_at
         job_id = str(queued.task_kwargs.get("job_id", ""))
         attempts = await asyncio.to_thread(_attempts, factory, job_id)
         if attempts is not None and attempts < max_attempts:
-            # Our row first: the retried job may start at once and mark it running.
-            await asyncio.to_thread(_settle, factory, job_id, None)
-            await app.job_manager.retry_job(queued)
+            await app.job_manager.retry_job(queued)  # raises if another worker did first
+            # Our row then, unless the retried job has started already (a new attempt).
+            await asyncio.to_thread(_requeue, factory, job_id, attempts)
             done.append((job_id, "retried"))
         else:
             await app.job_manager.finish_job(queued, status=Status.FAILED, delete_job=False)
@@ -127,12 +127,15 @@ def _attempts(factory: sessionmaker[Session], job_id: str) -> int | None:
         return job.attempts if job is not None else None
 
 
-def _settle(factory: sessionmaker[Session], job_id: str, error: str | None) -> None:
+def _requeue(factory: sessionmaker[Session], job_id: str, attempts: int) -> None:
     with factory() as session:
-        if error is None:
-            store.requeue(session, job_id, RETRYING)
-        else:
-            store.fail(session, job_id, error)
+        store.requeue(session, job_id, RETRYING, attempts=attempts)
+        session.commit()
+
+
+def _settle(factory: sessionmaker[Session], job_id: str, error: str) -> None:
+    with factory() as session:
+        store.fail(session, job_id, error)
         session.commit()
 
 
