@@ -21,20 +21,22 @@ Who runs a job is a setting, LITREVIEW_JOBS (:mod:`.runners`):
   server loses nothing and a worker killed mid-job has its job retried or failed with a
   clear message (:mod:`.taskqueue`).
 
-The queue: procrastinate, not rq. Measured side by side on this machine
-(``bench/bench_jobs.py``, figures in bench/RESULTS.md): enqueueing costs procrastinate
-a few ms (a transaction and a NOTIFY; rq under 1 ms), but a job starts sooner (about
-15 ms against 50) and trivial jobs go through faster (about 90/s against 17/s with
-rq's default forking worker); for jobs that take seconds to minutes neither matters.
-What decides is what the issue asks of a team server: app servers share nothing but
-PostgreSQL. procrastinate keeps the queue in that PostgreSQL (no Redis to run, secure,
-back up and monitor), a job is a row beside the data it works on, and a worker killed
-with kill -9 is found by its stale heartbeat within ``stalled_after`` seconds and its
-job put back (``get_stalled_jobs``/``retry_job``). With rq the killed job stayed
-"started" until its ``job_timeout`` ran out (600 s here, and an import needs a long one),
-then went to the failed registry; a kill -9 of ``rq worker`` alone even left its forked
-work horse running the job. procrastinate is pinned with a lower bound in
-pyproject.toml; its schema is created by migration 0008 (PostgreSQL only).
+The queue: procrastinate, not rq. Measured side by side on this (shared, busy) 2-core
+machine (``bench/bench_jobs.py``; figures in bench/RESULTS.md, "Job queue"):
+enqueueing costs procrastinate 4-8 ms of wall time (a transaction and a NOTIFY; 0.5 ms
+of CPU) against rq's 0.4 ms, but a job starts sooner (median 15-20 ms against 50-65 ms)
+and trivial jobs go through faster (55-90 per second against 13-17 with rq's default
+forking worker); for jobs that take seconds to minutes none of this matters. What
+decides is what a team server must be: app servers that share nothing but PostgreSQL.
+procrastinate keeps the queue in that PostgreSQL (no Redis to run, secure, back up and
+watch), a job is a row beside the data it works on, and a worker killed with kill -9 is
+found by its stale heartbeat within ``stalled_after`` seconds (5 s in the benchmark) and
+its job put back in the queue (``get_stalled_jobs``/``retry_job``, procrastinate's
+documented way). With rq's defaults the killed job stayed "started" for 90 s, then went
+to the failed registry as abandoned, to be run again only with a retry policy; and a
+kill -9 of ``rq worker`` alone left its forked work horse running the job. procrastinate
+is pinned with a lower bound in pyproject.toml; its schema is created by migration 0008
+(PostgreSQL only).
 
 Ranking retrains (:mod:`litreview.screening.retraining`) stay in a thread of each app
 server: a retrain is asked for after every decision and does nothing unless one is
