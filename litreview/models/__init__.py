@@ -30,6 +30,7 @@ from litreview.models.screening import (
     RankedRecord,
     Ranking,
     Resolution,
+    ScreeningSkip,
     StageOutcome,
 )
 from litreview.models.zotero import ZoteroLink
@@ -57,6 +58,7 @@ __all__ = [
     "Resolution",
     "Review",
     "ReviewQuestion",
+    "ScreeningSkip",
     "SearchOutbox",
     "SignInAttempt",
     "StageOutcome",

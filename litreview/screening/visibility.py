@@ -56,7 +56,9 @@ def sees_others(
     review: Review, role: str | None, *, decided_myself: bool, votes: int, resolved: bool
 ) -> bool:
     """Whether a person with ``role`` sees the other reviewers' decisions on a record at a
-    stage where ``votes`` reviewers decided (see the module docstring): the blind rule."""
+    stage where ``votes`` reviewers decided (see the module docstring): the blind rule.
+    ``resolved``: settled without the votes the mode needs (a resolution, or a decision
+    kept as settled alone when the review switched to dual mode)."""
     if review.screening_mode != "dual" or role == "lead":
         return True
     return decided_myself or resolved or votes >= needed(review)
@@ -69,11 +71,12 @@ def visible_decisions(
     check_stage(stage)
     review_record(session, review, record_id)
     decisions = current_decisions(session, record_id, stage)
-    resolved = session.scalar(
-        sa.select(StageOutcome.resolved).where(
+    kept = session.execute(
+        sa.select(StageOutcome.resolved, StageOutcome.outcome).where(
             StageOutcome.record_id == record_id, StageOutcome.stage == stage
         )
-    )
+    ).first()
+    resolved = kept is not None and (kept.resolved or kept.outcome is not None)
     mine = any(d.user_id == user.id for d in decisions)
     if sees_others(
         review,
@@ -148,7 +151,8 @@ def history(
                 role,
                 decided_myself=any(d.user_id == for_user.id for d in at_stage),
                 votes=len(at_stage),
-                resolved=any(r.stage == stage and r.current for r in resolutions),
+                resolved=any(r.stage == stage and r.current for r in resolutions)
+                or (len(at_stage) == 1 and at_stage[0].settled_alone),
             ):
                 hidden.add(stage)
         decisions = [d for d in decisions if d.stage not in hidden or d.user_id == for_user.id]
