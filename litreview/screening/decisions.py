@@ -357,6 +357,14 @@ def current_decisions(session: Session, record_id: int, stage: str) -> list[Deci
     )
 
 
+def may_resolve(role: str | None, user_id: int, decisions: list[Decision]) -> bool:
+    """Whether a person with ``role`` may resolve a record with these current decisions:
+    a lead, or a reviewer who did not decide it (a third reviewer)."""
+    if role == "lead":
+        return True
+    return role == "reviewer" and all(d.user_id != user_id for d in decisions)
+
+
 def resolve(
     session: Session,
     review: Review,
@@ -376,7 +384,7 @@ def resolve(
     """
     role, reason, note = _checked(session, review, record_id, user, stage, decision, reason, note)
     decisions = current_decisions(session, record_id, stage)
-    if role != "lead" and any(d.user_id == user.id for d in decisions):
+    if not may_resolve(role, user.id, decisions):
         raise NotAllowed(
             f"{user.email} decided record {record_id} at {stage}: "
             "a lead or a third reviewer resolves it"

@@ -252,7 +252,7 @@ class Place:
 def place(session: Session, review: Review, user: User, stage: str, record_id: int) -> Place:
     """How many records there are at ``stage``, how many ``user`` still has to screen
     (records settled by others count as done), and the number the record shown gets:
-    one more than those done, when it is still to screen. Three queries."""
+    one more than those done, when it is still to screen. One query."""
     check_stage(stage)
     live = [
         Record.review_id == review.id,
@@ -261,8 +261,12 @@ def place(session: Session, review: Review, user: User, stage: str, record_id: i
     ]
     if stage == FULL_TEXT:
         live.append(Record.id.in_(went_on_to_full_text(review)))
-    total = session.scalar(sa.select(sa.func.count(Record.id)).where(*live))
     waiting = to_screen(review, user, stage)
-    left = session.scalar(sa.select(sa.func.count()).select_from(waiting.subquery()))
-    here = session.scalar(sa.select(sa.exists(waiting.where(Record.id == record_id))))
+    total, left, here = session.execute(
+        sa.select(
+            sa.select(sa.func.count(Record.id)).where(*live).scalar_subquery(),
+            sa.select(sa.func.count()).select_from(waiting.subquery()).scalar_subquery(),
+            sa.exists(waiting.where(Record.id == record_id)),
+        )
+    ).one()
     return Place(total, left, total - left + 1 if here else None)

@@ -38,7 +38,7 @@ from litreview.models import (
     User,
 )
 from litreview.models.screening import STAGES
-from litreview.screening.decisions import current_decisions
+from litreview.screening.decisions import current_decisions, may_resolve
 from litreview.screening.outcomes import CONFLICT, check_stage, needed, outcomes_at
 from litreview.screening.sql import current
 
@@ -199,6 +199,22 @@ def conflicts(session: Session, review: Review, stage: str) -> list[Conflict]:
         for row in rows:
             by_record[row.record_id].append(row)
     return [Conflict(record=r, stage=stage, decisions=by_record[r.id]) for r in records]
+
+
+def on_conflicts_page(
+    review: Review, role: str | None, user_id: int, decisions: list[Decision]
+) -> list[Decision]:
+    """The decisions on a record in conflict that a person sees on the conflicts page.
+
+    Single mode hides nothing. In blind dual mode the page shows both sides only to
+    those who may resolve the record (a lead, or a reviewer who did not decide it:
+    ``decisions.may_resolve``): a reviewer whose decision is one side sees their own
+    and that the other differs, so that the case is settled by a third view rather than
+    argued by the two who disagree; a viewer sees that there is a conflict.
+    """
+    if review.screening_mode != "dual" or may_resolve(role, user_id, decisions):
+        return decisions
+    return [d for d in decisions if d.user_id == user_id]
 
 
 def decisions_to_learn_from(

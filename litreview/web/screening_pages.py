@@ -29,6 +29,7 @@ from litreview.library.listing import record_with_sources
 from litreview.models import Record
 from litreview.screening import prioritised, queue, skips
 from litreview.screening.decisions import reason_required
+from litreview.screening.outcomes import outcome_counts
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -99,7 +100,7 @@ def _page(
         "pages": pages,
         "skipped": skips.waiting_count(db(), rv, user, stage),
         "place": queue.place(db(), rv, user, stage, record.id),
-        "stage_stats": screening.stats(db(), rv)["stages"][stage],
+        "stage_counts": outcome_counts(db(), rv, stage),
         "reasons": rv.exclusion_reasons or [],
         "reason_required": reason_required(rv, stage),
         "retrieval": retrieval.mark_of(record) if full else None,
