@@ -61,6 +61,9 @@ def _not_done_for(review: Review, user: User | None, stage: str) -> list[sa.Colu
     """
     conditions = []
     if stage == FULL_TEXT:
+        # A report marked not retrievable (``evidence.retrieval``) cannot be read: it
+        # leaves the full-text queue until the mark is cleared.
+        conditions.append(Record.not_retrievable_at.is_(None))
         # outcomes.went_on_to_full_text as a probe of this record alone.
         conditions.append(
             sa.exists().where(
@@ -139,10 +142,11 @@ def next_record(
     """The next record ``user`` has to screen at ``stage``, or None when done.
 
     Title/abstract: every live record. Full text: live records whose title/abstract
-    outcome is include or maybe. Left out: records this user decided, records with a
-    resolution, and records decided by enough reviewers already (anyone, in single
-    mode; two others, in dual mode). ``skip_ids`` are records the user put off (ids,
-    or a SELECT of them: :func:`.skips.skipped`).
+    outcome is include or maybe, unless their report is marked not retrievable. Left
+    out: records this user decided, records with a resolution, and records decided by
+    enough reviewers already (anyone, in single mode; two others, in dual mode).
+    ``skip_ids`` are records the user put off (ids, or a SELECT of them:
+    :func:`.skips.skipped`).
 
     ``order``: "relevance" or "id" (None: the review's choice); see the module.
     ``after_id`` starts after that record in the order (it does not wrap around). In
@@ -250,7 +254,8 @@ class Place:
 
 
 def place(session: Session, review: Review, user: User, stage: str, record_id: int) -> Place:
-    """How many records there are at ``stage``, how many ``user`` still has to screen
+    """How many records there are at ``stage`` (at full text, reports marked not
+    retrievable left out), how many ``user`` still has to screen
     (records settled by others count as done), and the number the record shown gets:
     one more than those done, when it is still to screen. One query."""
     check_stage(stage)
@@ -260,7 +265,7 @@ def place(session: Session, review: Review, user: User, stage: str, record_id: i
         Record.withdrawn_at.is_(None),
     ]
     if stage == FULL_TEXT:
-        live.append(Record.id.in_(went_on_to_full_text(review)))
+        live += [Record.id.in_(went_on_to_full_text(review)), Record.not_retrievable_at.is_(None)]
     waiting = to_screen(review, user, stage)
     total, left, here = session.execute(
         sa.select(
