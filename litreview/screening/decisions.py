@@ -19,6 +19,9 @@ Rules this module keeps (the web and the CLI rely on them):
 * Every write takes the record's row lock first (PostgreSQL; SQLite has one writer),
   so writes on one record follow each other and its kept outcome
   (:mod:`litreview.screening.outcomes`) is computed from what they all wrote.
+
+Long because: deciding, undoing and resolving share the checks above (who, which
+reason, which record, the lock) and are read together when one of them changes.
 """
 
 from __future__ import annotations
