@@ -124,7 +124,8 @@ def screen_next(stage: str) -> object:
     )
     if record is None:
         decided = screening.decided_count(db(), rv, user, stage)
-        return render_template("screen_done.html", stage=stage, decided=decided)
+        previous = screening.previous_record(db(), rv, user, stage)
+        return render_template("screen_done.html", stage=stage, decided=decided, previous=previous)
     return _page(stage, _load(record.id), came_back=came_back)
 
 

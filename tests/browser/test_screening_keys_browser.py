@@ -255,6 +255,10 @@ def test_skip_survives_a_new_sign_in_and_previous_changes_a_decision(
         assert shown(page) == ids[4]
         press_and_wait(page, "e")
         assert "Nothing left to screen" in page.inner_text("main")
+        page.keyboard.press("p")  # back to the record decided last
+        page.wait_for_selector("#record-id")
+        assert shown(page) == ids[4]
+        assert "Your decision: Exclude" in page.inner_text(".decide")
     finally:
         context.close()
     decided = {r[0]: r[1] for r in mine(live_site, "rita@example.org", TA)}
