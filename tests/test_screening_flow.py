@@ -223,3 +223,29 @@ def test_the_conflicts_page_shows_both_sides_only_to_who_may_resolve(session, du
     # Single mode hides nothing.
     rv.screening_mode = "single"
     assert sees(dual.vic, "viewer") == both
+
+
+def test_place_agrees_with_the_queue(session, team):
+    """Counted from the kept outcomes, the place says what the queue says is left."""
+    from litreview.evidence import retrieval
+
+    ids, rv = team.records, team.review
+    screening.decide(session, rv, ids[0], team.ann, TA, "include")
+    screening.decide(session, rv, ids[1], team.ben, TA, "include")
+    screening.decide(session, rv, ids[2], team.ann, TA, "maybe")
+    screening.decide(session, rv, ids[2], team.ben, TA, "exclude")
+    reviews.update_settings(session, rv, actor=LEAD, screening_mode="dual")
+    screening.decide(session, rv, ids[3], team.ann, TA, "include")
+    screening.decide(session, rv, ids[4], team.ann, TA, "include")
+    screening.decide(session, rv, ids[4], team.cat, TA, "include")
+    screening.decide(session, rv, ids[0], team.ben, FT, "include")
+    retrieval.mark_not_retrievable(session, rv, ids[1], LEAD, "not held")
+    session.get(Record, ids[6]).merged_into_id = ids[7]
+    session.flush()
+    for user in (team.ann, team.ben, team.cat):
+        for stage in (TA, FT):
+            waiting = queue.to_screen(rv, user, stage)
+            left = session.scalar(sa.select(sa.func.count()).select_from(waiting.subquery()))
+            place = queue.place(session, rv, user, stage, ids[7])
+            assert place.left == left, (user.email, stage)
+    assert queue.place(session, rv, team.ann, FT, ids[4]).total == 2  # ids[1] not retrievable

@@ -28,7 +28,6 @@ from litreview.screening.outcomes import (
     TITLE_ABSTRACT,
     check_stage,
     needed,
-    went_on_to_full_text,
 )
 from litreview.screening.sql import current
 
@@ -255,23 +254,53 @@ class Place:
 
 def place(session: Session, review: Review, user: User, stage: str, record_id: int) -> Place:
     """How many records there are at ``stage`` (at full text, reports marked not
-    retrievable left out), how many ``user`` still has to screen
-    (records settled by others count as done), and the number the record shown gets:
-    one more than those done, when it is still to screen. One query."""
+    retrievable left out), how many ``user`` still has to screen (records settled by
+    others count as done), and the number the record shown gets: one more than those
+    done, when it is still to screen. One query.
+
+    Done is counted from the kept outcomes and the user's own decisions (index reads),
+    not by walking the queue: the same records as :func:`to_screen` leaves out.
+    """
     check_stage(stage)
-    live = [
-        Record.review_id == review.id,
-        Record.merged_into_id.is_(None),
-        Record.withdrawn_at.is_(None),
-    ]
+    o = StageOutcome
+    # The few records not screened here, listed once: merged away, withdrawn, and at
+    # full text reports marked not retrievable.
+    gone = [Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)]
     if stage == FULL_TEXT:
-        live += [Record.id.in_(went_on_to_full_text(review)), Record.not_retrievable_at.is_(None)]
-    waiting = to_screen(review, user, stage)
-    total, left, here = session.execute(
-        sa.select(
-            sa.select(sa.func.count(Record.id)).where(*live).scalar_subquery(),
-            sa.select(sa.func.count()).select_from(waiting.subquery()).scalar_subquery(),
-            sa.exists(waiting.where(Record.id == record_id)),
+        gone.append(Record.not_retrievable_at.is_not(None))
+    dead = sa.select(Record.id).where(Record.review_id == review.id, sa.or_(*gone))
+    if stage == FULL_TEXT:
+        total = sa.select(sa.func.count()).where(
+            o.review_id == review.id,
+            o.stage == TITLE_ABSTRACT,
+            o.outcome.in_(PASSES),
+            o.record_id.not_in(dead),
         )
+    else:
+        total = sa.select(sa.func.count(Record.id)).where(
+            Record.review_id == review.id, Record.id.not_in(dead)
+        )
+    here_rows = [o.review_id == review.id, o.stage == stage, o.record_id.not_in(dead)]
+    if needed(review) == 1:
+        # Someone decided or resolved it.
+        done = sa.select(sa.func.count()).where(*here_rows).scalar_subquery()
+    else:
+        mine = [
+            MINE.review_id == review.id,
+            MINE.stage == stage,
+            MINE.user_id == user.id,
+            current(MINE),
+        ]
+        own = sa.select(sa.func.count()).where(*mine, MINE.record_id.not_in(dead))
+        settled = sa.select(sa.func.count()).where(
+            *here_rows,
+            o.outcome.is_not(None),
+            ~sa.exists().where(*mine, MINE.record_id == o.record_id),
+        )
+        done = own.scalar_subquery() + settled.scalar_subquery()
+    waiting = to_screen(review, user, stage)
+    total_n, done_n, here = session.execute(
+        sa.select(total.scalar_subquery(), done, sa.exists(waiting.where(Record.id == record_id)))
     ).one()
-    return Place(total, left, total - left + 1 if here else None)
+    done_n = min(done_n, total_n)
+    return Place(total_n, total_n - done_n, done_n + 1 if here else None)
