@@ -288,6 +288,9 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
         if method == "GET" and rule.endpoint not in ("static", "auth.signin", "home.new_review"):
             pages.append((lead, url_for_rule(rule, values, {})))
     pages += [(lead, f"/r/ai-sw/records/{r}") for r in values["more_records"]]
+    # The full-text screening page of the record sought at full text (its "Mark not
+    # retrievable" form).
+    pages.append((lead, f"/r/ai-sw/screen/full_text/{values['more_records'][1]}"))
     # The admin's accounts page, and one-time links: joining (signed out, and signed in
     # as someone not yet a member) and a password reset.
     joining = invites.invite(site.session, site.review, "reviewer", by=admin)

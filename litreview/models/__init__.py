@@ -31,6 +31,7 @@ from litreview.models.screening import (
     RankedRecord,
     Ranking,
     Resolution,
+    ScreeningSkip,
     StageOutcome,
 )
 from litreview.models.zotero import ZoteroLink
@@ -60,6 +61,7 @@ __all__ = [
     "Resolution",
     "Review",
     "ReviewQuestion",
+    "ScreeningSkip",
     "SearchOutbox",
     "SignInAttempt",
     "StageOutcome",

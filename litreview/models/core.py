@@ -30,6 +30,9 @@ class Review(Base):
     highlight_include: Mapped[list[str]] = mapped_column(JSON, default=list)
     highlight_exclude: Mapped[list[str]] = mapped_column(JSON, default=list)
     screening_mode: Mapped[str] = mapped_column(sa.String(16), default="single")  # or "dual"
+    # An exclusion at title/abstract needs a reason too (at full text one always does).
+    # Server default only, as ``screening_order``.
+    reason_required_title_abstract: Mapped[bool] = mapped_column(server_default=sa.false())
     # "relevance" (most relevant first, once a stage can be ranked) or "id" (in order).
     # A server default only, so that rows written without it (older code, restores) get it.
     screening_order: Mapped[str] = mapped_column(sa.String(16), server_default="relevance")
