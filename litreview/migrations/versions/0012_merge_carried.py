@@ -1,7 +1,7 @@
 """merge.carried: what a merge by hand moved to the survivor (tags, notes, decisions...)
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0012"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
