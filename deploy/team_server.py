@@ -16,8 +16,9 @@
    port of its own (``--port``, the next ones after it), each with a data folder of its
    own (``DIR/appN``): they share nothing but the database and ``DIR/files``;
 5. the worker, ``litreview worker``, when this litreview has that command
-   (``litreview worker --help`` succeeds); without it background work runs in the app
-   servers' own threads, as before.
+   (``litreview worker --help`` succeeds), and then the app servers and the worker run
+   with LITREVIEW_JOBS=queue; without it background work runs in the app servers' own
+   threads, as before.
 
 It waits until every app server answers, then writes ``DIR/team.json`` (the URLs, the
 processes, the environment each runs with) and prints it. ``stop`` ends the processes
@@ -184,6 +185,13 @@ def start(args: argparse.Namespace) -> dict[str, Any]:
         subprocess.run(
             [*_litreview(args.python), "init"], env=init_env, check=True, stdout=sys.stderr
         )
+        worker_env = {**common, "LITREVIEW_DATA_DIR": str(root / "worker")}
+        if has_worker(args.python, worker_env):
+            # App servers queue background jobs; the worker takes them (PostgreSQL's queue).
+            common["LITREVIEW_JOBS"] = worker_env["LITREVIEW_JOBS"] = "queue"
+            team["worker"] = True
+        else:
+            _say("this litreview has no `litreview worker`: background work runs in the apps")
         ports = [int(p) for p in args.ports.split(",")] if args.ports else []
         ports += [args.port + n for n in range(len(ports), args.apps)]
         for n, port in enumerate(ports[: args.apps], start=1):
@@ -211,13 +219,9 @@ def start(args: argparse.Namespace) -> dict[str, Any]:
             ]
             team["processes"].append(_spawn(f"app{n}", argv, env, folder))
             team["urls"].append(f"http://127.0.0.1:{port}")
-        worker_env = {**common, "LITREVIEW_DATA_DIR": str(root / "worker")}
-        if has_worker(args.python, worker_env):
+        if team["worker"]:
             argv = [*_litreview(args.python), "worker"]
             team["processes"].append(_spawn("worker", argv, worker_env, root / "worker"))
-            team["worker"] = True
-        else:
-            _say("this litreview has no `litreview worker`: background work runs in the apps")
         deadline = time.monotonic() + args.timeout
         for url_, process in zip(team["urls"], team["processes"], strict=False):
             while not _answers(url_):
