@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from litreview import create_app
 from litreview.db import Base
 from litreview.library import reviews
-from tests.loopback import ROOT, Browser, _free_port
+from tests.loopback import ROOT, Browser, _free_port, serve_in_thread
 from tests.pdfmaker import text_pdf
 from tests.webapp import make_site
 
@@ -93,7 +94,9 @@ def _ids(page: str) -> list[int]:
     return [int(n) for n in re.findall(r'href="/r/ai-sw/records/(\d+)"', page)]
 
 
-def test_two_app_servers_with_their_own_data_folders_show_one_review(team, team_db):
+def test_two_app_servers_with_their_own_data_folders_show_one_review(
+    team, team_db, monkeypatch, tmp_path
+):
     a, b = team["urls"]
     assert a != b
     folders = [Path(p["log"]).parent for p in team["processes"] if p["name"].startswith("app")]
@@ -119,6 +122,22 @@ def test_two_app_servers_with_their_own_data_folders_show_one_review(team, team_
     by_question = "/r/ai-sw/search?q=consent&question=Q1"
     assert _ids(ann_a.get(by_question).text) == [4] == _ids(ann_b.get(by_question).text)
     assert "On consent" in ann_a.get("/r/ai-sw/records/4").text
+
+    # An app server with another secret key takes the cookie for a forgery: the key is
+    # part of the set-up, the same on every server.
+    monkeypatch.setenv("LITREVIEW_DATABASE_URL", team_db)
+    monkeypatch.setenv("LITREVIEW_DATA_DIR", str(tmp_path / "other"))
+    other_app = create_app({"TESTING": True, "SECRET_KEY": "not the team's key"})
+    try:
+        with serve_in_thread(other_app) as other:
+            stranger = ann_a.copy()
+            stranger.base = other
+            refused = stranger.get(DASHBOARD)
+            assert refused.status == 302 and refused.location.startswith("/signin")
+    finally:
+        other_app.extensions["litreview.indexer"].stop(10)
+        other_app.extensions["litreview.retrainer"].stop(10)
+        other_app.extensions["litreview.engine"].dispose()
 
     # Signing out on B ends the session on A too.
     assert ann_b.post("/signout").status == 302
