@@ -525,6 +525,7 @@ def run_load(
     stats: Stats,
     seed: int,
     meter: CpuMeter,
+    owned_per: int,
 ) -> dict[str, Any]:
     """Everyone signs in at once (as a team does in the morning; timed, not in the
     window), then ``seconds`` of screening, tagging and searching while the lead imports."""
@@ -553,7 +554,8 @@ def run_load(
     threads = []
     if signed.get(0):
         threads.append(threading.Thread(target=importer, args=(lead, ris, report)))
-    per = TAG_POOL // len(beliefs)
+    # Reviewer i owns the same records in every step: what it believes of them is true.
+    per = owned_per
     for n, (belief, browser) in enumerate(zip(beliefs, browsers, strict=True), start=1):
         if not signed.get(n):
             continue
@@ -681,6 +683,7 @@ def bench_team(args: argparse.Namespace) -> list[str]:
             stats,
             seed=1,
             meter=meter,
+            owned_per=TAG_POOL // args.reviewers,
         )
         cpu = imported["cpu"]
         say("checking the database against what the reviewers saw")
@@ -756,6 +759,7 @@ def bench_sqlite(args: argparse.Namespace) -> list[str]:
                 stats,
                 seed=10 + n,
                 meter=meter,
+                owned_per=TAG_POOL // max(ramp),
             )
             cpu = imported["cpu"]
             checked = verify(env["LITREVIEW_DATABASE_URL"], beliefs[:count])
