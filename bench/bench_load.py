@@ -10,7 +10,8 @@ the real form (argon2 at the app's own cost) and then, until time is up, does on
 after another with ``--think`` seconds (mean, uniform 0.5x-1.5x) between them:
 
 * screen (60%): open the screening page's next record and decide it (include, exclude
-  or maybe); one time in ten, change its decision on a record it decided earlier;
+  or maybe); one time in ten, change its decision on a record it decided earlier, and
+  one time in twenty decide (or change its mind on) the one record everyone decides;
 * tag (25%): tag or untag a record of its own (records are dealt out to reviewers, so
   each knows what its own should be) to Q1..Q3, and one time in four the one "hot"
   record every reviewer tags and untags to Q1 at once;
@@ -32,10 +33,12 @@ may or may not have landed: those records are "uncertain" and not held against i
 decision row per change it made, one current row per record; each of its own tags is
 there or not as it last set it, with one ``record.tag`` / ``record.untag`` audit entry
 per change; the hot record's audit entries alternate tag, untag, tag... (never two
-alike in a row: one tag, one entry). It prints a Markdown report: requests, statuses
-(500s, 503s, connection errors), p50/p95/max per endpoint, CPU seconds of the app
-servers, the worker, PostgreSQL's backends of this database and the load generator,
-beside the machine's whole busy CPU (other work shares it: read the ratio).
+alike in a row: one tag, one entry); the outcome kept for each record and stage is the
+one the rule (``screening.outcomes.refresh``) makes of its current decisions. It
+prints a Markdown report: requests, statuses (500s, 503s, connection errors),
+p50/p95/max per endpoint, CPU seconds of the app servers, the worker, PostgreSQL's
+backends of this database and the load generator, beside the machine's whole busy CPU
+(other work shares it: read the ratio).
 """
 
 from __future__ import annotations
@@ -75,14 +78,24 @@ from sqlalchemy.orm import Session  # noqa: E402
 from bench.generate import build, to_ris  # noqa: E402
 from litreview.db import make_engine  # noqa: E402
 from litreview.library import reviews  # noqa: E402
-from litreview.models import AuditEntry, Decision, Membership, Record, RecordTag, User  # noqa: E402
+from litreview.models import (  # noqa: E402
+    AuditEntry,
+    Decision,
+    Membership,
+    Record,
+    RecordTag,
+    StageOutcome,
+    User,
+)
+from litreview.screening import outcomes  # noqa: E402
 
 SLUG = "load"
 STAGE = "title_abstract"
 PASSWORD = "load test password 1"
 QUESTIONS = ("Q1", "Q2", "Q3")
 TAG_POOL = 400  # records 1..TAG_POOL are dealt out to reviewers for tagging
-HOT_RECORD = TAG_POOL + 1
+HOT_RECORD = TAG_POOL + 1  # every reviewer tags and untags it to Q1
+HOT_DECISION = TAG_POOL + 2  # every reviewer decides it, and changes its mind
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _NEXT = re.compile(rf'action="/r/{SLUG}/screen/{STAGE}/(\d+)"')
 REVIEWER_ENDPOINTS = ("screen_next", "decide", "tag", "untag", "search")
@@ -221,7 +234,10 @@ def reviewer(
     while time.monotonic() < deadline and not browser.stats.spent():
         roll = rng.random()
         if roll < 0.60:
-            if belief.decisions and rng.random() < 0.10:  # change an earlier decision
+            pick = rng.random()
+            if pick < 0.05:
+                record = HOT_DECISION
+            elif belief.decisions and pick < 0.15:  # change an earlier decision
                 record = rng.choice(sorted(belief.decisions))
             else:
                 status, page, _ = browser.send("screen_next", "GET", f"{base}/screen/{STAGE}/")
@@ -428,6 +444,22 @@ def verify(database_url: str, beliefs: list[Belief]) -> dict[str, Any]:
         if doubled:
             problems.append(f"hot record: {doubled} audit entries repeat the one before")
         checked["hot record audit entries"] = len(hot)
+        # The outcome kept per record and stage is what the one rule makes of the current
+        # decisions now: refresh() rewrites it from them; compared, then rolled back.
+        review = reviews.get_review(session, SLUG)
+        table = StageOutcome.__table__
+        kept_rows = sa.select(table.c.record_id, table.c.stage, table.c.outcome, table.c.votes)
+
+        def kept() -> set[tuple]:
+            return set(session.execute(kept_rows.where(table.c.review_id == review.id)).all())
+
+        before = kept()
+        outcomes.refresh(session, review)
+        after = kept()
+        session.rollback()
+        for row in sorted(before ^ after)[:10]:
+            problems.append(f"kept outcome differs from its decisions: {row}")
+        checked["kept outcomes"] = len(before)
         records = session.scalar(sa.select(sa.func.count(Record.id)))
     engine.dispose()
     return {"problems": problems, "checked": dict(checked), "records": records}
