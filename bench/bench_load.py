@@ -460,6 +460,15 @@ def verify(database_url: str, beliefs: list[Belief]) -> dict[str, Any]:
         for row in sorted(before ^ after)[:10]:
             problems.append(f"kept outcome differs from its decisions: {row}")
         checked["kept outcomes"] = len(before)
+        # Single mode wants one reviewer per record: how often did several decide one?
+        deciders = session.execute(
+            sa.select(Decision.record_id, sa.func.count(sa.distinct(Decision.user_id)))
+            .where(Decision.review_id == review.id, Decision.stage == STAGE)
+            .where(Decision.current.is_(True), Decision.record_id != HOT_DECISION)
+            .group_by(Decision.record_id)
+        ).all()
+        checked["records decided"] = len(deciders)
+        checked["of them by 2+ reviewers"] = sum(1 for _, n in deciders if n > 1)
         records = session.scalar(sa.select(sa.func.count(Record.id)))
     engine.dispose()
     return {"problems": problems, "checked": dict(checked), "records": records}
