@@ -12,16 +12,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from litreview import create_app
 from litreview.db import Base
 from litreview.library import reviews
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.loopback import ROOT, Browser, _free_port, serve_in_thread
 from tests.pdfmaker import text_pdf
 from tests.webapp import make_site
@@ -176,3 +179,35 @@ def test_an_attachment_stored_by_one_process_is_served_by_every_app_server(team,
         assert request.status == 200 and request.read() == pdf.read_bytes()
         found = browser.get("/r/ai-sw/search?q=%22consent+models%22&fulltext=1").text
         assert _ids(found) == [4] and "page 1:" in found
+
+
+def test_the_script_makes_its_own_database_and_stop_clean_removes_it(tmp_path):
+    name = f"litreview_team_test_{secrets.token_hex(3)}"
+    admin = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql", database="postgres")
+    root = tmp_path / "team"
+    args = ["--dir", str(root), "--admin-url", admin.render_as_string(hide_password=False)]
+    started = _run(
+        "start",
+        *args,
+        "--database",
+        name,
+        "--apps",
+        "1",
+        "--workers",
+        "1",
+        "--ports",
+        str(_free_port()),
+    )
+    try:
+        assert started["created_database"] and started["database_url"].endswith(f"/{name}")
+        [url] = started["urls"]
+        assert Browser(url).get("/signin").status == 200
+        assert (root / "secret_key").stat().st_mode & 0o777 == 0o600
+    finally:
+        _run("stop", "--dir", str(root), "--clean")
+    assert not root.exists()
+    engine = sa.create_engine(POSTGRES_ADMIN_URL)
+    with engine.connect() as conn:
+        found = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        assert found.first() is None
+    engine.dispose()
