@@ -170,12 +170,12 @@ def attachment_upload(record_id: int) -> Any:
 @requires("viewer")
 def attachment_file(record_id: int, attachment_id: int) -> Any:
     """The PDF, inline, only to members; from the path the app generated, checked to be
-    inside the data folder."""
+    inside the attachment store."""
     attachment = attachments.record_attachment(db(), this_review(), record_id, attachment_id)
     if attachment is None or attachment.kind != "pdf" or not attachment.path:
         abort(404)
-    root = settings().data_dir.resolve()
-    path = (root / attachment.path).resolve()
+    root = settings().attachments_dir.resolve()
+    path = settings().attachment_file(attachment.path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
         abort(404)
     name = secure_filename(attachment.filename or "") or f"record-{record_id}.pdf"
