@@ -371,3 +371,30 @@ def tagged_question_ids(
         for record_id, question_id in rows:
             found[record_id].add(question_id)
     return found
+
+
+def tag_many(
+    session: Session, review: Review, record_ids: Sequence[int], codes: Sequence[str], actor: str
+) -> tuple[list[int], list[int], dict[int, str]]:
+    """Tag each of ``record_ids`` to ``codes`` through :func:`tag_record` (codes checked
+    first): (records newly tagged, records tagged so already, refused id -> why)."""
+    if not codes:
+        raise Invalid("choose a review question to tag the records to")
+    question_ids = {question_by_code(session, review, c).id for c in codes}
+    ids = list(dict.fromkeys(record_ids))
+    if not ids:
+        raise Invalid("no records selected: tick some rows, or choose everything matching")
+    had: dict[int, set[int]] = {}
+    for start in range(0, len(ids), 5000):
+        had.update(tagged_question_ids(session, review, ids[start : start + 5000]))
+    tagged: list[int] = []
+    already: list[int] = []
+    refused: dict[int, str] = {}
+    for record_id in ids:
+        try:
+            tag_record(session, review, record_id, codes, actor)
+        except (Invalid, NotFound) as exc:
+            refused[record_id] = str(exc)
+            continue
+        (already if question_ids <= had.get(record_id, set()) else tagged).append(record_id)
+    return tagged, already, refused
