@@ -287,6 +287,8 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
         if method == "GET" and rule.endpoint not in ("static", "auth.signin", "home.new_review"):
             pages.append((lead, url_for_rule(rule, values, {})))
     pages += [(lead, f"/r/ai-sw/records/{r}") for r in values["more_records"]]
+    # The bulk decision's confirmation, as the records table's bulk form leads to it.
+    pages.append((lead, "/r/ai-sw/records/bulk/confirm?scope=all&decision=exclude"))
     # The admin's accounts page, and one-time links: joining (signed out, and signed in
     # as someone not yet a member) and a password reset.
     joining = invites.invite(site.session, site.review, "reviewer", by=admin)

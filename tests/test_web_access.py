@@ -79,6 +79,7 @@ EXPECTED = {
     "POST review.conflict_resolve": "reviewer",
     "GET review.records": "viewer",
     "POST review.records_bulk": "reviewer",
+    "GET review.records_bulk_confirm": "reviewer",
     "POST review.records_bulk_decide": "reviewer",
     "GET review.record": "viewer",
     "GET review.record_edit": "reviewer",

@@ -59,9 +59,9 @@ def test_bulk_exclude_with_a_reason_of_everything_matching_a_filter(site):
         "action": "exclude",
         "reason": "not ai",
     }
-    confirm = rita.post("/r/ai-sw/records/bulk", form)
-    assert confirm.status_code == 200
-    page = confirm.get_data(as_text=True)
+    asked = rita.post("/r/ai-sw/records/bulk", form)
+    assert asked.status_code == 303 and "/records/bulk/confirm?" in asked.location
+    page = rita.page(asked.location)
     assert "Exclude 56 records at title/abstract?" in page
     assert "all 56 records matching the filter" in page
     assert '<script>alert("t")</script>' not in page

@@ -381,7 +381,7 @@ def tag_many(
     if not codes:
         raise Invalid("choose a review question to tag the records to")
     question_ids = {question_by_code(session, review, c).id for c in codes}
-    ids = list(dict.fromkeys(record_ids))
+    ids = sorted(set(record_ids))  # one lock order for concurrent bulk tags
     if not ids:
         raise Invalid("no records selected: tick some rows, or choose everything matching")
     had: dict[int, set[int]] = {}

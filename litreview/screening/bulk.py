@@ -22,6 +22,7 @@ from litreview import audit
 from litreview.accounts.users import require_role
 from litreview.errors import Invalid, NotFound
 from litreview.models import Decision, Review, User
+from litreview.screening import outcomes
 from litreview.screening.decisions import _check_decision, _clean_reason, decide
 from litreview.screening.outcomes import check_stage
 
@@ -54,7 +55,7 @@ def decide_many(
     note: str | None = None,
 ) -> BulkOutcome:
     """``user``'s ``decision`` (with ``reason`` for an exclusion) on each of
-    ``record_ids`` at ``stage``, in their order.
+    ``record_ids`` at ``stage``, in id order.
 
     NotAllowed (nothing written) when the person may not decide in this review; Invalid
     for a decision or reason no record could take (checked once, first). A record
@@ -65,7 +66,10 @@ def decide_many(
     _check_decision(decision)
     require_role(session, review, user, "lead", "reviewer")
     reason = _clean_reason(review, stage, decision, reason)
-    ids = list(dict.fromkeys(record_ids))
+    # In id order whatever the table's order: two bulk decisions over the same records
+    # take their row locks in the same order, so one waits for the other (PostgreSQL
+    # would otherwise end one of them as a deadlock).
+    ids = sorted(set(record_ids))
     if not ids:
         raise Invalid("no records selected: tick some rows, or choose everything matching")
     if len(ids) > MAX_RECORDS:
@@ -77,12 +81,22 @@ def decide_many(
     for record_id in ids:
         try:
             row = decide(
-                session, review, record_id, user, stage, decision, reason=reason, note=note
+                session,
+                review,
+                record_id,
+                user,
+                stage,
+                decision,
+                reason=reason,
+                note=note,
+                refresh_outcome=False,
             )
         except (Invalid, NotFound) as exc:
             done.refused[record_id] = str(exc)
             continue
         (done.decided if row.id > newest_before else done.unchanged).append(record_id)
+    # The kept outcomes of every record decided, rewritten at once (the locks are held).
+    outcomes.refresh(session, review, done.decided)
     audit.log(
         session,
         user.email,

@@ -192,11 +192,15 @@ def decide(
     reason: str | None = None,
     note: str | None = None,
     imported_from: str | None = None,
+    refresh_outcome: bool = True,
 ) -> Decision:
     """Record ``user``'s decision on a record at a stage and return its (current) row.
 
     ``imported_from`` (a file, a column) marks a decision carried over from another
     tool: the same rules and row, audited as "screen.imported" with where it came from.
+    ``refresh_outcome`` False: the caller rewrites the kept outcomes of all the records
+    it decided at once (``outcomes.refresh``), before its transaction ends, while it
+    still holds their locks (a bulk decision: half the statements per record).
 
     A change adds a new row and clears ``current`` on the old one; the same decision,
     reason and note again returns the existing row. Two reviewers deciding the same
@@ -246,7 +250,8 @@ def decide(
         previous_decision=previous.decision if previous else None,
         **({"imported_from": imported_from} if imported_from else {}),
     )
-    outcomes.refresh(session, review, [record_id])
+    if refresh_outcome:
+        outcomes.refresh(session, review, [record_id])
     return row
 
 

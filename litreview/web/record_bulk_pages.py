@@ -37,9 +37,18 @@ SHOWN = 25  # records named on the confirmation page; the rest are counted
 REFUSED_SHOWN = 10
 
 
+def _values() -> MultiDict[str, str]:
+    """What the form sent: its fields (POST), or the confirmation page's query (GET)."""
+    return request.form if request.method == "POST" else request.args
+
+
+def _text(name: str, limit: int = 10_000) -> str:
+    return (_values().get(name) or "").strip()[:limit]
+
+
 def _filter_args() -> MultiDict[str, str]:
     return MultiDict(
-        [(k[2:], v) for k, v in request.form.items(multi=True) if k.startswith("f-") and v]
+        [(k[2:], v) for k, v in _values().items(multi=True) if k.startswith("f-") and v]
     )
 
 
@@ -54,9 +63,9 @@ def _query() -> TableQuery:
 
 def _selected(query: TableQuery) -> list[int]:
     """The record ids the form selects: every match of the filter, or the ticked rows."""
-    if request.form.get("scope") == "all":
+    if _values().get("scope") == "all":
         return matching_ids(db(), this_review(), query)
-    ids = [v for v in request.form.getlist("id") if v.isdigit() and len(v) < 12]
+    ids = [v for v in _values().getlist("id") if v.isdigit() and len(v) < 12]
     return list(dict.fromkeys(int(v) for v in ids))
 
 
@@ -94,14 +103,34 @@ def records_bulk() -> Any:
         flash("No records selected: tick some rows, or choose everything matching.", "error")
         return _back_to_table()
     if action in DECISIONS:
-        return _confirm(query, ids, action)
+        # Asked first, on a page of its own (reloading it asks again, decides nothing).
+        args: dict[str, Any] = {f"f-{k}": v for k, v in _filter_args().items()}
+        args.update(scope=_text("scope", 8) or "rows", decision=action)
+        if args["scope"] != "all":
+            args["id"] = ids
+        if action == "exclude" and _text("reason", 500):
+            args["reason"] = _text("reason", 500)
+        return redirect(url_for("review.records_bulk_confirm", **args), code=303)
     if action == "tag":
         return _tag(ids)
     return _export(ids)
 
 
-def _confirm(query: TableQuery, ids: list[int], decision: str) -> Any:
-    reason = form_text("reason", 500) if decision == "exclude" else ""
+@review.get("/records/bulk/confirm")
+@requires("reviewer")
+def records_bulk_confirm() -> Any:
+    """The bulk decision, said in full (how many records, which, the decision and its
+    reason at which stage), to confirm or cancel."""
+    decision = _text("decision", 16)
+    query = _query()
+    if query.errors or decision not in DECISIONS:
+        flash(sentence("; ".join(query.errors) or "choose include, exclude or maybe"), "error")
+        return _back_to_table()
+    ids = _selected(query)
+    if not ids:
+        flash("No records selected: tick some rows, or choose everything matching.", "error")
+        return _back_to_table()
+    reason = _text("reason", 500) if decision == "exclude" else ""
     titles = dict(
         db()
         .execute(
@@ -115,9 +144,9 @@ def _confirm(query: TableQuery, ids: list[int], decision: str) -> Any:
         "records_bulk.html",
         decision=decision,
         reason=reason,
-        note=form_text("note"),
+        note=_text("note"),
         stage=query.stage,
-        scope=request.form.get("scope") or "rows",
+        scope=_text("scope", 8) or "rows",
         ids=ids,
         count=len(ids),
         shown=[(i, titles.get(i)) for i in ids[:SHOWN]],
@@ -132,7 +161,7 @@ def _confirm(query: TableQuery, ids: list[int], decision: str) -> Any:
 def records_bulk_decide() -> Any:
     """The confirmed bulk decision: every selected record through the one decision rule,
     in one transaction; what was done and what was refused is said."""
-    decision = form_text("decision", 16)
+    decision = _text("decision", 16)
     query = _query()
     if query.errors or decision not in DECISIONS:
         flash(sentence("; ".join(query.errors) or "choose include, exclude or maybe"), "error")
