@@ -26,7 +26,9 @@ from litreview.screening import outcomes
 from litreview.screening.decisions import _check_decision, _clean_reason, decide
 from litreview.screening.outcomes import check_stage
 
-MAX_RECORDS = 50_000
+# A web request: 10,000 decisions take some 25 s of CPU (bench/bench_bulk.py), and SQLite
+# holds its one write lock meanwhile. More at once: narrow the filter.
+MAX_RECORDS = 10_000
 
 
 @dataclass
@@ -73,7 +75,9 @@ def decide_many(
     if not ids:
         raise Invalid("no records selected: tick some rows, or choose everything matching")
     if len(ids) > MAX_RECORDS:
-        raise Invalid(f"{len(ids):,} records selected; at most {MAX_RECORDS:,} at once")
+        raise Invalid(
+            f"{len(ids):,} records selected; at most {MAX_RECORDS:,} at once: narrow the filter"
+        )
     done = BulkOutcome()
     # decide() returns the person's existing row when the decision is the same again:
     # a row older than this call is "unchanged", a newer one was written by it.

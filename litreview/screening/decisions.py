@@ -18,6 +18,9 @@ Rules this module keeps (the web and the CLI rely on them):
 * Every write takes the record's row lock first (PostgreSQL; SQLite has one writer),
   so writes on one record follow each other and its kept outcome
   (:mod:`litreview.screening.outcomes`) is computed from what they all wrote.
+
+Long because: decisions, undos and resolutions share their guards (``_checked``,
+``_store``); apart, each module would reach into the others' private steps.
 """
 
 from __future__ import annotations
@@ -198,9 +201,8 @@ def decide(
 
     ``imported_from`` (a file, a column) marks a decision carried over from another
     tool: the same rules and row, audited as "screen.imported" with where it came from.
-    ``refresh_outcome`` False: the caller rewrites the kept outcomes of all the records
-    it decided at once (``outcomes.refresh``), before its transaction ends, while it
-    still holds their locks (a bulk decision: half the statements per record).
+    ``refresh_outcome`` False: the caller (a bulk decision) refreshes its records'
+    outcomes at once, before its transaction ends.
 
     A change adds a new row and clears ``current`` on the old one; the same decision,
     reason and note again returns the existing row. Two reviewers deciding the same
@@ -250,7 +252,7 @@ def decide(
         previous_decision=previous.decision if previous else None,
         **({"imported_from": imported_from} if imported_from else {}),
     )
-    if refresh_outcome:
+    if refresh_outcome:  # else the caller does it, for all its records at once
         outcomes.refresh(session, review, [record_id])
     return row
 
