@@ -176,6 +176,10 @@ def test_edit_a_record_and_see_it_on_its_page_and_in_an_export(site):
     assert "Okafor, N." in page or "Okafor" in page
     assert "Algorithmic risk scores in chlid protection" in page  # the value before
     assert "10.1000/xyz" in page
+    # The edit form shows the markup as text too (escaped inside its textarea).
+    again = rita.page(f"/r/ai-sw/records/{record_id}/edit")
+    assert '<script>alert("t")</script>' not in again
+    assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt;" in again
     # The export writes the edited record.
     ris = rita.get("/r/ai-sw/exports/records?format=ris").get_data(as_text=True)
     assert "AU  - Okafor, Nkechi" in ris and "DO  - 10.1000/xyz" in ris
