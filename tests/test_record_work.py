@@ -25,6 +25,7 @@ from litreview.ingest.dedup import record_match_key
 from litreview.library import duplicates, editing, imports
 from litreview.library.record_table import TableQuery, fetch, matching_ids
 from litreview.models import (
+    Annotation,
     AttachmentPage,
     AuditEntry,
     Decision,
@@ -449,3 +450,36 @@ def test_a_quote_is_printed_under_its_own_question_only(session):
         s.code: [a.quote for e in s.entries for a in e.annotations if a.quote] for s in bib.sections
     }
     assert quotes == {"Q3": [], "Q4": ["case notes were shared without consent"]}
+
+
+def test_a_quote_needs_its_question_and_a_general_one_stays_out_of_the_sections(session):
+    team = make_team(session, records=1)
+    review = team.review
+    [record_id] = team.records
+    from litreview.library import reviews
+
+    reviews.add_question(session, review, "Q3", "Bias and discrimination", "lead")
+    tagging.tag_record(session, review, record_id, ["Q3"], "ann@example.org")
+    session.commit()
+    with pytest.raises(Invalid, match="a quote goes under the review question"):
+        tagging.annotate(session, review, record_id, "ann", quote="shared without consent")
+    session.rollback()
+    note = tagging.annotate(session, review, record_id, "ann", note="A key review overall")
+    session.commit()
+    with pytest.raises(Invalid, match="a quote goes under the review question"):
+        tagging.edit_annotation(session, review, note.id, "ann", quote="a passage")
+    session.rollback()
+    # A general quote written before the rule (or restored from an old backup).
+    session.add(
+        Annotation(
+            review_id=review.id, record_id=record_id, quote="an old general quote", created_by="x"
+        )
+    )
+    session.commit()
+    screening.decide(session, review, record_id, team.ann, TA, "include")
+    screening.decide(session, review, record_id, team.ann, FT, "include")
+    session.commit()
+    bib = annotated.build(session, review, include_untagged=True)
+    [q3] = [s for s in bib.sections if s.code == "Q3"]
+    [entry] = q3.entries
+    assert [(a.note, a.quote) for a in entry.annotations] == [("A key review overall", None)]

@@ -264,6 +264,11 @@ def test_the_tag_form_ticks_nothing_and_a_quote_is_stored_under_the_ticked_quest
         {"question": "Q4", "quote": "notes shared without consent", "page": "12"},
     )
     assert saved.status_code == 303
+    # A quote with no question ticked is refused, and stored nowhere.
+    nowhere = rita.post(f"/r/ai-sw/records/{record_id}/tags", {"quote": "a passage"})
+    assert "A quote goes under the review question it is evidence for" in " ".join(
+        flashes(rita.page(nowhere.location))
+    )
     rows = site.session.execute(sa.select(Annotation.question_id, Annotation.quote)).all()
     q4 = next(q.id for q in site.review.questions if q.code == "Q4")
     assert rows == [(q4, "notes shared without consent")]
