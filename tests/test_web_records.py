@@ -276,3 +276,54 @@ def test_the_tag_form_ticks_nothing_and_a_quote_is_stored_under_the_ticked_quest
     q3_part, q4_part = md.split("Q4. Data protection")
     assert "notes shared without consent" not in q3_part
     assert "notes shared without consent" in q4_part
+
+
+def test_bulk_decisions_and_edits_at_once_give_one_result_each_never_a_500(env, database_url):
+    from tests.loopback import Browser, at_once, serve_in_thread
+
+    # As in production: an error in a view is the app's 500, not an exception in the test.
+    with make_site(database_url, {"PROPAGATE_EXCEPTIONS": False}) as site:
+        ids = site.add_records(30, title="Robotic lawn mowers")
+        first = ids[0]
+        bulk = "/r/ai-sw/records/bulk/decide"
+        with serve_in_thread(site.app) as base:
+            people = {}
+            for email in ("rita@example.org", "rob@example.org", "lead@example.org"):
+                people[email] = Browser(base)
+                assert people[email].sign_in(email).status == 302
+            tabs = [people[e].copy() for e in ("rita@example.org", "rob@example.org")] * 2
+            tabs += [people["lead@example.org"].copy() for _ in range(2)]
+
+            def work(n: int):
+                if n < 4:  # two reviewers, each in two tabs, over the same records
+                    decision = "exclude" if n % 2 == 0 else "include"
+                    return tabs[n].post(
+                        bulk,
+                        {"f-q": "mowers", "f-sort": "-id" if n < 2 else "id", "scope": "all",
+                         "decision": decision, "count": "30"},
+                    )  # fmt: skip
+                # The lead corrects the same record's title in two tabs, differently.
+                return tabs[n].post(
+                    f"/r/ai-sw/records/{first}/edit",
+                    {"title": f"Robotic lawn mowers, tab {n}",
+                     "shown-title": "Robotic lawn mowers"},
+                )  # fmt: skip
+
+            answers = at_once(6, work)
+        statuses = [a.status for a in answers]
+        assert statuses[:4] == [303] * 4, [a.text[:300] for a in answers[:4]]
+        assert sorted(statuses[4:]) == [303, 409], statuses
+        site.session.expire_all()
+        current = site.session.execute(
+            sa.select(Decision.user_id, Decision.decision, sa.func.count())
+            .where(Decision.current)
+            .group_by(Decision.user_id, Decision.decision)
+        ).all()
+        rita, rob = site.users["rita@example.org"].id, site.users["rob@example.org"].id
+        assert sorted(current) == sorted([(rita, "exclude", 30), (rob, "include", 30)])
+        title = site.session.get(Record, first).title
+        assert title in ("Robotic lawn mowers, tab 4", "Robotic lawn mowers, tab 5")
+        edits = site.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == "record.edit")
+        ).all()
+        assert len(edits) == 1 and edits[0].details["after"]["title"] == title
