@@ -327,3 +327,21 @@ def test_bulk_decisions_and_edits_at_once_give_one_result_each_never_a_500(env, 
             sa.select(AuditEntry).where(AuditEntry.action == "record.edit")
         ).all()
         assert len(edits) == 1 and edits[0].details["after"]["title"] == title
+
+
+def test_a_bulk_exclusion_at_full_text_without_a_reason_is_refused_before_confirming(site):
+    [record_id] = site.add_records(1)
+    rita_user = site.users["rita@example.org"]
+    screening.decide(site.session, site.review, record_id, rita_user, TA, "include")
+    site.session.commit()
+    rita = site.client("rita@example.org")
+    asked = rita.post(
+        "/r/ai-sw/records/bulk",
+        {"f-stage": "full_text", "scope": "all", "action": "exclude", "reason": ""},
+    )
+    assert asked.status_code == 303
+    answer = rita.get(asked.location)
+    assert answer.status_code == 303  # back to the table, not to a confirmation
+    said = " ".join(flashes(rita.page(answer.location)))
+    assert "Nothing was decided: Excluding at full text needs a reason" in said
+    assert "stage=full_text" in answer.location

@@ -45,6 +45,19 @@ class BulkOutcome:
         return len(self.decided) + len(self.unchanged) + len(self.refused)
 
 
+def check_bulk(
+    session: Session, review: Review, user: User, stage: str, decision: str, reason: str | None
+) -> str | None:
+    """What every record of a bulk decision must pass, checked once: the stage, the
+    decision, the person's role (NotAllowed), the reason (Invalid; at full text an
+    exclusion needs one). Returns the reason as the review spells it. The confirmation
+    page asks this before it asks the person."""
+    check_stage(stage)
+    _check_decision(decision)
+    require_role(session, review, user, "lead", "reviewer")
+    return _clean_reason(review, stage, decision, reason)
+
+
 def decide_many(
     session: Session,
     review: Review,
@@ -64,10 +77,7 @@ def decide_many(
     refused on its own (merged, withdrawn, not at full text, not in the review) is
     listed in ``refused`` with the reason ``decide`` gave.
     """
-    check_stage(stage)
-    _check_decision(decision)
-    require_role(session, review, user, "lead", "reviewer")
-    reason = _clean_reason(review, stage, decision, reason)
+    reason = check_bulk(session, review, user, stage, decision, reason)
     # In id order whatever the table's order: two bulk decisions over the same records
     # take their row locks in the same order, so one waits for the other (PostgreSQL
     # would otherwise end one of them as a deadlock).

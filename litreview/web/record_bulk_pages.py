@@ -23,7 +23,7 @@ from litreview.export.record_files import NothingSelected
 from litreview.library.record_table import TableQuery, matching_ids, parse
 from litreview.models import Record
 from litreview.models.screening import DECISIONS
-from litreview.screening.bulk import decide_many
+from litreview.screening.bulk import check_bulk, decide_many
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -131,6 +131,11 @@ def records_bulk_confirm() -> Any:
         flash("No records selected: tick some rows, or choose everything matching.", "error")
         return _back_to_table()
     reason = _text("reason", 500) if decision == "exclude" else ""
+    try:  # what no record could take is said now, not after the person confirms
+        check_bulk(db(), this_review(), me(), query.stage, decision, reason or None)
+    except (Invalid, NotAllowed) as exc:
+        flash(f"Nothing was decided: {sentence(str(exc))}", "error")
+        return _back_to_table()
     titles = dict(
         db()
         .execute(
