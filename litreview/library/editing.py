@@ -35,6 +35,15 @@ class EditedElsewhere(Invalid):
 
 
 def _locked_record(session: Session, review: Review, record_id: int) -> Record:
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks and reads outside a transaction: a write first takes
+        # its one write lock, so what is read next stays as read until the commit
+        # (else two edits read the same title and the second overwrites the first).
+        session.execute(
+            sa.update(Record.__table__)
+            .where(Record.__table__.c.id == record_id)
+            .values(id=Record.__table__.c.id)
+        )
     record = session.scalar(
         sa.select(Record)
         .where(Record.id == record_id)
