@@ -1,6 +1,5 @@
 """screening_skip: skipped records kept on the server; decision.settled_alone (single-mode
-decisions kept as settled on a switch to dual mode); review.reason_required_title_abstract;
-record indexes on withdrawn_at and not_retrievable_at
+decisions kept as settled on a switch to dual mode); review.reason_required_title_abstract
 
 Revision ID: 0009
 Revises: 0007
@@ -55,13 +54,6 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("settled_alone", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
-    with op.batch_alter_table("record", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_record_review_withdrawn", ["review_id", "withdrawn_at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_record_review_not_retrievable", ["review_id", "not_retrievable_at"], unique=False
-        )
     with op.batch_alter_table("review", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -74,9 +66,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("record", schema=None) as batch_op:
-        batch_op.drop_index("ix_record_review_not_retrievable")
-        batch_op.drop_index("ix_record_review_withdrawn")
     with op.batch_alter_table("review", schema=None) as batch_op:
         batch_op.drop_column("reason_required_title_abstract")
     with op.batch_alter_table("decision", schema=None) as batch_op:
