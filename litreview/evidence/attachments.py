@@ -1,6 +1,7 @@
 """Full texts: attach a PDF to a record, store it once, keep the text of each page.
 
-A PDF is stored once by its SHA-256 under the data folder, as ``files/ab/<sha256>.pdf``:
+A PDF is stored once by its SHA-256 in the attachment store, as ``files/ab/<sha256>.pdf``
+(``<data dir>/files``, or LITREVIEW_ATTACHMENTS_DIR on a team server):
 the name is generated, never the user's path, so no file name can climb out of the
 folder, and the same PDF attached twice (to one record or to several) is one file.
 Its text is read page by page in a child process (:mod:`litreview.ingest.pdf`) and
@@ -92,9 +93,9 @@ def _check_pdf(path: Path) -> int:
 
 
 def stored_path(settings: Settings, sha256: str) -> tuple[str, Path]:
-    """Where a PDF with this hash lives: relative to the data folder, and absolute."""
+    """Where a PDF with this hash lives: as stored (``files/...``), and absolute."""
     relative = f"files/{sha256[:2]}/{sha256}.pdf"
-    return relative, settings.data_dir / relative
+    return relative, settings.attachment_file(relative)
 
 
 def store_file(settings: Settings, path: Path, sha256: str) -> str:

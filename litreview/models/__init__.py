@@ -24,6 +24,7 @@ from litreview.models.evidence import (
     SearchOutbox,
 )
 from litreview.models.export import CitationCache
+from litreview.models.jobs import JOB_STATES, Job
 from litreview.models.screening import (
     STAGES,
     Decision,
@@ -36,6 +37,7 @@ from litreview.models.screening import (
 from litreview.models.zotero import ZoteroLink
 
 __all__ = [
+    "JOB_STATES",
     "JSON",
     "STAGES",
     "AccountToken",
@@ -46,6 +48,7 @@ __all__ = [
     "CitationCache",
     "Decision",
     "ImportBatch",
+    "Job",
     "KeepApart",
     "Membership",
     "Merge",
