@@ -29,6 +29,7 @@ from litreview.screening.outcomes import (
     TITLE_ABSTRACT,
     check_stage,
     needed,
+    not_screened,
 )
 from litreview.screening.sql import current
 
@@ -273,10 +274,7 @@ def place(session: Session, review: Review, user: User, stage: str, record_id: i
     o = StageOutcome
     # The few records not screened here, listed once: merged away, withdrawn, and at
     # full text reports marked not retrievable.
-    gone = [Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)]
-    if stage == FULL_TEXT:
-        gone.append(Record.not_retrievable_at.is_not(None))
-    dead = sa.select(Record.id).where(Record.review_id == review.id, sa.or_(*gone))
+    dead = not_screened(review, *([Record.not_retrievable_at] if stage == FULL_TEXT else []))
     if stage == FULL_TEXT:
         total = sa.select(sa.func.count()).where(
             o.review_id == review.id,
