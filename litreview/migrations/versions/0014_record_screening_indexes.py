@@ -1,16 +1,16 @@
 """record indexes on (review_id, withdrawn_at) and (review_id, not_retrievable_at): the
 screening page's counts list the few records not screened without reading every record
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
