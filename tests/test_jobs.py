@@ -241,6 +241,7 @@ def test_a_job_whose_workers_keep_dying_is_reported_failed(two_servers, workers,
     assert failed["state"] == "failed"
     assert failed["error"] == GAVE_UP.format(attempts=1)
     assert counts(pg_url) == (3, 1)  # the first file, nothing of the large one
+    assert not any((tmp_path / "a" / "files" / "incoming").rglob("*.ris"))  # uploads gone
     html = rita_b.page(job)
     assert "The worker running this job stopped before it finished, in each of its 1" in html
     # The queue's own record of it is settled too: no worker takes it up again.

@@ -80,7 +80,14 @@ def run_job(ctx: Context, job_id: str) -> None:
         KINDS[job.kind](ctx, job, progress)
     except Exception:  # noqa: BLE001 - a job always leaves a final state
         log.exception("job %s (%s) failed", job_id, job.kind)
+        discard_uploads(ctx.settings, job_id)
         store.finish(ctx.factory, job_id, progress, error=UNEXPECTED)
+
+
+def discard_uploads(settings: Settings, job_id: str) -> None:
+    """Delete what the job's uploads left in the attachment store (it has ended)."""
+    if store.JOB_ID.match(job_id):
+        shutil.rmtree(incoming_dir(settings) / job_id, ignore_errors=True)
 
 
 def _stop_noting(job: Job, progress: dict[str, Any]) -> None:
