@@ -188,8 +188,8 @@ def _import_files(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
             done_before += upload["size"]
             progress["bytes_done"] = done_before
             store.report_progress(ctx.factory, job.id, progress)
+    shutil.rmtree(folder, ignore_errors=True)  # first: once done, nothing is left over
     store.finish(ctx.factory, job.id, progress)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ Zotero
@@ -287,8 +287,8 @@ def _attach_pdfs(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
                     "text_pages": len(attached.attachment.pages),
                 }
             store.report_progress(ctx.factory, job.id, progress)
+    shutil.rmtree(folder, ignore_errors=True)  # first: once done, nothing is left over
     store.finish(ctx.factory, job.id, progress)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 KINDS: dict[str, Callable[[Context, Job, dict[str, Any]], None]] = {
