@@ -590,6 +590,7 @@ def test_stats_counts_add_up(session, team, monkeypatch):
         "conflicts": 0,
         "resolved": 0,
         "excluded_by_reason": {"Not about AI": 1, "Not social work": 1},
+        "not_retrieved": 0,
     }
     # Cat disagrees with Ben on record 7: a conflict, and it leaves full text.
     decide(session, team.review, r[6], team.cat, TA, "exclude", reason="Not about AI")

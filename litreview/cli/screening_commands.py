@@ -178,6 +178,7 @@ def _print_stats(data: dict[str, Any]) -> None:
             f"{stage}: {s['screened']} of {s['eligible']} screened, {s['remaining']} remaining; "
             f"included {s['included']}, excluded {s['excluded']}, maybe {s['maybe']}, "
             f"conflicts {s['conflicts']}"
+            + (f"; {s['not_retrieved']} not retrieved" if s.get("not_retrieved") else "")
         )
         for reason, count in s["excluded_by_reason"].items():
             click.echo(f"  excluded: {reason}: {count}")

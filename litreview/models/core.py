@@ -181,6 +181,10 @@ class Merge(Base):
     # field -> the survivor's value before the merge filled it from the duplicate
     filled: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # A merge by hand: what moved from the duplicate to the survivor, by kind ("tags",
+    # "annotations", "notes", "attachments", "decisions", "resolutions") -> row ids, so
+    # that undoing the merge moves exactly those rows back.
+    carried: Mapped[dict[str, list[int]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     created_by: Mapped[str] = mapped_column(sa.Text)
     undone_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -13,7 +13,7 @@ Rules this module keeps (the web and the CLI rely on them):
   title/abstract waits for its resolution.
 * Changing a decision adds a row and clears ``current`` on the old one: the history
   stays. Deciding exactly the same again (a double click) adds nothing.
-* Records merged into another or withdrawn are not screened (Invalid).
+* Merged, withdrawn and (at full text) not-retrievable records are not screened (Invalid).
 * Resolutions are rows of their own, never edits of the reviewers' decisions.
 * Every write takes the record's row lock first (PostgreSQL; SQLite has one writer),
   so writes on one record follow each other and its kept outcome
@@ -106,10 +106,8 @@ def review_reason(review: Review, reason: str) -> str | None:
 def _require_full_text(session: Session, review: Review, record_id: int) -> None:
     outcome = outcomes.outcome_at(session, review, record_id, TITLE_ABSTRACT)
     if outcome not in PASSES:
-        state = {
-            None: "not decided yet",
-            CONFLICT: "in conflict, waiting for a resolution",
-        }.get(outcome, f"{outcome}d")
+        said = {None: "not decided yet", CONFLICT: "in conflict, waiting for a resolution"}
+        state = said.get(outcome, f"{outcome}d")
         raise Invalid(
             f"record {record_id} is not in full-text screening: at title/abstract it is {state}"
         )
@@ -132,9 +130,11 @@ def _checked(
     role = require_role(session, review, user, "lead", "reviewer")
     reason = _clean_reason(review, stage, decision, reason)
     note = (note or "").strip() or None
-    _locked_screenable(session, review, record_id)
+    record = _locked_screenable(session, review, record_id)
     if stage == FULL_TEXT:
         _require_full_text(session, review, record_id)
+        if record.not_retrievable_at is not None:
+            raise Invalid(f"record {record_id}'s report is marked not retrievable")
     return role, reason, note
 
 

@@ -310,7 +310,8 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
 
     At ``stage``, or with no stage at the furthest stage that has one (a record
     included at title/abstract and excluded at full text counts as excluded). Pending
-    at full text: records that went on to full text and have no outcome there yet.
+    at full text: records that went on to full text and have no outcome there yet (a
+    report marked not retrievable is not pending: it will not be screened).
     """
     o, later = StageOutcome, aliased(StageOutcome, name="later")
     ours = o.review_id == review.id
@@ -321,7 +322,10 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
                 later.review_id == review.id, later.stage == FULL_TEXT, later.outcome.is_not(None)
             )
             return sa.select(Record.id).where(
-                *_live(review), Record.id.in_(went_on), Record.id.not_in(done)
+                *_live(review),
+                Record.not_retrievable_at.is_(None),
+                Record.id.in_(went_on),
+                Record.id.not_in(done),
             )
         done = sa.select(o.record_id).where(ours, o.outcome.is_not(None))
         if stage is not None:

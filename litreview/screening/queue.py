@@ -34,13 +34,18 @@ BEFORE = aliased(StageOutcome, name="before")
 WITHDRAWN = aliased(Record, name="withdrawn")
 
 
-def _not_withdrawn() -> sa.ColumnElement[bool]:
-    """Correlated "not withdrawn" on ``Record``, to put LAST among a query's conditions.
+def _not_withdrawn(stage: str) -> sa.ColumnElement[bool]:
+    """Correlated "not withdrawn" on ``Record``, to put LAST among a query's conditions;
+    at full text also "not marked not retrievable": a report nobody could obtain is not
+    screened (see ``evidence.retrieval``).
 
     As a subquery, SQLite evaluates it after the cheap index-only probes, so only the
     record that passed them is read from the table (withdrawn_at has no index).
     """
-    return ~sa.exists().where(WITHDRAWN.id == Record.id, WITHDRAWN.withdrawn_at.is_not(None))
+    gone = WITHDRAWN.withdrawn_at.is_not(None)
+    if stage == FULL_TEXT:
+        gone = sa.or_(gone, WITHDRAWN.not_retrievable_at.is_not(None))
+    return ~sa.exists().where(WITHDRAWN.id == Record.id, gone)
 
 
 def _not_done_for(review: Review, user: User | None, stage: str) -> list[sa.ColumnElement[bool]]:
@@ -89,7 +94,7 @@ def to_screen(review: Review, user: User | None, stage: str) -> sa.Select:
         Record.review_id == review.id,
         Record.merged_into_id.is_(None),
         *_not_done_for(review, user, stage),
-        _not_withdrawn(),
+        _not_withdrawn(stage),
     )
 
 
@@ -145,7 +150,7 @@ def next_record(
     base = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
     if skip_ids:
         base.append(Record.id.not_in(list(skip_ids)))
-    last = [*_not_done_for(review, user, stage), _not_withdrawn()]
+    last = [*_not_done_for(review, user, stage), _not_withdrawn(stage)]
     ranking = ranking_for(session, review, user, stage) if order == RELEVANCE else None
     if ranking is None:
         after = [Record.id > after_id] if after_id is not None else []
