@@ -335,6 +335,25 @@ def test_in_process_jobs_are_in_the_database_and_listed(site_env, cli):
     assert row.id in text and "import.files\tdone\t1/1 files" in text
 
 
+def test_an_in_process_import_shows_its_progress_while_it_reads(site_env):
+    """On SQLite the import holds the one write lock: its progress is kept in the app's
+    memory meanwhile; on PostgreSQL it is written to the job's row as it goes."""
+    site, rita = site_env
+    job = upload(rita, ("big.ris", ris(3000, "big"))).location
+    seen = poll(
+        rita,
+        job,
+        lambda s: (
+            s["state"] in ("done", "failed")
+            or (s["state"] == "running" and 0 < s["done"] < s["total"])
+        ),
+    )
+    assert seen["state"] == "running", "no progress was seen before the import ended"
+    assert seen["files"][0]["state"] == "importing"
+    done = site.wait_for_import(rita, job)
+    assert done["state"] == "done" and done["done"] == done["total"]
+
+
 def test_an_in_process_job_whose_server_stopped_shows_as_stopped(site_env):
     site, rita = site_env
     job_id = store.new_job_id()
