@@ -268,15 +268,31 @@ def test_a_pdf_uploaded_on_one_server_is_read_by_the_worker_and_shown_on_the_oth
     )
     assert posted.status_code == 303
     assert "p.pdf is being read in the background" in rita_a.page(posted.location)
+    refused = rita_a.post(
+        f"{url}/attachments",
+        {"pdf": (io.BytesIO(b"hello"), "<i>notes</i>.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 303
+    waiting = rita_b.page(url)  # server B lists both as on their way
+    assert waiting.count("being read in the background (reload the page") == 2
     workers(tmp_path / "a", pg_url)
     deadline = time.monotonic() + 60
     while "p.pdf" not in rita_b.page(url):
         assert time.monotonic() < deadline, "the worker did not attach the PDF"
         time.sleep(0.2)
+    # The file that is not a PDF: server B says why it was not attached (as text).
+    deadline = time.monotonic() + 60
+    while "Not attached" not in (html := rita_b.page(url)):
+        assert time.monotonic() < deadline, "the refusal was never shown"
+        time.sleep(0.2)
+    assert "Not attached: &lt;i&gt;notes&lt;/i&gt;.pdf: not a PDF" in html
+    assert "being read in the background" not in html
     a.session.expire_all()
-    [job] = a.session.scalars(sa.select(Job).where(Job.kind == "attach.pdfs")).all()
-    assert (job.state, job.runner, job.attempts) == ("done", "queue", 1)
-    assert job.progress["files"][0]["report"]["text_pages"] == 2
+    jobs = a.session.scalars(sa.select(Job).where(Job.kind == "attach.pdfs")).all()
+    assert [(j.state, j.runner, j.attempts) for j in jobs] == [("done", "queue", 1)] * 2
+    reports = [j.progress["files"][0].get("report") for j in jobs]
+    assert sorted(r["text_pages"] for r in reports if r) == [2]
 
 
 def test_zotero_in_queue_mode_a_typed_key_stays_in_the_app_server_the_worker_uses_its_own(

@@ -165,8 +165,7 @@ def _import_files(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
             except UnreadableFile as exc:
                 session.rollback()
                 entry["state"] = "unreadable"
-                # The message names the saved path; the person knows the file by its name.
-                entry["error"] = str(exc).replace(str(path), upload["name"])
+                entry["error"] = _as_uploaded(str(exc), path, upload["name"])
             except Exception:
                 session.rollback()
                 log.exception("import of %s failed", upload["name"])
@@ -275,7 +274,7 @@ def _attach_pdfs(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
             except (Invalid, NotFound) as exc:
                 session.rollback()
                 entry["state"] = "unreadable"
-                entry["error"] = str(exc).replace(str(path), upload["name"])
+                entry["error"] = _as_uploaded(str(exc), path, upload["name"])
             else:
                 session.commit()
                 if ctx.after_commit is not None:
@@ -297,6 +296,14 @@ KINDS: dict[str, Callable[[Context, Job, dict[str, Any]], None]] = {
     "zotero.sync": _zotero,
     "attach.pdfs": _attach_pdfs,
 }
+
+
+def _as_uploaded(message: str, path: Path, name: str) -> str:
+    """A message that names the saved file (its path, or its made-safe name), naming it as
+    the person knows it instead."""
+    if str(path) in message:
+        return message.replace(str(path), name)
+    return message.replace(path.name, name, 1)
 
 
 def cap_lists(report: dict[str, Any]) -> None:
