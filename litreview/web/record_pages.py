@@ -20,6 +20,7 @@ from litreview.evidence import attachments, retrieval
 from litreview.evidence import tags as tagging
 from litreview.export.record_files import FORMATS as RECORD_FORMATS
 from litreview.jobs import job_status
+from litreview.jobs.store import record_pdf_jobs
 from litreview.jobs.work import files_progress, new_upload_folder
 from litreview.library import duplicates, editing
 from litreview.library.fields import as_text
@@ -106,6 +107,7 @@ def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
     except NotFound:
         abort(404)
     files = attachments.record_attachments(session, rv, rec.id)
+    pdf_jobs = record_pdf_jobs(session, rv, rec.id)
     history = [
         (row, isinstance(row, Resolution))
         for row in screening.history(session, rv, rec.id, for_user=me())
@@ -128,6 +130,7 @@ def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
         retrieval=retrieval.mark_of(rec),
         why_not_retrievable=retrieval.can_mark(session, rv, rec) if live else None,
         attachments=files,
+        pdf_jobs=pdf_jobs,
         history=history,
         outcomes=outcomes,
         tags=tags,
@@ -183,7 +186,7 @@ def attachment_upload(record_id: int) -> Any:
         review_id=this_review().id,
         actor=actor(),
         payload={"record_id": record_id, "uploads": files},
-        progress=files_progress(files, None),
+        progress={**files_progress(files, None), "record_id": record_id},
         job_id=job_id,
     )
     jobs().wait(job_id, 120)  # returns at once for a job in the queue
