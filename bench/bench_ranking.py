@@ -69,9 +69,9 @@ def worker_asreview(path: str, seed: str, priors: str) -> dict[str, Any]:
     started = time.perf_counter()
     import numpy as np
     import pandas as pd
-    from asreview import Simulate, __version__
+    from asreview import Simulate, __version__, open_db
     from asreview.learner import ActiveLearningCycle
-    from asreview.models.models import get_ai_config
+    from asreview.models import get_ai_config
 
     import_s = time.perf_counter() - started
     wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -83,12 +83,19 @@ def worker_asreview(path: str, seed: str, priors: str) -> dict[str, Any]:
     sim = Simulate(frame, labels, cycle, print_progress=False)
     sim.label(json.loads(priors))
     sim.review()
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    # The order, through its public API: the results written to a project database and
+    # read back in the order they were labelled (``Simulate._results`` is private).
+    results = Path(os.getcwd()) / "results.sqlite"
+    sim.to_sql(results)
+    with open_db(results, read_only=True) as db:
+        order = db.get_results_table(["record_id"], groups=True)["record_id"]
     return {
-        "order": [int(i) for i in sim._results["record_id"]],  # noqa: SLF001 - its results
+        "order": [int(i) for i in order],
         "model": config["name"],
         "version": __version__,
-        "wall_s": time.perf_counter() - wall0,
-        "cpu_s": time.process_time() - cpu0,
+        "wall_s": wall,
+        "cpu_s": cpu,
         "import_s": import_s,
     }
 
@@ -111,8 +118,13 @@ def load_csv(path: Path) -> tuple[list[str], list[int]]:
 
 def run_asreview(python: Path, path: Path, seed: int, priors: list[int]) -> dict[str, Any]:
     command = [str(python), __file__, "--worker", str(path), str(seed), json.dumps(priors)]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.communicate()
+    # In a temp folder of its own: ASReview may leave files (synergy_cache.sqlite) in
+    # its working directory, and the worker writes its results database there.
+    with tempfile.TemporaryDirectory(prefix="asreview-") as cwd:
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd
+        )
+        out, err = proc.communicate()
     if proc.returncode:
         raise RuntimeError(f"ASReview worker failed: {err[-2000:]}")
     return json.loads(out.strip().splitlines()[-1])
