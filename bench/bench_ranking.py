@@ -161,7 +161,7 @@ def replays(args, python: Path | None) -> dict[str, list[dict[str, Any]]]:
     return results
 
 
-def alternatives(args) -> dict[str, dict[str, list[float]]]:
+def alternatives(args) -> dict[str, dict[str, list[dict[str, float]]]]:
     import numpy as np
 
     from litreview.screening import ranking, simulation
@@ -189,8 +189,10 @@ def alternatives(args) -> dict[str, dict[str, list[float]]]:
         return model.predict_proba(features[candidates])[:, 1]
 
     models = {
-        "the model (hashed counts, SVM, growing batches)": (ranking.DEFAULT, {}),
+        f"the model (hashed counts, SVM, batches of {ranking.BATCH:.0%})": (ranking.DEFAULT, {}),
         "retrained after every decision": (ranking.DEFAULT, {"every_decision": True}),
+        "batches of 2%": (ranking.DEFAULT, {"batch": 0.02}),
+        "batches of 5%": (ranking.DEFAULT, {"batch": 0.05}),
         "TfidfVectorizer vocabulary": (ranking.Model("vocab", vocabulary, ranking.fit_scores), {}),
         "English stop-word list": (
             ranking.Model(
@@ -205,7 +207,7 @@ def alternatives(args) -> dict[str, dict[str, list[float]]]:
             {},
         ),
     }
-    found: dict[str, dict[str, list[float]]] = {}
+    found: dict[str, dict[str, list[dict[str, float]]]] = {}
     for path in sorted(FIXTURES.glob("*.csv")):
         texts, labels = load_csv(path)
         import csv
@@ -228,9 +230,16 @@ def alternatives(args) -> dict[str, dict[str, list[float]]]:
                 replay = simulation.replay(
                     used, labels, seed=seed, priors=priors, model=model, **options
                 )
-                scores.append(replay.wss95)
+                scores.append(
+                    {
+                        "wss95": replay.wss95,
+                        "wss100": replay.wss100,
+                        "rrf10": replay.rrf10,
+                        "stop_recall": replay.stop["recall"],
+                    }
+                )
             found.setdefault(name, {})[path.stem] = scores
-            log(f"alternative {name}, {path.stem}: {statistics.mean(scores):.4f}")
+            log(f"alternative {name}, {path.stem}: {json.dumps(scores)}")
     return found
 
 
@@ -489,10 +498,23 @@ def report(found: dict[str, Any]) -> str:
         out += [line, ""]
     if found.get("alternatives"):
         names = list(next(iter(found["alternatives"].values())))
-        out += ["### Alternatives: mean WSS@95 over the seeds", ""]
+        out += [
+            "### Alternatives: WSS@95 / WSS@100 / RRF@10, means over the seeds; "
+            "lowest recall where the stopping test fired",
+            "",
+        ]
         out += ["| model | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
         for model, by_set in found["alternatives"].items():
-            out.append(f"| {model} | " + " | ".join(f"{mean(by_set[n]):.4f}" for n in names) + " |")
+            cells = []
+            for n in names:
+                runs = by_set[n]
+                stops = [r["stop_recall"] for r in runs if r["stop_recall"] is not None]
+                cells.append(
+                    " / ".join(f"{mean([r[k] for r in runs]):.4f}" for k in ("wss95", "wss100"))
+                    + f" / {mean([r['rrf10'] for r in runs]):.3f}; stop "
+                    + (f"{min(stops):.2f}" if stops else "never")
+                )
+            out.append(f"| {model} | " + " | ".join(cells) + " |")
         out.append("")
     if found.get("timing"):
         out += [
