@@ -301,6 +301,12 @@ def test_the_page_shows_relevance_and_stopping_progress(session, engine):
         35,
     )
     assert progress.test is not None and not progress.test.stop and progress.hint is None
+    # Records imported since the ranking count among those to screen at once (the test
+    # would fire too early otherwise), before the next training ranks them.
+    add(session, rv, [(f"New {n}", ON_TOPIC) for n in range(3)])
+    assert prioritised.stopping_progress(session, rv, team.ann, TA).total == 38
+    train(engine, rv)
+    assert prioritised.stopping_progress(session, rv, team.ann, TA).total == 38
 
 
 def test_the_features_are_tfidf_as_scikit_learn_computes_them():
