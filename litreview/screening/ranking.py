@@ -64,10 +64,12 @@ N_FEATURES = 2**20
 MODEL_NAME = "tfidf-svm"
 # At most this many irrelevant records are trained on (all the relevant ones always, the
 # irrelevant drawn at random): beyond a few thousand they add time, not ranking (on the
-# labelled reviews, a cap of 250 changed WSS@95 by +0.016 and -0.001), and together they
-# weigh a tenth of the relevant ones anyway (RATIO). Half of a 50,000-record review
-# screened, the fit takes 0.4 s of CPU instead of 4.
-MAX_IRRELEVANT = 4000
+# labelled reviews, a cap of 250 changed WSS@95 by +0.016 and -0.001; no replay of them
+# reaches 2,000 irrelevant records before its last relevant one, so 2,000 changes none
+# of their figures), and together they weigh a tenth of the relevant ones anyway
+# (RATIO). At 5,000 of 50,000 records screened, the fit takes 0.13 s of CPU with 2,000,
+# 0.25 s with 4,000 (bench/bench_ranking.py's timing, Dec 2026).
+MAX_IRRELEVANT = 2000
 # Retrain once the decisions since the last training reach this share of all decisions
 # (at least one): after every decision up to 100 decided, every 10 at 1,000 decided,
 # every 250 at 25,000 (see the module docstring for why 1% and not 5%).
@@ -170,11 +172,15 @@ def fit_scores(
     # column's weight is zero anyway, and liblinear's time goes with the width (half
     # of a fit on a labelled review; the scores are the same to the last bit).
     rows = features[labelled]
-    used, columns = np.unique(rows.indices, return_inverse=True)
+    seen = np.zeros(features.shape[1], dtype=bool)
+    seen[rows.indices] = True  # cheaper than np.unique's sort of every term of every row
+    used = np.flatnonzero(seen)
     if not len(used):  # not a word in what was decided: one blank column to fit
         used = np.zeros(1, dtype=np.int64)
+    column = np.zeros(features.shape[1], dtype=np.int32)
+    column[used] = np.arange(len(used), dtype=np.int32)
     narrow = sparse.csr_matrix(
-        (rows.data, columns.astype(np.int32), rows.indptr), shape=(rows.shape[0], len(used))
+        (rows.data, column[rows.indices], rows.indptr), shape=(rows.shape[0], len(used))
     )
     model = LinearSVC(C=C, loss="squared_hinge", dual=True, random_state=seed)
     model.fit(narrow, labels, sample_weight=sample_weights(labels))
