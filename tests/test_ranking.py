@@ -164,8 +164,8 @@ def test_blind_dual_rankings_do_not_learn_from_another_reviewers_pending_decisio
 def test_retraining_comes_in_growing_batches(session, engine):
     team = make_team(session, records=0)
     rv = team.review
-    on, off = topical(session, rv, on=20, off=60)
-    labelled = on[:10] + off[:30]
+    on, off = topical(session, rv, on=30, off=200)
+    labelled = on[:10] + off[:90]
     for n, record_id in enumerate(labelled):
         decision = "include" if record_id in on else "exclude"
         screening.decide(
@@ -173,16 +173,21 @@ def test_retraining_comes_in_growing_batches(session, engine):
         )
     session.commit()
     first = train(engine, rv)
-    assert first.labels == 40
+    assert first.labels == 100
     assert train(engine, rv) is None  # nothing changed
-    # 5% of 40 decisions is 2: one decision is not enough, two are.
+    # Up to 100 decisions, every one makes a retrain due.
     screening.decide(session, rv, on[10], team.ann, TA, "include")
     session.commit()
+    assert relevance.due(session, rv, TA, 0)
+    assert train(engine, rv).labels == 101
+    # 1% of 101 decisions is 2 (rounded up): one decision is not enough, two are.
+    screening.decide(session, rv, off[90], team.ann, TA, "exclude")
+    session.commit()
     assert not relevance.due(session, rv, TA, 0) and train(engine, rv) is None
-    screening.decide(session, rv, off[30], team.ann, TA, "exclude")
+    screening.decide(session, rv, off[91], team.ann, TA, "exclude")
     session.commit()
     assert relevance.due(session, rv, TA, 0)
-    assert train(engine, rv).labels == 42
+    assert train(engine, rv).labels == 103
 
 
 def test_undoing_back_to_one_kind_of_decision_drops_the_ranking(session, engine):
@@ -296,6 +301,12 @@ def test_the_page_shows_relevance_and_stopping_progress(session, engine):
         35,
     )
     assert progress.test is not None and not progress.test.stop and progress.hint is None
+    # Records imported since the ranking count among those to screen at once (the test
+    # would fire too early otherwise), before the next training ranks them.
+    add(session, rv, [(f"New {n}", ON_TOPIC) for n in range(3)])
+    assert prioritised.stopping_progress(session, rv, team.ann, TA).total == 38
+    train(engine, rv)
+    assert prioritised.stopping_progress(session, rv, team.ann, TA).total == 38
 
 
 def test_the_features_are_tfidf_as_scikit_learn_computes_them():

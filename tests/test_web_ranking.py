@@ -146,3 +146,29 @@ def test_a_script_title_stays_text_in_the_panel(site):
     html = rita.page(f"{SCREEN}{ids[0]}")
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_irrelevant_in_a_row_shows_only_as_a_labelled_hint_beside_the_test(site):
+    on, off = topical(site, on=2, off=130)
+    rita = site.client("rita@example.org")
+    user = site.users["rita@example.org"]
+    screening.decide(site.session, site.review, on[0], user, TA, "include")
+    for record in off[:99]:
+        screening.decide(site.session, site.review, record, user, TA, "exclude")
+    site.session.commit()
+    rita.page(SCREEN)  # asks for the first ranking
+    settle(site)
+    html = rita.page(SCREEN)
+    assert "screened since the last relevant 99" in text_of(html, "stopping-counts")
+    assert 'id="stopping-hint"' not in html  # 99 in a row: no hint yet
+    screening.decide(site.session, site.review, off[99], user, TA, "exclude")
+    site.session.commit()
+    html = rita.page(SCREEN)
+    # A hundred irrelevant in a row, with one of the two relevant records still to come:
+    # the run is shown only as a hint, labelled as one; the test itself says not yet.
+    hint = text_of(html, "stopping-hint")
+    assert hint.startswith("Hint, not a stopping rule: 100 irrelevant records in a row.")
+    signal = text_of(html, "stopping-signal")
+    assert signal.startswith("Not yet, by the Callaghan & Müller-Hansen (2020)")
+    assert "in a row" not in signal
+    assert shown_record(html) == on[1]  # and the relevant one left is next

@@ -5,7 +5,10 @@ The numbers come from the stored ranking (:mod:`.relevance`) and the decisions; 
 stopping test and the hint are :mod:`.stopping`'s. The test needs to know how many
 records there are to screen in all: the ranking says (those the learner had screened
 when it was trained plus those it ranked), so there is no test before the first
-ranking.
+ranking. Records imported since it was trained are added to that count until the next
+training ranks them: a count too small would make the test fire too early, one too
+large (a record merged away or withdrawn since, an import at the full-text stage)
+only makes it wait longer.
 """
 
 from __future__ import annotations
@@ -129,9 +132,14 @@ def stopping_progress(
     seen = screened_in_order(session, review, stage, learner)
     if ranking is None:
         ranking = stored(session, review.id, stage, learner)
-    total = ranking.screened + ranking.ranked if ranking is not None else None
-    if total is not None:
-        total = max(total, len(seen))
+    total = None
+    if ranking is not None:
+        added = session.scalar(
+            sa.select(sa.func.count(Record.id)).where(
+                Record.review_id == review.id, Record.id > ranking.record_mark
+            )
+        )
+        total = max(ranking.screened + ranking.ranked + added, len(seen))
     test = stopping.recall_test(seen, total, target=target, alpha=alpha) if total else None
     run = stopping.irrelevant_in_a_row(seen)
     hint = (

@@ -160,12 +160,14 @@ def replay(
     target_recall: float = stopping.TARGET_RECALL,
     alpha: float = stopping.ALPHA,
     every_decision: bool = False,
+    batch: float = ranking.BATCH,
     priors: Sequence[int] | None = None,
     model: ranking.Model = ranking.DEFAULT,
 ) -> Replay:
     """Screen the labelled records (1 relevant, 0 not) in the model's order; see the module.
 
-    ``every_decision`` retrains after every record instead of in growing batches;
+    ``every_decision`` retrains after every record instead of in growing batches,
+    ``batch`` sets their growth (:func:`.ranking.retrain_due`);
     ``priors`` names the prior records (indices) instead of drawing them; ``model`` is
     the app's unless another is being measured.
     Raises ValueError when the labels cannot be replayed (no relevant record, fewer than
@@ -204,7 +206,7 @@ def replay(
             not queue
             or trained_at < 0
             or every_decision
-            or ranking.retrain_due(len(screened) - trained_at, len(screened))
+            or ranking.retrain_due(len(screened) - trained_at, len(screened), batch)
         ):
             queue = _ranked(model, features, y, screened, unscreened, seed)
             trained_at = len(screened)
