@@ -239,12 +239,19 @@ def _show(cmd: list[str]) -> str:
     return " ".join(cmd)
 
 
-def run(cmd: list[str], env: dict[str, str] | None = None, check: bool = True) -> Proc:
+def run(
+    cmd: list[str],
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    cwd: Path | None = None,
+) -> Proc:
     """Run a command to the end; its own rusage comes from os.wait4, not RUSAGE_CHILDREN
     (which is the maximum over every child so far, useless for the second run)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL, cwd=cwd
+        )
         killer = threading.Timer(STEP_TIMEOUT, proc.kill)
         killer.start()
         try:
@@ -400,7 +407,8 @@ class Bench:
                         mode,
                         str(path),
                         str(work),
-                    ]
+                    ],
+                    cwd=work,  # ASReview writes its synergy_cache.sqlite in the cwd
                 )
                 result = proc.json()
                 setattr(
