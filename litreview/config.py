@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SEARCH_BACKENDS = ("tantivy", "postgres", "whoosh")
+JOB_RUNNERS = ("inprocess", "queue")
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,9 @@ class Settings:
     database_url: str
     secret_key: str | None
     search: str = "tantivy"  # the search backend: tantivy, postgres or whoosh
+    # Who runs background jobs: "inprocess" (threads of the app server, the default) or
+    # "queue" (PostgreSQL only: a `litreview worker` takes them; see litreview.jobs).
+    jobs: str = "inprocess"
 
     @property
     def search_outbox(self) -> bool:
@@ -50,11 +54,20 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ValueError(
             "LITREVIEW_SEARCH=postgres needs a PostgreSQL database (LITREVIEW_DATABASE_URL)"
         )
+    jobs = (env.get("LITREVIEW_JOBS") or "inprocess").strip().lower()
+    if jobs not in JOB_RUNNERS:
+        raise ValueError(f"LITREVIEW_JOBS={jobs!r}: one of {', '.join(JOB_RUNNERS)}")
+    if jobs == "queue" and not url.startswith("postgresql"):
+        raise ValueError(
+            "LITREVIEW_JOBS=queue needs a PostgreSQL database (LITREVIEW_DATABASE_URL): "
+            "the queue is kept there"
+        )
     return Settings(
         data_dir=data_dir,
         database_url=url,
         secret_key=env.get("LITREVIEW_SECRET_KEY") or None,
         search=search,
+        jobs=jobs,
     )
 
 

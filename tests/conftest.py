@@ -29,6 +29,19 @@ POSTGRES_ADMIN_URL = os.environ.get(
 BACKENDS = ["sqlite"] + ([] if os.environ.get("LITREVIEW_TEST_SKIP_POSTGRES") else ["postgresql"])
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _checkout_untouched() -> Iterator[None]:
+    """Tests write into temporary folders only: a file left in the checkout's root fails
+    the test that wrote it (one once left a stray ``-.json`` there)."""
+    before = set(os.listdir(ROOT))
+    yield
+    left = sorted(set(os.listdir(ROOT)) - before - {".pytest_cache", "synergy_cache.sqlite"})
+    assert not left, f"the test left files in the checkout: {left}"
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file migrated once; each test gets a copy."""

@@ -338,3 +338,28 @@ def test_a_backup_of_an_older_format_is_migrated_on_restore(
         )
     )
     assert entry.details["migrated_from"] == 1
+
+
+def test_a_backup_with_characters_no_database_stores_restores_the_same_everywhere(
+    review_cli, session, small_backup
+):
+    # A backup written by an older version, or edited by hand: NUL characters in a title,
+    # a note and a JSON field. PostgreSQL refuses them; SQLite would take them.
+    def poison(document):
+        record = document["tables"]["record"][0]
+        record["title"] = "Consent\u0000 in home visits"
+        record["authors"][0]["family"] += "\u0000"
+        document["tables"]["decision"][0]["note"] = "\u0000checked twice"
+
+    path = edited(small_backup, poison)
+    restored = review_cli.json("restore", "ai-sw-copy", str(path))
+    assert restored["counts"]["record"] == 12
+    assert restored["cleaned"] == 3
+    said = review_cli("restore", "ai-sw-copy2", str(path)).stdout
+    assert "3 texts had NUL characters, removed" in said
+    copy = session.scalar(sa.select(Review).where(Review.slug == "ai-sw-copy"))
+    titles = session.scalars(sa.select(Record.title).where(Record.review_id == copy.id)).all()
+    assert "Consent in home visits" in titles
+    assert not any("\x00" in t for t in titles)
+    notes = session.scalars(sa.select(Decision.note).where(Decision.review_id == copy.id)).all()
+    assert "checked twice" in notes

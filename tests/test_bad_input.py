@@ -18,6 +18,7 @@ from litreview.accounts import invites
 from litreview.db import Base
 from litreview.ingest.record_data import Author, EntryError, RecordData
 from litreview.ingest.text_clean import storable, storable_items
+from litreview.jobs import list_jobs
 from litreview.library import duplicates, reviews
 from litreview.models import Record, RecordSource
 from tests.pdfmaker import text_pdf
@@ -287,6 +288,9 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
         if method == "GET" and rule.endpoint not in ("static", "auth.signin", "home.new_review"):
             pages.append((lead, url_for_rule(rule, values, {})))
     pages += [(lead, f"/r/ai-sw/records/{r}") for r in values["more_records"]]
+    # The full-text screening page of the record sought at full text (its "Mark not
+    # retrievable" form).
+    pages.append((lead, f"/r/ai-sw/screen/full_text/{values['more_records'][1]}"))
     # The admin's accounts page, and one-time links: joining (signed out, and signed in
     # as someone not yet a member) and a password reset.
     joining = invites.invite(site.session, site.review, "reviewer", by=admin)
@@ -323,12 +327,11 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
             problems.append(f"{form['method']} {form['action'] or url}: {response.status_code}")
     assert not problems, "\n".join(problems)
     # The imports those forms started (a NUL in the file's name and in an entry) ended well.
-    jobs = list((site.app.config["LITREVIEW_SETTINGS"].data_dir / "jobs").glob("*.json"))
+    site.app.extensions["litreview.jobs"].wait_all(60)
+    site.session.expire_all()
+    jobs = list_jobs(site.session, site.review)
     assert len(jobs) >= 2  # populate's, and the import form's
-    for job in jobs:
-        status = json.loads(job.read_text())
-        site.app.extensions["litreview.import_jobs"].wait(status["id"], 60)
-        status = json.loads(job.read_text())
+    for status in jobs:
         assert all(f["state"] == "done" for f in status.get("files", [])), status
     # The public sign-in form, and a NUL in a URL's path (everyone signed out above, and
     # members may have been removed: Ada is an admin).

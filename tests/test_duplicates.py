@@ -147,3 +147,36 @@ def test_the_record_model_and_the_readers_hold_the_one_field_list():
     columns = [c.name for c in Record.__table__.columns if c.name not in bookkeeping]
     assert sorted(columns) == sorted(NAMES)
     assert len({f.csv_rank for f in FIELDS if f.csv_rank}) == len([f for f in FIELDS if f.csv_rank])
+
+
+def test_merge_by_hand_carries_tags_notes_and_decisions_and_undo_gives_them_back(
+    review_cli, tmp_path
+):
+    records = imported(review_cli, tmp_path)
+    a, b = records["a"]["id"], records["b"]["id"]
+    review_cli("question", "add", "ai-sw", "Q3", "Bias")
+    review_cli("question", "add", "ai-sw", "Q4", "Data protection")
+    review_cli("tag", "ai-sw", str(a), "Q3", "--quote", "risk scores", "--page", "4")
+    review_cli("tag", "ai-sw", str(b), "Q4")
+    review_cli("screen", "ai-sw", str(a), "include", "--stage", "title_abstract")
+
+    review_cli("duplicates", "ai-sw", "--merge", str(b), str(a))
+    tags = review_cli.json("tags", "ai-sw", str(b))
+    assert sorted(t["question"] for t in tags["tags"]) == ["Q3", "Q4"]
+    assert [n["quote"] for n in tags["annotations"]] == ["risk scores"]
+    [history] = review_cli.json("history", "ai-sw", str(b))
+    assert (history["decision"], history["current"]) == ("include", True)
+    ta = review_cli.json("stats", "ai-sw")["stages"]["title_abstract"]
+    assert (ta["eligible"], ta["included"]) == (3, 1)
+
+    [entry] = review_cli.json("duplicates", "ai-sw", "--history")["merges"]
+    review_cli("duplicates", "ai-sw", "--undo", str(entry["id"]))
+    assert [t["question"] for t in review_cli.json("tags", "ai-sw", str(b))["tags"]] == ["Q4"]
+    back = review_cli.json("tags", "ai-sw", str(a))
+    assert [t["question"] for t in back["tags"]] == ["Q3"]
+    assert [n["quote"] for n in back["annotations"]] == ["risk scores"]
+    assert review_cli.json("history", "ai-sw", str(b)) == []
+    [history] = review_cli.json("history", "ai-sw", str(a))
+    assert history["decision"] == "include"
+    ta = review_cli.json("stats", "ai-sw")["stages"]["title_abstract"]
+    assert (ta["eligible"], ta["included"]) == (4, 1)

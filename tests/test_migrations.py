@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,8 +11,25 @@ from sqlalchemy.orm import Session
 
 from litreview.db import Base
 from litreview.migrations import runner as schema
-from litreview.models import Decision, Record, Resolution, Review, StageOutcome, User
+from litreview.models import Record, Resolution, Review, StageOutcome, User
 from litreview.screening import outcomes
+
+decision_0001 = sa.table(
+    "decision",
+    *(
+        sa.column(name)
+        for name in (
+            "review_id",
+            "record_id",
+            "user_id",
+            "stage",
+            "decision",
+            "reason",
+            "current",
+            "created_at",
+        )
+    ),
+)
 
 
 class _Row:
@@ -79,14 +98,17 @@ def test_0002_keeps_the_outcomes_the_rule_gives(database_url, engine):
         }
 
         def vote(rv, n, user, decision, stage="title_abstract", reason=None):
-            session.add(
-                Decision(
+            # With the columns schema 0001 has (the model has more now).
+            session.execute(
+                sa.insert(decision_0001).values(
                     review_id=rv.id,
                     record_id=records[rv.slug][n].id,
                     user_id=users[user].id,
                     stage=stage,
                     decision=decision,
                     reason=reason,
+                    current=True,
+                    created_at=datetime.now(UTC),
                 )
             )
 

@@ -12,20 +12,23 @@ import docx
 import sqlalchemy as sa
 from docx.shared import Inches, Mm
 
-from litreview.models import AuditEntry, Record
+from litreview.models import AuditEntry, Record, Review
+from litreview.screening.queue import to_screen
 from tests import exporting
 from tests.test_prisma import boxes, count
 from tests.webapp import make_site
 
 
-def _prisma(cli) -> dict:
-    return cli.json("export", "ai-sw", "prisma", "--format", "json", "-o", "-.json")
+def _prisma(cli, folder) -> dict:
+    return cli.json("export", "ai-sw", "prisma", "--format", "json", "-o", str(folder / "p.json"))
 
 
 # ---------------------------------------------------------------- PRISMA
 
 
-def test_a_report_is_not_retrieved_only_when_a_person_says_so(review_cli, session, tmp_path):
+def test_a_report_is_not_retrieved_only_when_a_person_says_so(
+    review_cli, session, tmp_path, database_url
+):
     scenario = exporting.build(review_cli, session)
     basw = scenario.ids["basw"]
     out = str(tmp_path / "p.json")
@@ -41,6 +44,20 @@ def test_a_report_is_not_retrieved_only_when_a_person_says_so(review_cli, sessio
     assert numbers["sought"] == (
         numbers["not_retrieved"] + numbers["awaiting_retrieval"] + numbers["assessed"]
     )
+    # A report nobody could obtain leaves full-text screening: not in the queue, not
+    # counted as remaining, on every face; screening it is refused until the mark goes.
+    full_text = review_cli.json("stats", "ai-sw")["stages"]["full_text"]
+    assert full_text["not_retrieved"] == 1
+    assert full_text["eligible"] == full_text["screened"] + full_text["remaining"]
+    assert "1 not retrieved" in review_cli("stats", "ai-sw").stdout
+    review = session.get(Review, session.get(Record, basw).review_id)
+    queue = set(session.scalars(to_screen(review, None, "full_text")))
+    assert basw not in queue and len(queue) == full_text["remaining"]
+    refused = review_cli("screen", "ai-sw", str(basw), "include", "--stage", "full_text", ok=False)
+    assert "marked not retrievable" in refused.stderr
+    with make_site(database_url) as site:
+        page = site.client("lead@example.org").get("/r/ai-sw/").get_data(as_text=True)
+        assert re.search(r'"not-retrieved">1</span> report not retrieved \(not screened\)', page)
     listed = review_cli("not-retrievable", "ai-sw", "--list").stdout
     assert re.match(rf"{basw}\t\d{{4}}-\d\d-\d\d\ttester@example.org\tNot held\n", listed)
 
@@ -88,7 +105,7 @@ def test_records_identified_per_database_with_a_source_per_file(review_cli):
     assert "2 --source labels for 3 files" in wrong.stderr
 
 
-def test_reviewers_different_exclusion_reasons_are_shown_not_hidden(review_cli, session):
+def test_reviewers_different_exclusion_reasons_are_shown_not_hidden(review_cli, session, tmp_path):
     review_cli("import", "ai-sw", str(exporting.IMPORTS[0][0]), "--source", "Scopus")
     for email in ("ann@example.org", "ben@example.org"):
         review_cli("user", "create", email, "--generate-password")
@@ -103,7 +120,7 @@ def test_reviewers_different_exclusion_reasons_are_shown_not_hidden(review_cli, 
             "screen", "ai-sw", record, "exclude", "--reason", reason, "--as", email,
             "--stage", "full_text",
         )  # fmt: skip
-    numbers = _prisma(review_cli)
+    numbers = _prisma(review_cli, tmp_path)
     assert numbers["excluded_reasons"] == [{"reason": "No AI; Wrong population", "records": 1}]
     table = review_cli("export", "ai-sw", "records", "--format", "csv", "-o", "-").stdout
     rows = csv.DictReader(io.StringIO(table.lstrip("\ufeff")))  # the BOM is for Excel

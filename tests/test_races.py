@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from litreview.library import reviews
-from litreview.models import AuditEntry, RecordTag
+from litreview.models import AuditEntry, KeepApart, RecordTag
 from tests.loopback import Browser, at_once, serve_in_thread
 from tests.webapp import make_site
 
@@ -58,3 +58,21 @@ def test_tagging_and_untagging_at_once_leave_one_tag_and_one_audit_entry(env, da
                 or f"Record {record} was not tagged to Q1." in text
                 for text in notes
             )
+
+
+def test_keeping_a_pair_apart_at_once_leaves_one_row_and_one_audit_entry(env, database_url):
+    with make_site(database_url, {"PROPAGATE_EXCEPTIONS": False}) as site:
+        a, b = site.add_records(2, title="The same paper on risk")
+        with serve_in_thread(site.app) as base:
+            rita = Browser(base)
+            assert rita.sign_in("rita@example.org").status == 302
+            browsers = [rita.copy() for _ in range(8)]
+            answers = at_once(
+                8,
+                lambda n: browsers[n].post("/r/ai-sw/duplicates/keep-apart", {"a": a, "b": b}),
+            )
+            assert [r.status for r in answers] == [303] * 8, [r.text for r in answers]
+        site.session.expire_all()
+        pairs = site.session.scalars(sa.select(KeepApart)).all()
+        assert [(p.record_a_id, p.record_b_id) for p in pairs] == [(a, b)]
+        assert _audit_count(site, "record.keep_apart") == 1

@@ -258,7 +258,11 @@ def test_effective_decisions_single_and_dual(session, team):
         r3: "include",
         r4: "conflict",  # even in single mode, two people who disagree are a conflict
     }
-    reviews.update_settings(session, team.review, actor=LEAD, screening_mode="dual")
+    # Sent to a second reviewer (the lead's choice; by default they stay settled, see
+    # test_screening_flow): the one-reviewer records wait for a second decision.
+    reviews.update_settings(
+        session, team.review, actor=LEAD, screening_mode="dual", on_switch="second"
+    )
     assert screening.outcomes_at(session, team.review, TA) == {
         r3: "include",
         r4: "conflict",
@@ -590,6 +594,7 @@ def test_stats_counts_add_up(session, team, monkeypatch):
         "conflicts": 0,
         "resolved": 0,
         "excluded_by_reason": {"Not about AI": 1, "Not social work": 1},
+        "not_retrieved": 0,
     }
     # Cat disagrees with Ben on record 7: a conflict, and it leaves full text.
     decide(session, team.review, r[6], team.cat, TA, "exclude", reason="Not about AI")

@@ -75,6 +75,7 @@ EXPECTED = {
     "POST review.screen_skip": "reviewer",
     "POST review.screen_undo": "reviewer",
     "POST review.screen_order": "reviewer",
+    "POST review.screen_not_retrievable": "reviewer",
     "GET review.conflicts": "viewer",
     "POST review.conflict_resolve": "reviewer",
     "GET review.records": "viewer",

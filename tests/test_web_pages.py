@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from litreview import screening
 from litreview.accounts import users as accounts
 from litreview.evidence import tags as tagging
+from litreview.jobs.work import incoming_dir
 from litreview.library import reviews
 from litreview.models import (
     Annotation,
@@ -198,7 +199,7 @@ def test_import_in_the_background_with_a_report_per_file(site):
     batch_label = site.session.scalar(sa.text("select source_label from import_batch"))
     assert batch_label == "Scopus 2025-03-01"
     # The uploaded files are gone once imported; nothing of them is served.
-    uploads = site.app.config["LITREVIEW_SETTINGS"].data_dir / "uploads"
+    uploads = incoming_dir(site.app.config["LITREVIEW_SETTINGS"])
     assert not any(uploads.rglob("*.ris"))
     # Importing the same file again adds nothing, and says so.
     again_job = upload(rita, "/r/ai-sw/import", ("scopus.ris", good)).location
@@ -423,7 +424,7 @@ def test_record_page_tags_annotations_and_pdf_upload(site, tmp_path):
     with rita.get(f"{url}/attachments/{attachment.id}") as served:
         assert served.get_data() == pdf
         assert served.headers["Content-Disposition"] == "inline; filename=etc_Paper_One.pdf"
-    assert not any((site.app.config["LITREVIEW_SETTINGS"].data_dir / "uploads").rglob("*.pdf"))
+    assert not any(incoming_dir(site.app.config["LITREVIEW_SETTINGS"]).rglob("*.pdf"))
     assert (
         site.session.scalar(
             sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.action == "record.untag")

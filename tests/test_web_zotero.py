@@ -7,7 +7,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from litreview.models import Record
+from litreview.models import Job, Record
 from tests.webapp import make_site
 from tests.zotero_server import Library, ZoteroServer, article
 
@@ -55,10 +55,16 @@ def test_import_a_group_library_then_sync_it_and_the_key_is_never_kept(site, zot
     site.wait_for_import(rita, synced.location)
     assert '<td id="z-imported">1</td>' in rita.page(synced.location)
     assert site.session.scalar(sa.select(sa.func.count(Record.id))) == 4
-    jobs = site.app.config["LITREVIEW_SETTINGS"].data_dir / "jobs"
-    for path in jobs.glob("*.json"):
-        assert API_KEY not in path.read_text(encoding="utf-8")
-        assert json.loads(path.read_text(encoding="utf-8"))["review_id"] == site.review.id
+    # The key is in no job's row (payload, progress, report), nor in the queue's tables.
+    site.session.expire_all()
+    rows = site.session.execute(sa.select(Job)).scalars().all()
+    assert len(rows) == 2
+    for job in rows:
+        assert API_KEY not in json.dumps([job.payload, job.progress, job.report, job.error])
+        assert job.review_id == site.review.id
+    if site.session.get_bind().dialect.name == "postgresql":
+        queued = site.session.execute(sa.text("SELECT args::text FROM procrastinate_jobs"))
+        assert not any(API_KEY in args for (args,) in queued)
     assert API_KEY not in page
 
 

@@ -137,7 +137,7 @@ class Site:
             status = client.get(job_url + "/status.json").get_json()
             if status["state"] not in ("queued", "running"):
                 job_id = job_url.rstrip("/").rsplit("/", 1)[1]
-                self.app.extensions["litreview.import_jobs"].wait(job_id, timeout)
+                self.app.extensions["litreview.jobs"].wait(job_id, timeout)
                 return status
             assert time.monotonic() < deadline, f"import did not finish: {status}"
             time.sleep(0.05)
@@ -158,9 +158,8 @@ def make_site(database_url: str, config: dict[str, Any] | None = None) -> Iterat
                 site.add_user(email, role)
             yield site
     finally:
-        jobs = app.extensions["litreview.import_jobs"]
-        for job_id in list(jobs.threads):
-            jobs.wait(job_id, 60)
+        app.extensions["litreview.jobs"].wait_all(60)
+        app.extensions["litreview.jobs"].close()
         app.extensions["litreview.indexer"].stop(60)
         app.extensions["litreview.retrainer"].stop(60)
         engine.dispose()

@@ -104,7 +104,7 @@ def check_document(document: dict[str, Any], path: Path) -> None:
         column = table_of("review").c[name]
         if name in review:
             _check_value(problems, "review", 0, column, review[name])
-        elif not column.nullable and column.default is None:
+        elif not column.nullable and column.default is None and column.server_default is None:
             problems.add(f"review: {name} is missing")
     if review.get("screening_mode") not in (None, "single", "dual"):
         problems.add(

@@ -66,6 +66,7 @@ REVIEW_COLUMNS = (
     "highlight_include",
     "highlight_exclude",
     "screening_mode",
+    "reason_required_title_abstract",
     "created_at",
 )
 USER_COLUMNS = ("id", "email", "name")

@@ -24,6 +24,7 @@ from litreview.backup.contents import (
 )
 from litreview.backup.reader import Backup
 from litreview.config import Settings
+from litreview.ingest.text_clean import storable_value
 from litreview.models import Review, SearchOutbox, User
 from litreview.screening import outcomes
 
@@ -40,6 +41,7 @@ class RestoreReport:
     users_created: list[str]
     files_restored: int
     migrated_from: int | None
+    cleaned: int = 0  # values whose NULs were removed (see ingest.text_clean)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,7 @@ class RestoreReport:
             "users_created": self.users_created,
             "files_restored": self.files_restored,
             "migrated_from": self.migrated_from,
+            "cleaned": self.cleaned,
         }
 
 
@@ -65,7 +68,7 @@ def restore(
     from litreview.library import reviews
 
     document = backup.document
-    data = document["review"]
+    data = storable_value(document["review"])
     review = reviews.create_review(session, slug, data["title"], actor, data.get("description"))
     for name in REVIEW_COLUMNS:
         if name in data and name not in ("title", "description"):
@@ -75,14 +78,15 @@ def restore(
 
     maps: dict[str, dict[int, int]] = {"review": {}}
     source = document.get("source") or {}
-    users_created = _restore_users(session, document["users"], maps)
+    users_created = _restore_users(session, storable_value(document["users"]), maps)
     counts: dict[str, int] = {}
     tables = document["tables"]
+    cleaned = 0
     for name in TABLES:
         rows = tables.get(name, [])
         counts[name] = len(rows)
         if rows:
-            _insert(session, review, settings, name, rows, maps)
+            cleaned += _insert(session, review, settings, name, rows, maps)
     # Outcomes are kept, not backed up: rebuilt from the decisions just restored.
     outcomes.refresh(session, review)
     record_ids = list(maps.get("record", {}).values())
@@ -129,6 +133,7 @@ def restore(
         users_created=users_created,
         files_restored=restored_files,
         migrated_from=backup.migrated_from,
+        cleaned=cleaned,
     )
 
 
@@ -162,7 +167,8 @@ def _insert(
     name: str,
     rows: list[dict[str, Any]],
     maps: dict[str, dict[int, int]],
-) -> None:
+) -> int:
+    """Insert one table's rows with new ids; returns how many values needed cleaning."""
     from litreview.evidence.attachments import stored_path
 
     table = table_of(name)
@@ -171,6 +177,7 @@ def _insert(
     has_review = "review_id" in table.c
     prepared = []
     later: list[tuple[int, int, Any]] = []  # record: (old id, old merged_into id, updated_at)
+    cleaned = 0
     for row in rows:
         values: dict[str, Any] = {}
         for column in columns:
@@ -179,6 +186,10 @@ def _insert(
                 values[cname] = _default(column)
                 continue
             value = row[cname]
+            if isinstance(value, str | list | dict):
+                clean = storable_value(value)
+                cleaned += clean is not value
+                value = clean
             if value is not None and isinstance(column.type, sa.DateTime):
                 value = parse_datetime(value)
             if cname in references and value is not None:
@@ -229,6 +240,7 @@ def _insert(
         ]
         for start in range(0, len(params), 2000):
             session.connection().execute(statement, params[start : start + 2000])
+    return cleaned
 
 
 def _default(column: sa.Column) -> Any:

@@ -223,6 +223,8 @@ def restore(ctx: Context, slug: str, file: Path, actor: str, as_json: bool) -> N
     text = f"restored {file} as review {slug}: {report.counts.get('record', 0)} records"
     if report.users_created:
         text += f"; new accounts without a password: {', '.join(report.users_created)}"
+    if report.cleaned:
+        text += f"\n{report.cleaned} texts had NUL characters, removed (no database stores them)"
     emit(as_json, data, text)
 
 

@@ -34,6 +34,14 @@ COMMANDS = {
         "litreview.cli.setup_commands:load_sample",
         'Load the sample review "AI in social work" (invented records); does nothing twice.',
     ),
+    "worker": (
+        "litreview.cli.job_commands:worker",
+        "Run background jobs from the queue (a team server: LITREVIEW_JOBS=queue, PostgreSQL).",
+    ),
+    "jobs": (
+        "litreview.cli.job_commands:jobs",
+        "List background jobs, newest first (of review SLUG, or of all): state, progress.",
+    ),
     "review": ("litreview.cli.review_commands:review", "Create and list reviews."),
     "question": ("litreview.cli.review_commands:question", "Review questions (themes)."),
     "import": (

@@ -178,6 +178,7 @@ def _print_stats(data: dict[str, Any]) -> None:
             f"{stage}: {s['screened']} of {s['eligible']} screened, {s['remaining']} remaining; "
             f"included {s['included']}, excluded {s['excluded']}, maybe {s['maybe']}, "
             f"conflicts {s['conflicts']}"
+            + (f"; {s['not_retrieved']} not retrieved" if s.get("not_retrieved") else "")
         )
         for reason, count in s["excluded_by_reason"].items():
             click.echo(f"  excluded: {reason}: {count}")
@@ -195,6 +196,19 @@ def _print_stats(data: dict[str, Any]) -> None:
 @click.option("--description")
 @click.option("--mode", "screening_mode", type=click.Choice(reviews.SCREENING_MODES))
 @click.option(
+    "--single-decisions",
+    "on_switch",
+    type=click.Choice(["keep", "second"]),
+    help="Going from single to dual mode: records one reviewer decided keep their outcome "
+    "(keep, the default) or wait for a second reviewer (second).",
+)
+@click.option(
+    "--reason-at-title-abstract/--no-reason-at-title-abstract",
+    "reason_required_title_abstract",
+    default=None,
+    help="Whether an exclusion at title/abstract needs a reason (full text always does).",
+)
+@click.option(
     "--order",
     "screening_order",
     type=click.Choice(["relevance", "id"]),
@@ -210,12 +224,19 @@ def _print_stats(data: dict[str, Any]) -> None:
 @json_option
 @pass_ctx
 @domain_errors
-def review_set(ctx: Context, slug: str, actor: str, as_json: bool, **options: str | None) -> None:
+def review_set(
+    ctx: Context,
+    slug: str,
+    actor: str,
+    as_json: bool,
+    on_switch: str | None,
+    **options: str | bool | None,
+) -> None:
     """Change the screening set-up of review SLUG; only the options given change."""
     fields = {name: value for name, value in options.items() if value is not None}
     with ctx.session() as session:
         rv = reviews.get_review(session, slug)
-        reviews.update_settings(session, rv, actor=actor, **fields)
+        reviews.update_settings(session, rv, actor=actor, on_switch=on_switch or "keep", **fields)
         session.commit()
         data = {
             "slug": rv.slug,
@@ -225,6 +246,7 @@ def review_set(ctx: Context, slug: str, actor: str, as_json: bool, **options: st
             "order": rv.screening_order,
             "criteria": rv.criteria,
             "reasons": rv.exclusion_reasons,
+            "reason_at_title_abstract": bool(rv.reason_required_title_abstract),
             "highlight_include": rv.highlight_include,
             "highlight_exclude": rv.highlight_exclude,
         }

@@ -14,7 +14,9 @@ U+FFFD (the replacement character). It is applied
   which files and Zotero libraries pass), each cleaned entry noted in the import
   report's warnings with its line and key;
 * to every form field and query-string value the web app reads (``web.form_input``);
-* to the text of Zotero notes, full texts and changed items (``zotero``).
+* to the text of Zotero notes, full texts and changed items (``zotero``);
+* to every value of a backup being restored (``backup.restoring``): backups of older
+  versions, or edited by hand, may hold what was never cleaned.
 """
 
 from __future__ import annotations
@@ -104,6 +106,12 @@ def _storable_value(value: Any, counts: list[int]) -> Any:
         )
         return value if same else dict(pairs)
     return value
+
+
+def storable_value(value: Any) -> Any:
+    """A value read from JSON (text, or lists and objects of them, nested) with every text
+    in it :func:`storable`; the same object when nothing needed cleaning."""
+    return _storable_value(value, [0, 0])
 
 
 def storable_record(data: RecordData) -> tuple[list[str], int, int]:

@@ -9,12 +9,27 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from litreview import audit
+from litreview.db import insert_unless_present
 from litreview.errors import Invalid, NotFound
 from litreview.ingest.dedup import Candidate, Pair, probable_pairs, record_match_key
 from litreview.ingest.record_data import Author, RecordData
 from litreview.library.fields import FILLABLE
 from litreview.library.imports import fill_empty, record_fields
-from litreview.models import KeepApart, Merge, Record, RecordSource, Review, utcnow
+from litreview.models import (
+    Annotation,
+    Attachment,
+    Decision,
+    KeepApart,
+    Merge,
+    Record,
+    RecordNote,
+    RecordSource,
+    RecordTag,
+    Resolution,
+    Review,
+    utcnow,
+)
+from litreview.screening import outcomes
 
 
 def find_probable(session: Session, review: Review) -> list[Pair]:
@@ -59,6 +74,7 @@ def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: 
         source.record = keep
     filled = fill_empty(keep, {name: getattr(other, name) for name in FILLABLE})
     other.merged_into_id = keep.id
+    carried = _carry_over(session, keep, other)
     entry = Merge(
         review_id=review.id,
         record=keep,
@@ -67,10 +83,12 @@ def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: 
         score=1.0,
         filled=filled,
         source_ids=[s.id for s in sources],
+        carried=carried,
         created_by=actor,
     )
     session.add(entry)
     session.flush()
+    outcomes.refresh(session, review, [keep.id, other.id])
     audit.log(
         session,
         actor,
@@ -82,8 +100,88 @@ def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: 
         merge=entry.id,
         rule="manual",
         filled=sorted(filled),
+        **{kind: len(ids) for kind, ids in carried.items() if ids},
     )
     return entry
+
+
+# What a merge by hand carries from the duplicate to the survivor: the work people did on
+# it. Tags and screening go where the survivor has none of its own (a reviewer's decision
+# on the survivor stands; theirs on the duplicate stays with it, so an undo gives it back);
+# annotations and notes always move, full texts unless the survivor has the same file.
+_ALWAYS = {"annotations": Annotation, "notes": RecordNote}
+
+
+def _carry_over(session: Session, keep: Record, other: Record) -> dict[str, list[int]]:
+    moved: dict[str, list[int]] = {}
+    tagged = set(
+        session.scalars(sa.select(RecordTag.question_id).where(RecordTag.record_id == keep.id))
+    )
+    moved["tags"] = list(
+        session.scalars(
+            sa.select(RecordTag.id).where(
+                RecordTag.record_id == other.id, RecordTag.question_id.not_in(tagged)
+            )
+        )
+    )
+    # A reviewer's decisions at a stage move as one history, and only if the survivor
+    # has none of theirs there; a resolution only if the survivor has none at the stage.
+    decided = set(
+        session.execute(
+            sa.select(Decision.user_id, Decision.stage).where(Decision.record_id == keep.id)
+        )
+    )
+    moved["decisions"] = [
+        id_
+        for id_, user_id, stage in session.execute(
+            sa.select(Decision.id, Decision.user_id, Decision.stage).where(
+                Decision.record_id == other.id
+            )
+        )
+        if (user_id, stage) not in decided
+    ]
+    resolved = set(
+        session.scalars(sa.select(Resolution.stage).where(Resolution.record_id == keep.id))
+    )
+    moved["resolutions"] = [
+        id_
+        for id_, stage in session.execute(
+            sa.select(Resolution.id, Resolution.stage).where(Resolution.record_id == other.id)
+        )
+        if stage not in resolved
+    ]
+    files = set(
+        session.scalars(sa.select(Attachment.sha256).where(Attachment.record_id == keep.id))
+    )
+    moved["attachments"] = list(
+        session.scalars(
+            sa.select(Attachment.id).where(
+                Attachment.record_id == other.id, Attachment.sha256.not_in(files)
+            )
+        )
+    )
+    for kind, model in _ALWAYS.items():
+        moved[kind] = list(session.scalars(sa.select(model.id).where(model.record_id == other.id)))
+    _move(session, moved, keep.id)
+    return moved
+
+
+_MODELS = {
+    "tags": RecordTag,
+    "decisions": Decision,
+    "resolutions": Resolution,
+    "attachments": Attachment,
+    **_ALWAYS,
+}
+
+
+def _move(session: Session, carried: dict[str, list[int]], record_id: int) -> None:
+    # Through the ORM, row by row, so the search outbox sees the full texts move.
+    for kind, ids in carried.items():
+        model = _MODELS[kind]
+        for row in session.scalars(sa.select(model).where(model.id.in_(ids))):
+            row.record_id = record_id
+    session.flush()
 
 
 def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: str) -> None:
@@ -93,14 +191,15 @@ def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: st
     _live_record(session, review, a_id)
     _live_record(session, review, b_id)
     low, high = sorted((a_id, b_id))
-    exists = session.scalar(
-        sa.select(KeepApart.id).where(KeepApart.record_a_id == low, KeepApart.record_b_id == high)
+    # One statement inserts unless the pair is there: two people keeping the same pair
+    # apart at the same moment leave one row and one audit entry, and neither an error.
+    created = insert_unless_present(
+        session,
+        KeepApart.__table__,
+        {"review_id": review.id, "record_a_id": low, "record_b_id": high, "created_by": actor},
+        unique=("record_a_id", "record_b_id"),
     )
-    if exists is None:
-        session.add(
-            KeepApart(review_id=review.id, record_a_id=low, record_b_id=high, created_by=actor)
-        )
-        session.flush()
+    if created:
         audit.log(
             session,
             actor,
@@ -232,9 +331,12 @@ def undo_merge(session: Session, review: Review, merge_id: int, actor: str) -> R
         session.add(restored)
     for source in sources:
         source.record = restored
+    session.flush()
+    _move(session, entry.carried or {}, restored.id)
     entry.undone_at = utcnow()
     entry.undone_by = actor
     session.flush()
+    outcomes.refresh(session, review, [keep.id, restored.id])
     audit.log(
         session,
         actor,

@@ -240,19 +240,37 @@ def _as_list(name: str, value: object) -> list[str]:
     return cleaned
 
 
-def update_settings(session: Session, review: Review, *, actor: str, **fields: object) -> Review:
+def update_settings(
+    session: Session,
+    review: Review,
+    *,
+    actor: str,
+    on_switch: str = "keep",
+    **fields: object,
+) -> Review:
     """Change a review's screening set-up; only the fields given change.
 
     Fields: ``title``, ``description``, ``criteria`` (text; "" clears description and
     criteria), ``exclusion_reasons``, ``highlight_include``, ``highlight_exclude`` (lists,
     or text separated by ";" or new lines; blanks and repeats dropped), and
     ``screening_mode`` ("single" or "dual"). Switching the mode keeps every decision;
-    outcomes are recomputed under the new mode. ``screening_order``: "relevance" (most
-    relevant first) or "id" (in order); see ``screening.queue``. The audit entry names
-    each change.
+    outcomes are recomputed under the new mode, and ``on_switch`` ("keep" or "second")
+    says what becomes of records one reviewer decided in single mode when the review
+    goes dual (``screening.modes``: kept as settled outcomes, or sent to a second
+    reviewer). ``screening_order``: "relevance" (most relevant first) or "id" (in
+    order); see ``screening.queue``. ``reason_required_title_abstract`` (bool): an
+    exclusion at title/abstract needs a reason too. The audit entry names each change,
+    and for a switch of mode how many records one reviewer had decided and the choice.
     """
     unknown = sorted(
-        set(fields) - {*_LIST_SETTINGS, *_TEXT_SETTINGS, "screening_mode", "screening_order"}
+        set(fields)
+        - {
+            *_LIST_SETTINGS,
+            *_TEXT_SETTINGS,
+            "screening_mode",
+            "screening_order",
+            "reason_required_title_abstract",
+        }
     )
     if unknown:
         raise Invalid(f"unknown review setting(s): {', '.join(unknown)}")
@@ -269,6 +287,10 @@ def update_settings(session: Session, review: Review, *, actor: str, **fields: o
 
             check_order(value)
             values[name] = value
+        elif name == "reason_required_title_abstract":
+            if not isinstance(value, bool):
+                raise Invalid(f"{name}: expected true or false")
+            values[name] = value
         elif name == "title":
             if not isinstance(value, str) or not value.strip():
                 raise Invalid("a review needs a title")
@@ -283,14 +305,19 @@ def update_settings(session: Session, review: Review, *, actor: str, **fields: o
         if getattr(review, name) != value
     }
     for name, change in changes.items():
-        setattr(review, name, change["to"])
+        if name != "screening_mode":
+            setattr(review, name, change["to"])
     session.flush()
     if "screening_mode" in changes:
         # Imported here: listing a review's records (the CLI's `records`) needs this
         # module but not screening's.
-        from litreview.screening import outcomes
+        from litreview.screening import modes
 
-        outcomes.refresh(session, review)
+        found = modes.switch(session, review, changes["screening_mode"]["to"], choice=on_switch)
+        if found.total:
+            changes["screening_mode"]["decided_by_one"] = found.lone
+        if found.asks:
+            changes["screening_mode"]["kept_settled"] = on_switch == modes.KEEP
     if changes:
         audit.log(
             session,

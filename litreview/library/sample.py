@@ -1,4 +1,6 @@
-"""The sample review "AI in social work": six review questions and an invented library."""
+"""The sample review "AI in social work": six review questions, screening criteria,
+exclusion reasons and highlight words (so the screening page's keys work on first try),
+and an invented library."""
 
 from __future__ import annotations
 
@@ -56,6 +58,8 @@ def load(session: Session, actor: str, by: User | None = None) -> dict[str, Any]
                 q.get("description"),
                 q.get("query"),
             )
+        settings = json.loads((SAMPLE_DIR / "settings.json").read_text(encoding="utf-8"))
+        reviews.update_settings(session, existing, actor=actor, **settings)
         for name, label in FILES:
             imports.import_file(
                 session, existing, SAMPLE_DIR / name, actor=actor, source_label=label

@@ -31,9 +31,13 @@ POSTGRES_SEARCH_INDEXES = frozenset(
 
 def include_object(obj, name: str | None, type_: str, reflected: bool, compare_to) -> bool:
     """Alembic's filter for comparing the models with a database: leaves out the search
-    columns and indexes that exist on PostgreSQL only (so autogenerate never drops them)."""
+    columns and indexes that exist on PostgreSQL only, and the job queue's tables (so
+    autogenerate never drops them)."""
     if not reflected or compare_to is not None:
         return True
+    if type_ == "table":
+        # The job queue's own tables (procrastinate, PostgreSQL only: migration 0008).
+        return not (name or "").startswith("procrastinate_")
     if type_ == "column":
         return (obj.table.name, name) not in POSTGRES_SEARCH_COLUMNS
     if type_ == "index":

@@ -24,17 +24,20 @@ from litreview.models.evidence import (
     SearchOutbox,
 )
 from litreview.models.export import CitationCache
+from litreview.models.jobs import JOB_STATES, Job
 from litreview.models.screening import (
     STAGES,
     Decision,
     RankedRecord,
     Ranking,
     Resolution,
+    ScreeningSkip,
     StageOutcome,
 )
 from litreview.models.zotero import ZoteroLink
 
 __all__ = [
+    "JOB_STATES",
     "JSON",
     "STAGES",
     "AccountToken",
@@ -45,6 +48,7 @@ __all__ = [
     "CitationCache",
     "Decision",
     "ImportBatch",
+    "Job",
     "KeepApart",
     "Membership",
     "Merge",
@@ -57,6 +61,7 @@ __all__ = [
     "Resolution",
     "Review",
     "ReviewQuestion",
+    "ScreeningSkip",
     "SearchOutbox",
     "SignInAttempt",
     "StageOutcome",

@@ -30,6 +30,9 @@ class Review(Base):
     highlight_include: Mapped[list[str]] = mapped_column(JSON, default=list)
     highlight_exclude: Mapped[list[str]] = mapped_column(JSON, default=list)
     screening_mode: Mapped[str] = mapped_column(sa.String(16), default="single")  # or "dual"
+    # An exclusion at title/abstract needs a reason too (at full text one always does).
+    # Server default only, as ``screening_order``.
+    reason_required_title_abstract: Mapped[bool] = mapped_column(server_default=sa.false())
     # "relevance" (most relevant first, once a stage can be ranked) or "id" (in order).
     # A server default only, so that rows written without it (older code, restores) get it.
     screening_order: Mapped[str] = mapped_column(sa.String(16), server_default="relevance")
@@ -181,6 +184,10 @@ class Merge(Base):
     # field -> the survivor's value before the merge filled it from the duplicate
     filled: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # A merge by hand: what moved from the duplicate to the survivor, by kind ("tags",
+    # "annotations", "notes", "attachments", "decisions", "resolutions") -> row ids, so
+    # that undoing the merge moves exactly those rows back.
+    carried: Mapped[dict[str, list[int]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     created_by: Mapped[str] = mapped_column(sa.Text)
     undone_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -46,6 +46,11 @@ class Decision(Base):
     reason: Mapped[str | None] = mapped_column(sa.Text)
     note: Mapped[str | None] = mapped_column(sa.Text)
     current: Mapped[bool] = mapped_column(default=True)
+    # Settles the record at its stage on its own although the review needs two
+    # reviewers: a decision made in single mode and kept as settled when the review
+    # switched to blind dual mode (``screening.modes``); a change of it by the same
+    # reviewer keeps the mark. See ``screening.outcomes.outcome_of``.
+    settled_alone: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     user: Mapped[User] = relationship()
@@ -153,3 +158,22 @@ class RankedRecord(Base):
     )
     position: Mapped[int]
     score: Mapped[float]
+
+
+class ScreeningSkip(Base):
+    """A record a reviewer put off at a stage ("skip"): it comes back to them once
+    everything else at that stage is done. Kept per reviewer, review and stage on the
+    server, so it survives signing out and another browser (``screening.skips``)."""
+
+    __tablename__ = "screening_skip"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "stage", "record_id", name="uq_screening_skip_user"),
+        sa.Index("ix_screening_skip_review_user_stage", "review_id", "user_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("record.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -4,20 +4,24 @@ Rules this module keeps (the web and the CLI rely on them):
 
 * Only a review's leads and reviewers decide; viewers and non-members get NotAllowed.
 * A decision is include, exclude or maybe. A reason goes only with exclude; at the
-  full-text stage an exclusion needs one. When the review lists exclusion reasons,
-  the reason must be one of them (matched ignoring case, stored as the review spells
-  it), so the dashboard's "excluded by reason" stays a short list; a review without a
-  list accepts free text.
+  full-text stage an exclusion needs one, and at title/abstract too when the review
+  says so (``Review.reason_required_title_abstract``: :func:`reason_required`). When
+  the review lists exclusion reasons, the reason must be one of them (matched
+  ignoring case, stored as the review spells it), so the dashboard's "excluded by
+  reason" stays a short list; a review without a list accepts free text.
 * Full-text decisions are only for records whose title/abstract outcome is include
   or maybe (a "maybe" is settled by reading the paper); a record in conflict at
   title/abstract waits for its resolution.
 * Changing a decision adds a row and clears ``current`` on the old one: the history
   stays. Deciding exactly the same again (a double click) adds nothing.
-* Records merged into another or withdrawn are not screened (Invalid).
+* Merged, withdrawn and (at full text) not-retrievable records are not screened (Invalid).
 * Resolutions are rows of their own, never edits of the reviewers' decisions.
 * Every write takes the record's row lock first (PostgreSQL; SQLite has one writer),
   so writes on one record follow each other and its kept outcome
   (:mod:`litreview.screening.outcomes`) is computed from what they all wrote.
+
+Long because: deciding, undoing and resolving share the checks above (who, which
+reason, which record, the lock) and are read together when one of them changes.
 """
 
 from __future__ import annotations
@@ -81,14 +85,21 @@ def _clean_reason(review: Review, stage: str, decision: str, reason: str | None)
             raise Invalid(f"a reason goes only with exclude, not with {decision}")
         return None
     if reason is None:
-        if stage == FULL_TEXT:
+        if reason_required(review, stage):
             choices = f": one of {'; '.join(allowed)}" if allowed else ""
-            raise Invalid(f"excluding at full text needs a reason{choices}")
+            where = "full text" if stage == FULL_TEXT else "title/abstract in this review"
+            raise Invalid(f"excluding at {where} needs a reason{choices}")
         return None
     known = review_reason(review, reason)
     if known is None:
         raise Invalid(f"reason {reason!r} is not one of this review's: {'; '.join(allowed)}")
     return known
+
+
+def reason_required(review: Review, stage: str) -> bool:
+    """Whether excluding a record at ``stage`` needs an exclusion reason: always at full
+    text; at title/abstract when the review says so."""
+    return stage == FULL_TEXT or bool(review.reason_required_title_abstract)
 
 
 def review_reason(review: Review, reason: str) -> str | None:
@@ -106,10 +117,8 @@ def review_reason(review: Review, reason: str) -> str | None:
 def _require_full_text(session: Session, review: Review, record_id: int) -> None:
     outcome = outcomes.outcome_at(session, review, record_id, TITLE_ABSTRACT)
     if outcome not in PASSES:
-        state = {
-            None: "not decided yet",
-            CONFLICT: "in conflict, waiting for a resolution",
-        }.get(outcome, f"{outcome}d")
+        said = {None: "not decided yet", CONFLICT: "in conflict, waiting for a resolution"}
+        state = said.get(outcome, f"{outcome}d")
         raise Invalid(
             f"record {record_id} is not in full-text screening: at title/abstract it is {state}"
         )
@@ -132,9 +141,11 @@ def _checked(
     role = require_role(session, review, user, "lead", "reviewer")
     reason = _clean_reason(review, stage, decision, reason)
     note = (note or "").strip() or None
-    _locked_screenable(session, review, record_id)
+    record = _locked_screenable(session, review, record_id)
     if stage == FULL_TEXT:
         _require_full_text(session, review, record_id)
+        if record.not_retrievable_at is not None:
+            raise Invalid(f"record {record_id}'s report is marked not retrievable")
     return role, reason, note
 
 
@@ -217,7 +228,13 @@ def decide(
             current(Decision),
         )
         .values(current=False)
-        .returning(Decision.id, Decision.decision, Decision.reason, Decision.note)
+        .returning(
+            Decision.id,
+            Decision.decision,
+            Decision.reason,
+            Decision.note,
+            Decision.settled_alone,
+        )
         .execution_options(synchronize_session="fetch")
     ).all()
     previous = max(cleared, key=lambda r: r.id) if cleared else None
@@ -246,6 +263,10 @@ def decide(
         previous_decision=previous.decision if previous else None,
         **({"imported_from": imported_from} if imported_from else {}),
     )
+    if previous is not None and previous.settled_alone:
+        # A decision kept as settled on its own when the review went dual stays so
+        # when its reviewer changes it (see ``screening.modes``).
+        row.settled_alone = True
     outcomes.refresh(session, review, [record_id])
     return row
 
@@ -339,6 +360,14 @@ def current_decisions(session: Session, record_id: int, stage: str) -> list[Deci
     )
 
 
+def may_resolve(role: str | None, user_id: int, decisions: list[Decision]) -> bool:
+    """Whether a person with ``role`` may resolve a record with these current decisions:
+    a lead, or a reviewer who did not decide it (a third reviewer)."""
+    if role == "lead":
+        return True
+    return role == "reviewer" and all(d.user_id != user_id for d in decisions)
+
+
 def resolve(
     session: Session,
     review: Review,
@@ -358,7 +387,7 @@ def resolve(
     """
     role, reason, note = _checked(session, review, record_id, user, stage, decision, reason, note)
     decisions = current_decisions(session, record_id, stage)
-    if role != "lead" and any(d.user_id == user.id for d in decisions):
+    if not may_resolve(role, user.id, decisions):
         raise NotAllowed(
             f"{user.email} decided record {record_id} at {stage}: "
             "a lead or a third reviewer resolves it"

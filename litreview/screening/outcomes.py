@@ -4,7 +4,9 @@ The rule (:func:`outcome_of`), in this order:
 
 1. the current resolution, if a lead or a third reviewer resolved the record;
 2. otherwise, once enough reviewers have decided (one in single mode, two in blind dual
-   mode), their decision if they all agree, or ``conflict`` if they do not;
+   mode), their decision if they all agree, or ``conflict`` if they do not; in dual
+   mode a lone decision marked ``settled_alone`` counts as enough (one made in single
+   mode and kept as settled when the review switched, :mod:`.modes`);
 3. otherwise none yet: the record is pending (or in progress, when some have decided).
 
 At full text only records whose title/abstract outcome is include or maybe have one.
@@ -65,6 +67,7 @@ class Vote:
     user_id: int
     decision: str
     reason: str | None
+    alone: bool = False  # settles the record by itself (``Decision.settled_alone``)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def outcome_of(
     if resolution is not None:
         decision, reason = resolution
         return decision, reason if decision == "exclude" else None
-    if len(votes) < need or not votes:
+    if not votes or (len(votes) < need and not (len(votes) == 1 and votes[0].alone)):
         return None, None
     decisions = {v.decision for v in votes}
     if len(decisions) > 1:
@@ -160,14 +163,15 @@ def _current_rows(session: Session, review: Review, record_ids: list[int] | None
                     model.user_id,
                     model.decision,
                     model.reason,
+                    (model.settled_alone if model is d else sa.false()).label("alone"),
                     sa.literal(kind).label("kind"),
                     model.id,
                 ).where(*where)
             )
         rows = session.execute(sa.union_all(*parts).order_by("kind", "id"))
-        for record_id, stage, user_id, decision, reason, kind, _id in rows:
+        for record_id, stage, user_id, decision, reason, alone, kind, _id in rows:
             if kind == 0:
-                votes[record_id][stage].append(Vote(user_id, decision, reason))
+                votes[record_id][stage].append(Vote(user_id, decision, reason, bool(alone)))
             else:
                 resolutions[record_id][stage] = (decision, reason)  # the newest wins
     return votes, resolutions
@@ -310,7 +314,8 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
 
     At ``stage``, or with no stage at the furthest stage that has one (a record
     included at title/abstract and excluded at full text counts as excluded). Pending
-    at full text: records that went on to full text and have no outcome there yet.
+    at full text: records that went on to full text and have no outcome there yet (a
+    report marked not retrievable is not pending: it will not be screened).
     """
     o, later = StageOutcome, aliased(StageOutcome, name="later")
     ours = o.review_id == review.id
@@ -321,7 +326,10 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
                 later.review_id == review.id, later.stage == FULL_TEXT, later.outcome.is_not(None)
             )
             return sa.select(Record.id).where(
-                *_live(review), Record.id.in_(went_on), Record.id.not_in(done)
+                *_live(review),
+                Record.not_retrievable_at.is_(None),
+                Record.id.in_(went_on),
+                Record.id.not_in(done),
             )
         done = sa.select(o.record_id).where(ours, o.outcome.is_not(None))
         if stage is not None:

@@ -42,6 +42,7 @@ from litreview.screening.outcomes import (
     PASSES,
     TITLE_ABSTRACT,
     unscreened,
+    went_on_to_full_text,
 )
 from litreview.screening.sql import current
 
@@ -171,19 +172,34 @@ class _Library:
 
     dead_ids: list[int]  # merged away or withdrawn: not screened
     live: int
+    unretrieved_ids: list[int]  # live records whose report was marked not retrievable
     sources: list[dict[str, Any]]
     merged: int
 
 
 def _library(session: Session, review: Review) -> _Library:
     # The few records not screened (merged away, withdrawn), found in one pass, so the
-    # big query leaves them out by id instead of joining every record.
-    dead = session.execute(
-        sa.select(Record.id, Record.merged_into_id).where(
+    # big query leaves them out by id instead of joining every record; with them the few
+    # whose report was marked not retrievable.
+    rows = session.execute(
+        sa.select(
+            Record.id,
+            Record.merged_into_id,
+            Record.withdrawn_at.is_not(None),
+            Record.not_retrievable_at.is_not(None),
+        ).where(
             Record.review_id == review.id,
-            sa.or_(Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)),
+            sa.or_(
+                Record.merged_into_id.is_not(None),
+                Record.withdrawn_at.is_not(None),
+                Record.not_retrievable_at.is_not(None),
+            ),
         )
     ).all()
+    dead = [(rid, into) for rid, into, withdrawn, _ in rows if into is not None or withdrawn]
+    unretrieved = [
+        rid for rid, into, withdrawn, marked in rows if marked and not withdrawn and into is None
+    ]
     unmerged = session.scalar(
         sa.select(sa.func.count(Record.id)).where(
             Record.review_id == review.id, Record.merged_into_id.is_(None)
@@ -196,6 +212,7 @@ def _library(session: Session, review: Review) -> _Library:
     )
     return _Library(
         dead_ids=[record_id for record_id, _merged_into in dead],
+        unretrieved_ids=unretrieved,
         live=unmerged - sum(1 for _id, merged_into in dead if merged_into is None),
         sources=_sources(session, review),
         merged=merged or 0,
@@ -234,11 +251,34 @@ def _progress(
     # Records nobody has decided yet at a stage.
     _add(stages[TITLE_ABSTRACT], None, None, False, False, live - touched[TITLE_ABSTRACT])
     passed = sum(stages[TITLE_ABSTRACT][_KEYS[p]] for p in PASSES)
-    _add(stages[FULL_TEXT], None, None, False, False, passed - touched[FULL_TEXT])
+    # Reports sought but not retrieved (PRISMA 2020) are not screened at full text.
+    unretrieved = _unretrieved(session, review, library.unretrieved_ids)
+    stages[FULL_TEXT]["not_retrieved"] = unretrieved
+    _add(stages[FULL_TEXT], None, None, False, False, passed - touched[FULL_TEXT] - unretrieved)
     for counts in stages.values():
         counts["remaining"] = counts["eligible"] - counts["screened"]
         counts["excluded_by_reason"] = dict(sorted(counts["excluded_by_reason"].items()))
     return stages, cells, crowded
+
+
+def _unretrieved(session: Session, review: Review, marked: list[int]) -> int:
+    """How many of the ``marked`` records went on to full text and were not assessed
+    there: the reports not retrieved (a query only when some record is marked)."""
+    if not marked:
+        return 0
+    o = StageOutcome
+    return (
+        session.scalar(
+            sa.select(sa.func.count()).where(
+                sa.and_(
+                    Record.id.in_(marked),
+                    Record.id.in_(went_on_to_full_text(review)),
+                    ~sa.exists().where(o.record_id == Record.id, o.stage == FULL_TEXT),
+                )
+            )
+        )
+        or 0
+    )
 
 
 def _sources(session: Session, review: Review) -> list[dict[str, Any]]:
@@ -315,7 +355,8 @@ def stats(session: Session, review: Review, *, fresh: bool = False) -> dict[str,
     """The review's dashboard numbers, as one JSON-ready dict (a copy: change it freely).
 
     ``stages``: per stage, ``eligible`` records (title/abstract: every live record;
-    full text: those whose title/abstract outcome is include or maybe), ``screened``
+    full text: those whose title/abstract outcome is include or maybe, less the reports
+    marked not retrievable, counted as ``not_retrieved``), ``screened``
     (with an outcome: included + excluded + maybe + conflicts), ``remaining``
     (eligible - screened), ``in_progress`` (some but not all of the reviewers the mode
     needs have decided; part of remaining), ``resolved`` conflicts, and

@@ -15,12 +15,20 @@ order. The ranking is only ever read here: training happens in the background.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from litreview.errors import Invalid
 from litreview.models import Decision, RankedRecord, Ranking, Record, Review, StageOutcome, User
-from litreview.screening.outcomes import FULL_TEXT, PASSES, TITLE_ABSTRACT, check_stage, needed
+from litreview.screening.outcomes import (
+    FULL_TEXT,
+    PASSES,
+    TITLE_ABSTRACT,
+    check_stage,
+    needed,
+)
 from litreview.screening.sql import current
 
 RELEVANCE, ID_ORDER = "relevance", "id"
@@ -34,13 +42,18 @@ BEFORE = aliased(StageOutcome, name="before")
 WITHDRAWN = aliased(Record, name="withdrawn")
 
 
-def _not_withdrawn() -> sa.ColumnElement[bool]:
-    """Correlated "not withdrawn" on ``Record``, to put LAST among a query's conditions.
+def _not_withdrawn(stage: str) -> sa.ColumnElement[bool]:
+    """Correlated "not withdrawn" on ``Record``, to put LAST among a query's conditions;
+    at full text also "not marked not retrievable": a report nobody could obtain is not
+    screened (see ``evidence.retrieval``).
 
     As a subquery, SQLite evaluates it after the cheap index-only probes, so only the
     record that passed them is read from the table (withdrawn_at has no index).
     """
-    return ~sa.exists().where(WITHDRAWN.id == Record.id, WITHDRAWN.withdrawn_at.is_not(None))
+    gone = WITHDRAWN.withdrawn_at.is_not(None)
+    if stage == FULL_TEXT:
+        gone = sa.or_(gone, WITHDRAWN.not_retrievable_at.is_not(None))
+    return ~sa.exists().where(WITHDRAWN.id == Record.id, gone)
 
 
 def _not_done_for(review: Review, user: User | None, stage: str) -> list[sa.ColumnElement[bool]]:
@@ -52,6 +65,9 @@ def _not_done_for(review: Review, user: User | None, stage: str) -> list[sa.Colu
     """
     conditions = []
     if stage == FULL_TEXT:
+        # A report marked not retrievable (``evidence.retrieval``) cannot be read: it
+        # leaves the full-text queue until the mark is cleared.
+        conditions.append(Record.not_retrievable_at.is_(None))
         # outcomes.went_on_to_full_text as a probe of this record alone.
         conditions.append(
             sa.exists().where(
@@ -76,7 +92,8 @@ def _not_done_for(review: Review, user: User | None, stage: str) -> list[sa.Colu
                 MINE.user_id == user.id,
                 current(MINE),
             ),
-            ~sa.exists().where(*here, sa.or_(HERE.votes >= 2, HERE.resolved)),
+            # Settled: two votes, a resolution, or a decision kept as settled alone.
+            ~sa.exists().where(*here, HERE.outcome.is_not(None)),
         ]
     return conditions
 
@@ -89,7 +106,7 @@ def to_screen(review: Review, user: User | None, stage: str) -> sa.Select:
         Record.review_id == review.id,
         Record.merged_into_id.is_(None),
         *_not_done_for(review, user, stage),
-        _not_withdrawn(),
+        _not_withdrawn(stage),
     )
 
 
@@ -123,15 +140,17 @@ def next_record(
     stage: str,
     *,
     after_id: int | None = None,
-    skip_ids: tuple[int, ...] | list[int] | set[int] = (),
+    skip_ids: tuple[int, ...] | list[int] | set[int] | sa.Select = (),
     order: str | None = None,
 ) -> Record | None:
     """The next record ``user`` has to screen at ``stage``, or None when done.
 
     Title/abstract: every live record. Full text: live records whose title/abstract
-    outcome is include or maybe. Left out: records this user decided, records with a
-    resolution, and records decided by enough reviewers already (anyone, in single
-    mode; two others, in dual mode). ``skip_ids`` are records the user put off.
+    outcome is include or maybe, unless their report is marked not retrievable. Left
+    out: records this user decided, records with a resolution, and records decided by
+    enough reviewers already (anyone, in single mode; two others, in dual mode).
+    ``skip_ids`` are records the user put off (ids, or a SELECT of them:
+    :func:`.skips.skipped`).
 
     ``order``: "relevance" or "id" (None: the review's choice); see the module.
     ``after_id`` starts after that record in the order (it does not wrap around). In
@@ -143,9 +162,11 @@ def next_record(
     order = order or review.screening_order or RELEVANCE
     check_order(order)
     base = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
-    if skip_ids:
+    if isinstance(skip_ids, sa.Select):
+        base.append(Record.id.not_in(skip_ids))
+    elif skip_ids:
         base.append(Record.id.not_in(list(skip_ids)))
-    last = [*_not_done_for(review, user, stage), _not_withdrawn()]
+    last = [*_not_done_for(review, user, stage), _not_withdrawn(stage)]
     ranking = ranking_for(session, review, user, stage) if order == RELEVANCE else None
     if ranking is None:
         after = [Record.id > after_id] if after_id is not None else []
@@ -192,26 +213,99 @@ def next_record(
 def previous_record(
     session: Session, review: Review, user: User, stage: str, *, before_id: int | None = None
 ) -> Record | None:
-    """The record before ``before_id`` (in id order) that ``user`` decided at ``stage``.
+    """The record ``user`` decided at ``stage`` just before the one shown (``before_id``).
 
-    For a "previous" button: going back to look at, or change, a decision. Two queries.
+    For a "previous" button that walks back through the person's decisions in the order
+    they made them (whatever the screening order): from a record they have not decided
+    yet, the one they decided last; from a record they decided, the one they decided
+    before it. Only current decisions count (a changed decision counts when it was
+    last changed), and records merged away or withdrawn since are stepped over. Two
+    queries.
     """
     check_stage(stage)
-    # Usually one round: a decided record merged away or withdrawn since is stepped over.
-    for _round in range(20):
-        conditions = [
-            Decision.review_id == review.id,
-            Decision.stage == stage,
-            current(Decision),
-            Decision.user_id == user.id,
+    mine = [
+        Decision.review_id == review.id,
+        Decision.stage == stage,
+        Decision.user_id == user.id,
+        current(Decision),
+    ]
+    conditions = list(mine)
+    if before_id is not None:
+        here = session.scalar(sa.select(Decision.id).where(*mine, Decision.record_id == before_id))
+        conditions.append(Decision.record_id != before_id)
+        if here is not None:
+            conditions.append(Decision.id < here)
+    return session.scalar(
+        sa.select(Record)
+        .join(Decision, Decision.record_id == Record.id)
+        .where(*conditions, Record.merged_into_id.is_(None), Record.withdrawn_at.is_(None))
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a reviewer is in a stage: "12 of 59"."""
+
+    total: int  # records at the stage (title/abstract: every live one; full text: passed)
+    left: int  # of them, still to screen for this reviewer (skipped ones included)
+    number: int | None  # this record's number ("12" of 59) if still to screen, else None
+
+    @property
+    def done(self) -> int:
+        return self.total - self.left
+
+
+def place(session: Session, review: Review, user: User, stage: str, record_id: int) -> Place:
+    """How many records there are at ``stage`` (at full text, reports marked not
+    retrievable left out), how many ``user`` still has to screen (records settled by
+    others count as done), and the number the record shown gets: one more than those
+    done, when it is still to screen. One query.
+
+    Done is counted from the kept outcomes and the user's own decisions (index reads),
+    not by walking the queue: the same records as :func:`to_screen` leaves out.
+    """
+    check_stage(stage)
+    o = StageOutcome
+    # The few records not screened here, listed once: merged away, withdrawn, and at
+    # full text reports marked not retrievable.
+    gone = [Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)]
+    if stage == FULL_TEXT:
+        gone.append(Record.not_retrievable_at.is_not(None))
+    dead = sa.select(Record.id).where(Record.review_id == review.id, sa.or_(*gone))
+    if stage == FULL_TEXT:
+        total = sa.select(sa.func.count()).where(
+            o.review_id == review.id,
+            o.stage == TITLE_ABSTRACT,
+            o.outcome.in_(PASSES),
+            o.record_id.not_in(dead),
+        )
+    else:
+        total = sa.select(sa.func.count(Record.id)).where(
+            Record.review_id == review.id, Record.id.not_in(dead)
+        )
+    here_rows = [o.review_id == review.id, o.stage == stage, o.record_id.not_in(dead)]
+    if needed(review) == 1:
+        # Someone decided or resolved it.
+        done = sa.select(sa.func.count()).where(*here_rows).scalar_subquery()
+    else:
+        mine = [
+            MINE.review_id == review.id,
+            MINE.stage == stage,
+            MINE.user_id == user.id,
+            current(MINE),
         ]
-        if before_id is not None:
-            conditions.append(Decision.record_id < before_id)
-        latest = session.scalar(sa.select(sa.func.max(Decision.record_id)).where(*conditions))
-        if latest is None:
-            return None
-        record = session.get(Record, latest)
-        if record is not None and record.merged_into_id is None and record.withdrawn_at is None:
-            return record
-        before_id = latest
-    return None
+        own = sa.select(sa.func.count()).where(*mine, MINE.record_id.not_in(dead))
+        settled = sa.select(sa.func.count()).where(
+            *here_rows,
+            o.outcome.is_not(None),
+            ~sa.exists().where(*mine, MINE.record_id == o.record_id),
+        )
+        done = own.scalar_subquery() + settled.scalar_subquery()
+    waiting = to_screen(review, user, stage)
+    total_n, done_n, here = session.execute(
+        sa.select(total.scalar_subquery(), done, sa.exists(waiting.where(Record.id == record_id)))
+    ).one()
+    done_n = min(done_n, total_n)
+    return Place(total_n, total_n - done_n, done_n + 1 if here else None)

@@ -38,7 +38,7 @@ from litreview.models import (
     User,
 )
 from litreview.models.screening import STAGES
-from litreview.screening.decisions import current_decisions
+from litreview.screening.decisions import current_decisions, may_resolve
 from litreview.screening.outcomes import CONFLICT, check_stage, needed, outcomes_at
 from litreview.screening.sql import current
 
@@ -56,7 +56,9 @@ def sees_others(
     review: Review, role: str | None, *, decided_myself: bool, votes: int, resolved: bool
 ) -> bool:
     """Whether a person with ``role`` sees the other reviewers' decisions on a record at a
-    stage where ``votes`` reviewers decided (see the module docstring): the blind rule."""
+    stage where ``votes`` reviewers decided (see the module docstring): the blind rule.
+    ``resolved``: settled without the votes the mode needs (a resolution, or a decision
+    kept as settled alone when the review switched to dual mode)."""
     if review.screening_mode != "dual" or role == "lead":
         return True
     return decided_myself or resolved or votes >= needed(review)
@@ -69,11 +71,12 @@ def visible_decisions(
     check_stage(stage)
     review_record(session, review, record_id)
     decisions = current_decisions(session, record_id, stage)
-    resolved = session.scalar(
-        sa.select(StageOutcome.resolved).where(
+    kept = session.execute(
+        sa.select(StageOutcome.resolved, StageOutcome.outcome).where(
             StageOutcome.record_id == record_id, StageOutcome.stage == stage
         )
-    )
+    ).first()
+    resolved = kept is not None and (kept.resolved or kept.outcome is not None)
     mine = any(d.user_id == user.id for d in decisions)
     if sees_others(
         review,
@@ -148,7 +151,8 @@ def history(
                 role,
                 decided_myself=any(d.user_id == for_user.id for d in at_stage),
                 votes=len(at_stage),
-                resolved=any(r.stage == stage and r.current for r in resolutions),
+                resolved=any(r.stage == stage and r.current for r in resolutions)
+                or (len(at_stage) == 1 and at_stage[0].settled_alone),
             ):
                 hidden.add(stage)
         decisions = [d for d in decisions if d.stage not in hidden or d.user_id == for_user.id]
@@ -195,6 +199,22 @@ def conflicts(session: Session, review: Review, stage: str) -> list[Conflict]:
         for row in rows:
             by_record[row.record_id].append(row)
     return [Conflict(record=r, stage=stage, decisions=by_record[r.id]) for r in records]
+
+
+def on_conflicts_page(
+    review: Review, role: str | None, user_id: int, decisions: list[Decision]
+) -> list[Decision]:
+    """The decisions on a record in conflict that a person sees on the conflicts page.
+
+    Single mode hides nothing. In blind dual mode the page shows both sides only to
+    those who may resolve the record (a lead, or a reviewer who did not decide it:
+    ``decisions.may_resolve``): a reviewer whose decision is one side sees their own
+    and that the other differs, so that the case is settled by a third view rather than
+    argued by the two who disagree; a viewer sees that there is a conflict.
+    """
+    if review.screening_mode != "dual" or may_resolve(role, user_id, decisions):
+        return decisions
+    return [d for d in decisions if d.user_id == user_id]
 
 
 def decisions_to_learn_from(

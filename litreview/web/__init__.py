@@ -86,7 +86,7 @@ def init_app(app: Flask) -> None:
         )
         == "inline",
     )
-    app.extensions["litreview.import_jobs"] = make_jobs(app)
+    app.extensions["litreview.jobs"] = make_jobs(app)
     started: list[bool] = []
 
     @app.before_request

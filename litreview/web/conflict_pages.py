@@ -1,5 +1,9 @@
 """Conflicts: records two reviewers decided differently; a lead (or a third reviewer)
-resolves them. The resolution is a row of its own; the two decisions stay as made."""
+resolves them. The resolution is a row of its own; the two decisions stay as made.
+
+Each record shows its title, abstract and the decisions side by side, as far as the
+person may see them (``screening.visibility.on_conflicts_page``), and can be resolved
+by keyboard (``static/conflicts.js``)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from litreview import screening
 from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid, NotFound
 from litreview.models.screening import STAGES
+from litreview.screening.decisions import may_resolve, reason_required
+from litreview.screening.visibility import on_conflicts_page
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -29,17 +35,28 @@ SHOWN = 50
 
 
 def _page(status: int = 200, **extra: object) -> tuple[str, int]:
-    rv = this_review()
+    rv, role, me_id = this_review(), my_role(), me().id
     by_stage = {stage: screening.conflicts(db(), rv, stage) for stage in STAGES}
+    shown = {
+        stage: [
+            (
+                c,
+                on_conflicts_page(rv, role, me_id, c.decisions),
+                may_resolve(role, me_id, c.decisions),
+            )
+            for c in found[:SHOWN]
+        ]
+        for stage, found in by_stage.items()
+    }
     return (
         render_template(
             "conflicts.html",
-            by_stage={stage: found[:SHOWN] for stage, found in by_stage.items()},
+            by_stage=shown,
             totals={stage: len(found) for stage, found in by_stage.items()},
-            me_id=me().id,
-            can_resolve=my_role() in ("lead", "reviewer"),
-            is_lead=my_role() == "lead",
+            me_id=me_id,
+            can_resolve=role in ("lead", "reviewer"),
             reasons=rv.exclusion_reasons or [],
+            required={stage: reason_required(rv, stage) for stage in STAGES},
             forms=extra.pop("forms", {}),
             **extra,
         ),

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from litreview.config import Settings
 from litreview.errors import Invalid, NotFound
+from litreview.jobs.runners import InProcessRunner
 from litreview.library.listing import review_record
 from litreview.models import Record, Review, User
 from litreview.web import db
@@ -38,6 +39,11 @@ def role() -> str:
 
 def settings() -> Settings:
     return current_app.config["LITREVIEW_SETTINGS"]
+
+
+def jobs() -> InProcessRunner:
+    """The app's job runner (LITREVIEW_JOBS: in this process, or the queue)."""
+    return current_app.extensions["litreview.jobs"]
 
 
 def record_or_404(record_id: int) -> Record:

@@ -1,14 +1,18 @@
 """Importing bibliography files from the browser: upload, then watch the import's progress.
 
-Uploads are saved under a generated folder (``<data>/uploads/<job id>/<n>/``) with the
-file's name made safe, never a path the user chose, and never served back. The format
-is detected from the content by the import pipeline; the size limit is the app's
-MAX_CONTENT_LENGTH (a larger upload gets a 413 page saying so).
+Uploads are saved under a generated folder of the attachment store
+(``<attachments>/incoming/<job id>/<n>/``, see :func:`litreview.jobs.work.incoming_dir`,
+so a worker on another machine reads them) with the file's name made safe, never a path
+the user chose, and never served back. The import is a job (:mod:`litreview.jobs`): its
+page and the polling endpoint read its state from the database, so any app server
+answers. The format is detected from the content by the import pipeline; the size limit
+is the app's MAX_CONTENT_LENGTH (a larger upload gets a 413 page saying so).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
 from flask import (
@@ -23,32 +27,31 @@ from flask import (
 )
 from werkzeug.utils import secure_filename
 
+from litreview.errors import NotFound
+from litreview.jobs import job_status
+from litreview.jobs.runners import InProcessRunner, make_runner
+from litreview.jobs.work import files_progress, new_upload_folder, zotero_progress
 from litreview.library.imports import READERS
 from litreview.library.listing import import_batches
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
-from litreview.web.helpers import actor, form_text
+from litreview.web.helpers import actor, form_text, jobs
 from litreview.web.helpers import review as this_review
-from litreview.web.jobs import ImportJobs, Upload
 
 MAX_FILES = 20
 
 
-def jobs() -> ImportJobs:
-    return current_app.extensions["litreview.import_jobs"]
-
-
-def make_jobs(app: Flask) -> ImportJobs:
-    """The app's import runner; after each file's commit the search indexer is nudged."""
+def make_jobs(app: Flask) -> InProcessRunner:
+    """The app's job runner (LITREVIEW_JOBS); after each commit of a job run here the
+    search indexer is nudged."""
     config = app.config["LITREVIEW_SETTINGS"]
     indexer = app.extensions["litreview.indexer"]
-    return ImportJobs(config, app.extensions["litreview.sessions"], indexer.nudge)
+    return make_runner(config, app.extensions["litreview.sessions"], indexer.nudge)
 
 
 def _zotero_link() -> Any:
     """The review's Zotero link, or None."""
-    from litreview.errors import NotFound
     from litreview.zotero import sync as zotero_sync
 
     try:
@@ -114,7 +117,7 @@ def import_start() -> object:
         return _form(400, source=source, error="Choose one or more files to import.")
     if len(files) > MAX_FILES:
         return _form(400, source=source, error=f"Import at most {MAX_FILES} files at once.")
-    job_id, folder = jobs().new_upload_dir()
+    job_id, folder = new_upload_folder(current_app.config["LITREVIEW_SETTINGS"])
     uploads = []
     for n, (storage, label) in enumerate(files, start=1):
         name = secure_filename(storage.filename or "") or f"upload-{n}"
@@ -122,14 +125,21 @@ def import_start() -> object:
         target.parent.mkdir()
         storage.save(target)
         uploads.append(
-            Upload(
-                path=target,
-                name=storage.filename or name,
-                size=target.stat().st_size,
-                source=label or None,
-            )
+            {
+                "path": f"{n}/{name}",
+                "name": storage.filename or name,
+                "size": target.stat().st_size,
+                "source": label or None,
+            }
         )
-    jobs().start(job_id, folder, this_review(), actor(), uploads, source or None)
+    jobs().enqueue(
+        "import.files",
+        review_id=this_review().id,
+        actor=actor(),
+        payload={"uploads": uploads},
+        progress=files_progress(uploads, source or None),
+        job_id=job_id,
+    )
     return redirect(url_for("review.import_job", job_id=job_id), code=303)
 
 
@@ -170,17 +180,23 @@ def import_zotero() -> object:
         if problem:
             return _form(400, zotero=form, error=problem)
         target = Target(form["library_type"], form["library_id"], form["collection"] or None)
-    job_id = jobs().start_zotero(
-        this_review(), actor(), target, api_key, form["action"], files=bool(form["files"])
+    job_id = jobs().enqueue(
+        "zotero.sync" if form["action"] == "sync" else "zotero.import",
+        review_id=this_review().id,
+        actor=actor(),
+        payload={"target": asdict(target), "files": bool(form["files"])},
+        progress=zotero_progress(target.label, form["action"]),
+        # The key reaches the run in memory only: never the job's row, nor the queue.
+        secrets={"zotero_api_key": api_key} if api_key else None,
     )
     return redirect(url_for("review.import_job", job_id=job_id), code=303)
 
 
 def _status_or_404(job_id: str) -> dict:
-    status = jobs().status(job_id)
-    if status is None or status["review_id"] != this_review().id:
+    try:
+        return job_status(db(), job_id, this_review())
+    except NotFound:
         abort(404)
-    return status
 
 
 @review.get("/import/jobs/<job_id>")
@@ -193,14 +209,16 @@ def import_job(job_id: str) -> str:
 @requires("reviewer", json=True)
 def import_status(job_id: str) -> object:
     status = _status_or_404(job_id)
-    if status.get("kind") == "zotero":
-        done, total = status["done"], status["total"]
-    else:
+    if "bytes_total" in status:  # files: bytes read
         done, total = status["bytes_done"], status["bytes_total"]
+    else:
+        done, total = status.get("done"), status.get("total")
     return jsonify(
         state=status["state"],
         stage=status.get("stage"),
         done=done,
         total=total,
-        files=[{"name": f["name"], "state": f["state"]} for f in status["files"]],
+        files=[{"name": f["name"], "state": f["state"]} for f in status.get("files", [])],
+        error=status["error"],
+        attempts=status["attempts"],
     )

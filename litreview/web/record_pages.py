@@ -4,8 +4,6 @@ here; a PDF is served only to the review's members, from its generated path)."""
 
 from __future__ import annotations
 
-import secrets
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,8 @@ from litreview import screening
 from litreview.errors import Invalid, NotFound
 from litreview.evidence import attachments, retrieval
 from litreview.evidence import tags as tagging
+from litreview.jobs import job_status
+from litreview.jobs.work import files_progress, new_upload_folder
 from litreview.library import duplicates
 from litreview.library.listing import import_batches, record_with_sources
 from litreview.library.record_table import DECISION_FILTERS, SORTS, fetch, parse
@@ -29,6 +29,7 @@ from litreview.web.helpers import (
     actor,
     commit,
     form_text,
+    jobs,
     me,
     record_or_404,
     sentence,
@@ -124,35 +125,44 @@ def _record_page(record_id: int, status: int = 200, **extra: Any) -> Any:
 @review.post("/records/<int:record_id>/attachments")
 @requires("reviewer")
 def attachment_upload(record_id: int) -> Any:
+    """Attach a PDF: a job (its text is read page by page). Run in this process (the
+    embedded default), it is waited for and the page says what it did; in the queue, a
+    worker reads it and the record shows it when done."""
     record_or_404(record_id)
     upload = request.files.get("pdf")
     if upload is None or not upload.filename:
         return _record_page(record_id, 400, error="Choose a PDF file to upload.")
-    folder = settings().data_dir / "uploads" / secrets.token_hex(16)
-    folder.mkdir(parents=True, mode=0o700)
-    try:
-        path = folder / (secure_filename(upload.filename) or "upload.pdf")
-        upload.save(path)
-        session = db()
-        try:
-            attached = attachments.attach_pdf(
-                session, settings(), this_review(), record_id, path, actor()
+    job_id, folder = new_upload_folder(settings())
+    name = secure_filename(upload.filename) or "upload.pdf"
+    saved = folder / "1" / name
+    saved.parent.mkdir()
+    upload.save(saved)
+    files = [{"path": f"1/{name}", "name": upload.filename, "size": saved.stat().st_size}]
+    jobs().enqueue(
+        "attach.pdfs",
+        review_id=this_review().id,
+        actor=actor(),
+        payload={"record_id": record_id, "uploads": files},
+        progress=files_progress(files, None),
+        job_id=job_id,
+    )
+    jobs().wait(job_id, 120)  # returns at once for a job in the queue
+    status = job_status(db(), job_id)
+    [entry] = status["files"]
+    if entry["state"] == "unreadable":
+        return _record_page(record_id, 400, error=sentence(entry["error"]))
+    if entry["state"] == "done":
+        a = entry["report"]
+        if a["already_attached"]:
+            flash(f"{a['file']} was attached to this record already.", "info")
+        else:
+            flash(
+                f"{a['file']} attached: {a['status']}, {a['text_pages']} page(s) of text.", "info"
             )
-        except NotFound:
-            session.rollback()
-            abort(404)
-        except Invalid as exc:
-            session.rollback()
-            message = sentence(str(exc).replace(str(path), upload.filename))
-            return _record_page(record_id, 400, error=message)
-        commit()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    a = attached.attachment
-    if attached.created:
-        flash(f"{a.filename} attached: {a.status}, {len(a.pages)} page(s) of text.", "info")
+    elif status["state"] == "failed":
+        flash(f"{name} was not attached: {status['error'] or entry['error']}.", "error")
     else:
-        flash(f"{a.filename} was attached to this record already.", "info")
+        flash(f"{name} is being read in the background; it shows here once attached.", "info")
     return redirect(url_for("review.record", record_id=record_id), code=303)
 
 

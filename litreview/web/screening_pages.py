@@ -4,9 +4,11 @@ A decision is a POST that redirects to the next record (so reloading never decid
 twice), and asks for the reviewer's ranking to be retrained in the background (the next
 record comes from the last ranking stored, never waiting for one). The order, "most
 relevant first" or "in order", is the review's choice unless the reviewer picks the
-other for themselves (kept in the session cookie, per review and stage). "Skip" keeps
-a short list of put-off records in the signed session cookie: they come back once
-everything else at that stage is done. In blind dual mode the page
+other for themselves (kept in the session cookie, per review and stage). "Skip" puts a
+record off on the server (``screening.skips``, per reviewer, review and stage): it
+comes back once everything else at that stage is done, in another browser or after
+signing in again too. "Previous" walks back through the person's own decisions in the
+order they made them (``screening.previous_record``). In blind dual mode the page
 shows only the reviewer's own decision until they have decided (``visible_decisions``
 hides the other reviewer's from reviewers; leads are shown theirs only after deciding
 too, so a lead who screens is as blind as anyone).
@@ -21,15 +23,19 @@ from flask import abort, current_app, flash, redirect, render_template, session,
 from litreview import screening
 from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid, NotFound
+from litreview.evidence import retrieval
 from litreview.evidence.attachments import full_text
 from litreview.library.listing import record_with_sources
 from litreview.models import Record
-from litreview.screening import prioritised, queue
+from litreview.screening import prioritised, queue, skips
+from litreview.screening.decisions import reason_required
+from litreview.screening.outcomes import outcome_counts
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
 from litreview.web.evidence_pages import tagging_panel
 from litreview.web.helpers import (
+    actor,
     arg_int,
     decision_choice,
     decision_form,
@@ -42,22 +48,6 @@ from litreview.web.helpers import commit as commit_and_sync
 from litreview.web.helpers import review as this_review
 
 STAGE = "<any(title_abstract, full_text):stage>"
-MAX_SKIPS = 200
-
-
-def _skip_key(stage: str) -> str:
-    return f"skip:{this_review().id}:{stage}"
-
-
-def _skips(stage: str) -> list[int]:
-    return [i for i in session.get(_skip_key(stage), []) if isinstance(i, int)]
-
-
-def _set_skips(stage: str, ids: list[int]) -> None:
-    if ids:
-        session[_skip_key(stage)] = ids[-MAX_SKIPS:]
-    else:
-        session.pop(_skip_key(stage), None)
 
 
 def _order_key(stage: str) -> str:
@@ -97,6 +87,7 @@ def _page(
             "note": (mine.note or "") if mine else "",
         }
     attachments, pages = full_text(db(), rv, record.id) if stage == "full_text" else ([], [])
+    full = stage == "full_text" and record.merged_into_id is None
     context = {
         "stage": stage,
         "record": record,
@@ -107,8 +98,13 @@ def _page(
         "attachments": attachments,
         "pdfs": [a for a in attachments if a.kind == "pdf" and a.path],
         "pages": pages,
-        "skipped": len(_skips(stage)),
+        "skipped": skips.waiting_count(db(), rv, user, stage),
+        "place": queue.place(db(), rv, user, stage, record.id),
+        "stage_counts": outcome_counts(db(), rv, stage),
         "reasons": rv.exclusion_reasons or [],
+        "reason_required": reason_required(rv, stage),
+        "retrieval": retrieval.mark_of(record) if full else None,
+        "why_not_retrievable": retrieval.can_mark(db(), rv, record) if full else None,
         "tagging": tagging_panel(record),
         "here": url_for("review.screen_record", stage=stage, record_id=record.id),
         "prio": prioritised.panel(db(), rv, user, stage, record.id, _order(stage)),
@@ -122,23 +118,15 @@ def _page(
 @requires("reviewer")
 def screen_next(stage: str) -> object:
     rv, user = this_review(), me()
-    skips, order = _skips(stage), _order(stage)
-    after = arg_int("after")
     _retrain_soon(stage)
-    record = screening.next_record(
-        db(), rv, user, stage, after_id=after, skip_ids=skips, order=order
+    record, came_back = skips.next_to_screen(
+        db(), rv, user, stage, after_id=arg_int("after"), order=_order(stage)
     )
-    if record is None and after is not None:  # wrap around to the start
-        record = screening.next_record(db(), rv, user, stage, skip_ids=skips, order=order)
-    if record is None and skips:
-        record = screening.next_record(db(), rv, user, stage, order=order)
-        if record is not None:
-            _set_skips(stage, [])
-            flash(f"Back to the {len(skips)} record(s) you skipped.", "info")
     if record is None:
         decided = screening.decided_count(db(), rv, user, stage)
-        return render_template("screen_done.html", stage=stage, decided=decided)
-    return _page(stage, _load(record.id))
+        previous = screening.previous_record(db(), rv, user, stage)
+        return render_template("screen_done.html", stage=stage, decided=decided, previous=previous)
+    return _page(stage, _load(record.id), came_back=came_back)
 
 
 @review.get(f"/screen/{STAGE}/<int:record_id>")
@@ -167,9 +155,9 @@ def screen_decide(stage: str, record_id: int) -> object:
     except Invalid as exc:
         session_.rollback()
         return _page(stage, _load(record_id), 400, form=form, error=sentence(str(exc)))
+    skips.unskip(session_, this_review(), me(), stage, record_id)
     commit_and_sync()
     _retrain_soon(stage)
-    _set_skips(stage, [i for i in _skips(stage) if i != record_id])
     return redirect(url_for("review.screen_next", stage=stage, after=record_id), code=303)
 
 
@@ -177,8 +165,13 @@ def screen_decide(stage: str, record_id: int) -> object:
 @requires("reviewer")
 def screen_skip(stage: str, record_id: int) -> object:
     record_or_404(record_id)
-    skips = [i for i in _skips(stage) if i != record_id]
-    _set_skips(stage, [*skips, record_id])
+    session_ = db()
+    try:
+        skips.skip(session_, this_review(), me(), stage, record_id)
+    except NotAllowed as exc:
+        session_.rollback()
+        abort(403, str(exc))
+    session_.commit()
     return redirect(url_for("review.screen_next", stage=stage, after=record_id), code=303)
 
 
@@ -211,3 +204,25 @@ def screen_order(stage: str) -> object:
         abort(400, f"screening order {chosen!r}: choose {' or '.join(queue.ORDERS)}")
     session[_order_key(stage)] = chosen
     return redirect(url_for("review.screen_next", stage=stage), code=303)
+
+
+@review.post("/screen/full_text/<int:record_id>/not-retrievable")
+@requires("reviewer")
+def screen_not_retrievable(record_id: int) -> object:
+    """Mark the record's report as not retrievable from the full-text screening page
+    (the record page's mark, ``evidence.retrieval``), then go on to the next record."""
+    record_or_404(record_id)
+    session_ = db()
+    try:
+        note = form_text("note", retrieval.MAX_NOTE + 1)
+        changed = retrieval.mark_not_retrievable(session_, this_review(), record_id, actor(), note)
+    except Invalid as exc:
+        session_.rollback()
+        flash(sentence(str(exc)), "error")
+        return redirect(
+            url_for("review.screen_record", stage="full_text", record_id=record_id), code=303
+        )
+    commit_and_sync()
+    said = "is marked as not retrievable" if changed else "was marked already"
+    flash(f"The report of record {record_id} {said}.", "info")
+    return redirect(url_for("review.screen_next", stage="full_text", after=record_id), code=303)

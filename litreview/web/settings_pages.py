@@ -1,14 +1,19 @@
 """A review's settings, for its leads: questions, criteria, exclusion reasons, highlight
-words, screening mode and order. Members have a page of their own (``members_pages``)."""
+words, screening mode and order. Members have a page of their own (``members_pages``).
+
+Switching from single to blind dual mode once records were decided asks first: a page
+says how many records one reviewer decided and lets the lead choose what becomes of
+them (``screening.modes``), then saves the settings as they were typed."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from litreview.errors import Invalid, NotFound
 from litreview.library import reviews
+from litreview.screening import modes
 from litreview.web import db
 from litreview.web.access import requires
 from litreview.web.blueprints import review
@@ -25,6 +30,7 @@ def _settings_form(rv: Any) -> dict[str, Any]:
         "criteria": rv.criteria or "",
         "screening_mode": rv.screening_mode,
         "screening_order": rv.screening_order,
+        "reason_required_title_abstract": bool(rv.reason_required_title_abstract),
         **{name: "\n".join(getattr(rv, name) or []) for name in LIST_FIELDS},
     }
 
@@ -56,17 +62,41 @@ def settings_save() -> object:
         "criteria": form_text("criteria", 50_000),
         "screening_mode": form_text("screening_mode"),
         **({"screening_order": order} if (order := form_text("screening_order")) else {}),
+        "reason_required_title_abstract": bool(request.form.get("reason_required_title_abstract")),
         **{name: form_text(name) for name in LIST_FIELDS},
     }
-    session = db()
+    rv, session = this_review(), db()
+    on_switch = form_text("on_switch", 16)
     try:
-        reviews.update_settings(session, this_review(), actor=actor(), **form)
+        if form["screening_mode"] != rv.screening_mode and on_switch not in modes.CHOICES:
+            switch = modes.preview(session, rv, form["screening_mode"])
+            if switch.asks:
+                return render_template(
+                    "settings_switch.html", form=form, switch=switch, choices=modes.CHOICES
+                ), 200
+        reviews.update_settings(
+            session, rv, actor=actor(), on_switch=on_switch or modes.KEEP, **form
+        )
     except Invalid as exc:
         session.rollback()
         return _page(400, form=form, error=sentence(str(exc)))
     commit()
-    flash("Settings saved.", "info")
+    flash(_saved(on_switch), "info")
     return redirect(url_for("review.settings"), code=303)
+
+
+def _saved(on_switch: str) -> str:
+    if on_switch == modes.KEEP:
+        return (
+            "Settings saved. The review is in blind dual mode; records one reviewer "
+            "decided before stay settled."
+        )
+    if on_switch == modes.SECOND:
+        return (
+            "Settings saved. The review is in blind dual mode; records one reviewer "
+            "decided before now wait for a second reviewer."
+        )
+    return "Settings saved."
 
 
 @review.post("/settings/questions")

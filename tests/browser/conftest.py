@@ -79,9 +79,7 @@ def live_site(tmp_path_factory, sqlite_template) -> Iterator[LiveSite]:
         server.shutdown()
         thread.join(10)
         server.server_close()
-        jobs = app.extensions["litreview.import_jobs"]
-        for job_id in list(jobs.threads):
-            jobs.wait(job_id, 60)
+        app.extensions["litreview.jobs"].wait_all(60)
         app.extensions["litreview.indexer"].stop(60)
         app.extensions["litreview.retrainer"].stop(60)
         app.extensions["litreview.engine"].dispose()

@@ -170,8 +170,9 @@ def test_resolve_a_conflict_in_blind_dual_mode(browser, live_site, dialogs):
         sign_in(page, live_site, "lead@example.org")
         page.goto(f"{live_site.url}/r/ai-sw/conflicts")
         conflict = page.locator(f"#conflict-title_abstract-{record}")
-        assert "rita@example.org: Include" in conflict.inner_text()
-        assert "rob@example.org: Exclude" in conflict.inner_text()
+        sides = conflict.locator(".decision-side").all_inner_texts()
+        assert "rita@example.org" in sides[0] and "Include" in sides[0]
+        assert "rob@example.org" in sides[1] and "Exclude" in sides[1]
         conflict.locator("input[name=note]").fill("About social work after all")
         conflict.locator("button:has-text('Include')").click()
         page.wait_for_selector(".flash.info")

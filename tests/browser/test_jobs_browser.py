@@ -1,0 +1,100 @@
+"""A job's page in a real headless Chromium: waiting for a worker, then failed, read from
+the database by the page's polling (whoever changed the job's row: here the test, as a
+worker on another machine would).
+
+Pages are saved as PNGs 1400 pixels wide, in the folder named by
+LITREVIEW_TEST_SCREENSHOTS, else in ``screenshots/`` of the test run's temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from litreview.jobs import store
+from litreview.jobs.taskqueue import GAVE_UP, RETRYING
+from litreview.jobs.work import files_progress
+from litreview.models import Job, Review
+from tests.webapp import PASSWORD
+
+WIDTH = 1400
+
+
+@pytest.fixture
+def shots(tmp_path_factory) -> Path:
+    named = os.environ.get("LITREVIEW_TEST_SCREENSHOTS")
+    folder = Path(named) if named else tmp_path_factory.getbasetemp() / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(browser, live_site):
+    context = browser.new_context(viewport={"width": WIDTH, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    yield page
+    context.close()
+    assert dialogs == []
+
+
+def test_a_queued_import_waits_for_a_worker_then_shows_why_it_failed(page, live_site, shots):
+    uploads = [
+        {"path": "1/first.ris", "name": "first.ris", "size": 300},
+        {"path": "2/<b>large</b>.ris", "name": "<b>large</b>.ris", "size": 3_000_000},
+    ]
+    progress = files_progress(uploads, "Scopus")
+    with live_site.session() as session:
+        review = session.scalar(sa.select(Review).where(Review.slug == "ai-sw"))
+        job = store.add_job(
+            session,
+            "import.files",
+            review_id=review.id,
+            actor="rita@example.org",
+            runner="queue",
+            payload={"uploads": uploads},
+            progress=progress,
+        )
+        session.commit()
+        job_id = job.id
+    page.goto(f"{live_site.url}/signin")
+    page.fill("input[name=email]", "rita@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(f"{live_site.url}/")
+    page.goto(f"{live_site.url}/r/ai-sw/import/jobs/{job_id}")
+    assert "Waiting for a worker to start this import" in page.inner_text(".import-state")
+    assert page.inner_text("table.import-files").count("waiting") == 2
+    page.screenshot(path=str(shots / "job-waiting-for-a-worker.png"), full_page=True)
+
+    # A worker took it, was killed mid-way, and the job was queued again: the page,
+    # polling, shows the progress and the note.
+    progress["files"][0].update(state="done")
+    progress["files"][1].update(state="importing")
+    progress["bytes_done"] = 1_200_300
+    progress["note"] = RETRYING
+    factory = sa.orm.sessionmaker(live_site.app.extensions["litreview.engine"])
+    store.report_progress(factory, job_id, progress)
+    with factory() as session:
+        session.execute(sa.update(Job).where(Job.id == job_id).values(state="running"))
+        session.commit()
+    page.reload()
+    assert page.inner_text("#job-note") == RETRYING
+    assert page.get_attribute("#import-progress", "value") == "1200300"
+    page.screenshot(path=str(shots / "job-retried.png"), full_page=True)
+
+    # It failed for good: the page reloads itself and says why, in words.
+    with factory() as session:
+        store.fail(session, job_id, GAVE_UP.format(attempts=3))
+        session.commit()
+    page.wait_for_selector("#import-done")
+    assert page.inner_text("#import-done") == GAVE_UP.format(attempts=3)
+    assert page.inner_text("tr.file-done td:first-child") == "first.ris"
+    unfinished = page.inner_text("tr.file-importing")
+    assert "<b>large</b>.ris" in unfinished and "not imported" in unfinished  # text, not markup
+    page.screenshot(path=str(shots / "job-failed.png"), full_page=True)
