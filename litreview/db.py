@@ -69,9 +69,20 @@ def json_dumps(value: object) -> str:
         return json.dumps(value)
 
 
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value: read by orjson (several times faster: the search index
+    reads every record's authors and keywords), by ``json.loads`` when orjson refuses
+    the text (what ``json.dumps`` wrote of a lone surrogate or a NaN). An integer over
+    64 bits, which nothing here stores, would come back as a float."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine for the app's connections (foreign keys on for SQLite)."""
-    engine = sa.create_engine(url, json_serializer=json_dumps)
+    engine = sa.create_engine(url, json_serializer=json_dumps, json_deserializer=json_loads)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from litreview.db import insert_many, json_dumps, make_engine, make_session_factory
+from litreview.db import (
+    insert_many,
+    json_dumps,
+    json_loads,
+    make_engine,
+    make_session_factory,
+)
 from litreview.ingest.record_data import RecordData
 from litreview.library import imports
 from litreview.models import Record, Review
@@ -84,6 +90,28 @@ def test_json_values_orjson_refuses_or_writes_its_own_way_are_written_as_before(
     with pytest.raises(TypeError):
         json_dumps({"when": WHEN})
     assert json_dumps(float("nan")) == "null"  # NaN is not JSON; json.dumps wrote NaN
+
+
+def test_json_text_reads_back_as_json_loads_reads_it():
+    for text in (
+        '{"a": [1, "é", null], "b": {"c": 1.5}}',
+        '["a\\ud800"]',  # a lone surrogate, as json.dumps writes it: orjson refuses it
+        "[NaN]",  # what json.dumps wrote of a NaN before
+        json_dumps({"authors": [{"family": "Müller", "given": None}], "keywords": []}),
+    ):
+        assert repr(json_loads(text)) == repr(json.loads(text))
+        assert repr(json_loads(text.encode())) == repr(json.loads(text))
+
+
+def test_a_lone_surrogate_in_a_json_column_round_trips_on_sqlite(tmp_path: Path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    table = sa.Table("t", sa.MetaData(), sa.Column("v", sa.JSON))
+    table.create(engine)
+    with engine.begin() as connection:
+        insert_many(connection, table, [{"v": ["a\ud800", 2**70]}])
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(table.c.v)).scalar() == ["a\ud800", 2**70]
+    engine.dispose()
 
 
 def test_a_new_sqlite_database_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path: Path):
