@@ -22,6 +22,9 @@ class Settings:
     # Who runs background jobs: "inprocess" (threads of the app server, the default) or
     # "queue" (PostgreSQL only: a `litreview worker` takes them; see litreview.jobs).
     jobs: str = "inprocess"
+    # The attachment store, when it is not the data folder's ``files/``: on a team server
+    # one folder every app server and worker shares (LITREVIEW_ATTACHMENTS_DIR).
+    shared_files_dir: Path | None = None
 
     @property
     def search_outbox(self) -> bool:
@@ -32,7 +35,18 @@ class Settings:
 
     @property
     def attachments_dir(self) -> Path:
-        return self.data_dir / "files"
+        """Where attachments are kept: LITREVIEW_ATTACHMENTS_DIR, else ``<data dir>/files``."""
+        return self.shared_files_dir or self.data_dir / "files"
+
+    def attachment_file(self, stored: str) -> Path:
+        """The file of an attachment's stored path. Stored paths name the store, not a
+        machine (``files/ab/<sha256>.pdf``), so every app server finds the same file in
+        its attachment store, wherever that is mounted, and backups carry them as they are.
+        """
+        head, _, rest = stored.partition("/")
+        if head == "files" and rest:
+            return self.attachments_dir / rest
+        return self.data_dir / stored
 
     @property
     def index_dir(self) -> Path:
@@ -62,19 +76,21 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             "LITREVIEW_JOBS=queue needs a PostgreSQL database (LITREVIEW_DATABASE_URL): "
             "the queue is kept there"
         )
+    files = env.get("LITREVIEW_ATTACHMENTS_DIR")
     return Settings(
         data_dir=data_dir,
         database_url=url,
         secret_key=env.get("LITREVIEW_SECRET_KEY") or None,
         search=search,
         jobs=jobs,
+        shared_files_dir=Path(files).resolve() if files else None,
     )
 
 
 def ensure_data_dir(settings: Settings) -> None:
     """Make the data folder (and its subfolders) if missing."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.attachments_dir.mkdir(exist_ok=True)
+    settings.attachments_dir.mkdir(parents=True, exist_ok=True)
 
 
 def secret_key(settings: Settings) -> str:

@@ -291,6 +291,8 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
     # The full-text screening page of the record sought at full text (its "Mark not
     # retrievable" form).
     pages.append((lead, f"/r/ai-sw/screen/full_text/{values['more_records'][1]}"))
+    # The bulk decision's confirmation, as the records table's bulk form leads to it.
+    pages.append((lead, "/r/ai-sw/records/bulk/confirm?scope=all&decision=exclude"))
     # The admin's accounts page, and one-time links: joining (signed out, and signed in
     # as someone not yet a member) and a password reset.
     joining = invites.invite(site.session, site.review, "reviewer", by=admin)

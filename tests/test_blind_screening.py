@@ -61,8 +61,14 @@ def hits(html: str) -> dict[int, str]:
 
 
 def table_rows(html: str) -> dict[int, str]:
-    """Records table rows: record id -> the decision cell's text."""
-    rows = re.findall(r'<tr><td>(\d+)</td>.*?<td class="decision-[^"]*">([^<]*)</td>', html, re.S)
+    """Records table rows: record id -> the decision cell's text (after the row's
+    selection box, which reviewers and leads have)."""
+    rows = re.findall(
+        r'<tr>(?:<td class="pick">.*?</td>)?<td>(\d+)</td>'
+        r'.*?<td class="decision-[^"]*">([^<]*)</td>',
+        html,
+        re.S,
+    )
     return {int(i): text for i, text in rows}
 
 

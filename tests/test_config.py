@@ -42,3 +42,17 @@ def test_audit_entries_cannot_be_changed_or_deleted(review_cli, session):
     session.delete(session.scalars(sa.select(AuditEntry)).first())
     with pytest.raises(ValueError, match="cannot be changed or deleted"):
         session.flush()
+
+
+def test_attachments_live_in_the_data_folder_or_the_shared_store(tmp_path):
+    own = load_settings({"LITREVIEW_DATA_DIR": str(tmp_path / "a")})
+    assert own.attachments_dir == tmp_path / "a" / "files"
+    assert own.attachment_file("files/ab/abc.pdf") == tmp_path / "a" / "files" / "ab" / "abc.pdf"
+    shared = load_settings(
+        {
+            "LITREVIEW_DATA_DIR": str(tmp_path / "b"),
+            "LITREVIEW_ATTACHMENTS_DIR": str(tmp_path / "shared"),
+        }
+    )
+    # A stored path names the store, not the machine: the same row finds the shared file.
+    assert shared.attachment_file("files/ab/abc.pdf") == tmp_path / "shared" / "ab" / "abc.pdf"

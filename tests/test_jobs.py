@@ -241,6 +241,7 @@ def test_a_job_whose_workers_keep_dying_is_reported_failed(two_servers, workers,
     assert failed["state"] == "failed"
     assert failed["error"] == GAVE_UP.format(attempts=1)
     assert counts(pg_url) == (3, 1)  # the first file, nothing of the large one
+    assert not any((tmp_path / "a" / "files" / "incoming").rglob("*.ris"))  # uploads gone
     html = rita_b.page(job)
     assert "The worker running this job stopped before it finished, in each of its 1" in html
     # The queue's own record of it is settled too: no worker takes it up again.
@@ -267,15 +268,31 @@ def test_a_pdf_uploaded_on_one_server_is_read_by_the_worker_and_shown_on_the_oth
     )
     assert posted.status_code == 303
     assert "p.pdf is being read in the background" in rita_a.page(posted.location)
+    refused = rita_a.post(
+        f"{url}/attachments",
+        {"pdf": (io.BytesIO(b"hello"), "<i>notes</i>.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 303
+    waiting = rita_b.page(url)  # server B lists both as on their way
+    assert waiting.count("being read in the background (reload the page") == 2
     workers(tmp_path / "a", pg_url)
     deadline = time.monotonic() + 60
     while "p.pdf" not in rita_b.page(url):
         assert time.monotonic() < deadline, "the worker did not attach the PDF"
         time.sleep(0.2)
+    # The file that is not a PDF: server B says why it was not attached (as text).
+    deadline = time.monotonic() + 60
+    while "Not attached" not in (html := rita_b.page(url)):
+        assert time.monotonic() < deadline, "the refusal was never shown"
+        time.sleep(0.2)
+    assert "Not attached: &lt;i&gt;notes&lt;/i&gt;.pdf: not a PDF" in html
+    assert "being read in the background" not in html
     a.session.expire_all()
-    [job] = a.session.scalars(sa.select(Job).where(Job.kind == "attach.pdfs")).all()
-    assert (job.state, job.runner, job.attempts) == ("done", "queue", 1)
-    assert job.progress["files"][0]["report"]["text_pages"] == 2
+    jobs = a.session.scalars(sa.select(Job).where(Job.kind == "attach.pdfs")).all()
+    assert [(j.state, j.runner, j.attempts) for j in jobs] == [("done", "queue", 1)] * 2
+    reports = [j.progress["files"][0].get("report") for j in jobs]
+    assert sorted(r["text_pages"] for r in reports if r) == [2]
 
 
 def test_zotero_in_queue_mode_a_typed_key_stays_in_the_app_server_the_worker_uses_its_own(
@@ -332,6 +349,25 @@ def test_in_process_jobs_are_in_the_database_and_listed(site_env, cli):
     assert [(j["id"], j["kind"], j["state"]) for j in listed] == [(row.id, "import.files", "done")]
     text = cli("jobs").stdout
     assert row.id in text and "import.files\tdone\t1/1 files" in text
+
+
+def test_an_in_process_import_shows_its_progress_while_it_reads(site_env):
+    """On SQLite the import holds the one write lock: its progress is kept in the app's
+    memory meanwhile; on PostgreSQL it is written to the job's row as it goes."""
+    site, rita = site_env
+    job = upload(rita, ("big.ris", ris(3000, "big"))).location
+    seen = poll(
+        rita,
+        job,
+        lambda s: (
+            s["state"] in ("done", "failed")
+            or (s["state"] == "running" and 0 < s["done"] < s["total"])
+        ),
+    )
+    assert seen["state"] == "running", "no progress was seen before the import ended"
+    assert seen["files"][0]["state"] == "importing"
+    done = site.wait_for_import(rita, job)
+    assert done["state"] == "done" and done["done"] == done["total"]
 
 
 def test_an_in_process_job_whose_server_stopped_shows_as_stopped(site_env):

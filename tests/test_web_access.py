@@ -79,8 +79,15 @@ EXPECTED = {
     "GET review.conflicts": "viewer",
     "POST review.conflict_resolve": "reviewer",
     "GET review.records": "viewer",
+    "POST review.records_bulk": "reviewer",
+    "GET review.records_bulk_confirm": "reviewer",
+    "POST review.records_bulk_decide": "reviewer",
     "GET review.record": "viewer",
+    "GET review.record_edit": "reviewer",
+    "POST review.record_edit_save": "reviewer",
     "POST review.attachment_upload": "reviewer",
+    "POST review.attachment_remove": "reviewer",
+    "POST review.attachment_replace": "reviewer",
     "POST review.record_not_retrievable": "reviewer",
     "GET review.attachment_file": "viewer",
     "POST review.record_tag": "reviewer",
@@ -176,7 +183,9 @@ def populate(site: Site, review: Review, lead: Client, tmp_path) -> dict[str, An
     }
 
 
-def fresh_values(site: Site, review: Review, values: dict[str, Any]) -> dict[str, Callable]:
+def fresh_values(
+    site: Site, review: Review, values: dict[str, Any], tmp_path
+) -> dict[str, Callable]:
     """Values made anew for each request, for the routes that use up what they name."""
     counter = iter(range(10_000))
 
@@ -212,6 +221,19 @@ def fresh_values(site: Site, review: Review, values: dict[str, Any]) -> dict[str
 
         return run
 
+    pdf_folder = tmp_path / f"{review.slug}-fresh"
+    pdf_folder.mkdir(exist_ok=True)
+
+    def attachment() -> int:
+        # A PDF of its own each time: the one the matrix's other routes name stays.
+        n = next(counter)
+        pdf = _pdf(pdf_folder, f"extra{n}.pdf", f"An extra full text number {n}")
+        settings = site.app.config["LITREVIEW_SETTINGS"]
+        made = attachments.attach_pdf(
+            site.session, settings, review, values["record_id"], pdf, "setup"
+        )
+        return made.attachment.id
+
     def invitation() -> int:
         return invites.invite(site.session, review, "viewer", by=site.users["lead@example.org"]).id
 
@@ -226,6 +248,7 @@ def fresh_values(site: Site, review: Review, values: dict[str, Any]) -> dict[str
         "review.member_remove": {"user_id": committed(member)},
         "review.invite_withdraw": {"invite_id": committed(invitation)},
         "review.annotation_delete": {"annotation_id": committed(annotation)},
+        "review.attachment_remove": {"attachment_id": committed(attachment)},
         "review.record_untag": {"question_id": tagged},
         "review.question_remove": {"question_id": committed(question)},
     }
@@ -257,7 +280,7 @@ def test_access_matrix(env, database_url, tmp_path):
     with make_site(database_url) as site:
         lead = site.client("lead@example.org")
         values = populate(site, site.review, lead, tmp_path)
-        fresh = fresh_values(site, site.review, values)
+        fresh = fresh_values(site, site.review, values, tmp_path)
         problems = []
         for identity in IDENTITIES:
             client = site.client(None if identity == "anonymous" else identity)

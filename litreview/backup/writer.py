@@ -148,11 +148,11 @@ def _write_document(
             if "user_id" in row and row["user_id"] is not None:
                 user_ids.add(row["user_id"])
             if name == "attachment" and row.get("path") and row["sha256"] not in stored:
-                source = settings.data_dir / row["path"]
+                source = settings.attachment_file(row["path"])
                 if source.is_file():
                     stored[row["sha256"]] = source
                 else:
-                    log.warning("attachment file %s is missing from the data folder", source)
+                    log.warning("attachment file %s is missing from the attachment store", source)
                     missing.append(row["path"])
         out.write("\n  ]")
     out.write("\n },\n")

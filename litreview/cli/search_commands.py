@@ -26,7 +26,7 @@ from litreview.cli.common import Context, actor_option, domain_errors, emit, jso
 from litreview.cli.indexing import Bar, apply_everything
 from litreview.db import make_session_factory
 from litreview.errors import NotFound
-from litreview.evidence import attachments
+from litreview.evidence import attachments, pdf_folder
 from litreview.evidence import tags as tagging
 from litreview.library import reviews
 from litreview.models import STAGES
@@ -122,7 +122,7 @@ def register(cli: click.Group) -> None:
                 assert folder is not None
                 bar = Bar("reading PDFs", enabled=not as_json)
                 try:
-                    report = attachments.attach_folder(
+                    report = pdf_folder.attach_folder(
                         session, ctx.settings, rv, folder, actor, progress=bar
                     )
                 finally:

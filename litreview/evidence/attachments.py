@@ -1,15 +1,15 @@
 """Full texts: attach a PDF to a record, store it once, keep the text of each page.
 
-A PDF is stored once by its SHA-256 under the data folder, as ``files/ab/<sha256>.pdf``:
+A PDF is stored once by its SHA-256 in the attachment store, as ``files/ab/<sha256>.pdf``
+(``<data dir>/files``, or LITREVIEW_ATTACHMENTS_DIR on a team server):
 the name is generated, never the user's path, so no file name can climb out of the
 folder, and the same PDF attached twice (to one record or to several) is one file.
 Its text is read page by page in a child process (:mod:`litreview.ingest.pdf`) and
 kept in AttachmentPage rows, the source of truth the search index is built from.
 A PDF that gives no text is still attached, with a status saying why.
 
-:func:`attach_folder` matches a folder of PDFs to a review's records: by a DOI or a
-citation key in the file name, by a DOI printed in the PDF, or by the title (in the
-file name or on the first pages).
+:mod:`litreview.evidence.pdf_folder` matches a folder of PDFs to a review's records.
+A full text can be removed or replaced: audited, and its text leaves the index.
 """
 
 from __future__ import annotations
@@ -17,13 +17,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 import shutil
 import tempfile
-import unicodedata
-from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,15 +29,14 @@ from sqlalchemy.orm import Session
 
 from litreview import audit
 from litreview.config import Settings
-from litreview.errors import Invalid
+from litreview.errors import Invalid, NotFound
 from litreview.evidence.tags import live_record
 from litreview.ingest.pdf import STATUS_MEMORY, STATUS_TIMEOUT, PdfText, extract_pages
-from litreview.models import Attachment, AttachmentPage, Record, RecordSource, Review
+from litreview.models import Attachment, AttachmentPage, Review
 
 log = logging.getLogger(__name__)
 
 MAX_PDF_BYTES = 300 * 1024 * 1024
-_DOI_IN_TEXT = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>]+)", re.IGNORECASE)
 Progress = Callable[[int, int], None]
 
 
@@ -73,7 +68,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _check_pdf(path: Path) -> int:
+def check_pdf(path: Path) -> int:
+    """The size of the PDF at ``path``; Invalid naming the file when it is not one."""
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
@@ -92,9 +88,9 @@ def _check_pdf(path: Path) -> int:
 
 
 def stored_path(settings: Settings, sha256: str) -> tuple[str, Path]:
-    """Where a PDF with this hash lives: relative to the data folder, and absolute."""
+    """Where a PDF with this hash lives: as stored (``files/...``), and absolute."""
     relative = f"files/{sha256[:2]}/{sha256}.pdf"
-    return relative, settings.data_dir / relative
+    return relative, settings.attachment_file(relative)
 
 
 def store_file(settings: Settings, path: Path, sha256: str) -> str:
@@ -200,7 +196,7 @@ def attach_pdf(
     """
     record = live_record(session, review, record_id)
     path = Path(path)
-    size = _check_pdf(path)
+    size = check_pdf(path)
     sha256 = sha256 or sha256_of(path)
     existing = session.scalar(
         sa.select(Attachment).where(Attachment.record_id == record.id, Attachment.sha256 == sha256)
@@ -247,134 +243,66 @@ def attach_pdf(
     return Attached(attachment, created=True)
 
 
-# ---------------------------------------------------------------------- a folder
+# ---------------------------------------------------------------- removing, replacing
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+def remove_attachment(
+    session: Session, review: Review, record_id: int, attachment_id: int, actor: str
+) -> Attachment:
+    """Take a full text off a record: its row and the text of its pages go (the search
+    index follows: the outbox queues the record, PostgreSQL's search columns go with
+    the pages). The audit log keeps which file it was (name, hash, who added it when).
+    The stored file stays under its hash: another record may share it, and a backup or
+    an undo can still find it. NotFound for an attachment not on this record."""
+    record = live_record(session, review, record_id)
+    attachment = record_attachment(session, review, record.id, attachment_id)
+    if attachment is None:
+        raise NotFound(f"record {record_id} has no attachment {attachment_id}")
+    kept = {
+        "attachment": attachment.id,
+        "file": attachment.filename,
+        "kind": attachment.kind,
+        "sha256": attachment.sha256,
+        "pages": attachment.page_count,
+        "added_by": attachment.created_by,
+        "added_at": attachment.created_at.isoformat() if attachment.created_at else None,
+    }
+    session.delete(attachment)
+    session.flush()
+    audit.log(
+        session,
+        actor,
+        "attachment.remove",
+        review_id=review.id,
+        target_type="record",
+        target_id=record.id,
+        **kept,
+    )
+    return attachment
 
 
-def _doi_key(doi: str) -> str:
-    doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:)", "", doi.strip().lower())
-    return re.sub(r"[^a-z0-9]", "", doi)
-
-
-class _Matcher:
-    """A review's records by DOI, citation key and title, to match file names and texts."""
-
-    MIN_TITLE = 20  # characters of folded title, so "Introduction" matches nothing
-
-    def __init__(self, session: Session, review: Review) -> None:
-        self.by_doi: dict[str, set[int]] = defaultdict(set)
-        self.by_key: dict[str, set[int]] = defaultdict(set)
-        self.by_title: dict[str, set[int]] = defaultdict(set)
-        rows = session.execute(
-            sa.select(Record.id, Record.doi, Record.title).where(
-                Record.review_id == review.id, Record.merged_into_id.is_(None)
-            )
-        )
-        for record_id, doi, title in rows:
-            if doi:
-                self.by_doi[_doi_key(doi)].add(record_id)
-            folded = _fold(title or "")
-            if len(folded) >= self.MIN_TITLE:
-                self.by_title[folded].add(record_id)
-        for record_id, key in session.execute(
-            sa.select(RecordSource.record_id, RecordSource.entry_key)
-            .join(Record, Record.id == RecordSource.record_id)
-            .where(Record.review_id == review.id, Record.merged_into_id.is_(None))
-        ):
-            if key:
-                self.by_key[key.strip().lower()].add(record_id)
-
-    def by_file_name(self, path: Path) -> tuple[set[int], str]:
-        stem = path.stem
-        for candidate in (stem, re.sub(r"^doi[\s_:-]*", "", stem, flags=re.IGNORECASE)):
-            if candidate.startswith("10.") and (ids := self.by_doi.get(_doi_key(candidate))):
-                return ids, "DOI in the file name"
-        if ids := self.by_key.get(stem.strip().lower()):
-            return ids, "citation key in the file name"
-        folded = _fold(stem)
-        if ids := self.by_title.get(folded):
-            return ids, "title in the file name"
-        found = {i for title, ids in self.by_title.items() if title in folded for i in ids}
-        return (found, "title in the file name") if found else (set(), "")
-
-    def by_text(self, text: PdfText) -> tuple[set[int], str]:
-        opening = "\n".join(text.pages[:3])
-        for match in _DOI_IN_TEXT.finditer(opening):
-            doi = match.group(1).rstrip(".,;:)]}")
-            if ids := self.by_doi.get(_doi_key(doi)):
-                return ids, "DOI in the PDF"
-        folded = _fold(" ".join(text.pages[:2]))
-        found = {i for title, ids in self.by_title.items() if title in folded for i in ids}
-        return (found, "title in the PDF") if found else (set(), "")
-
-
-def attach_folder(
+def replace_attachment(
     session: Session,
     settings: Settings,
     review: Review,
-    folder: Path,
+    record_id: int,
+    attachment_id: int,
+    path: Path,
     actor: str,
-    *,
-    progress: Progress | None = None,
-    workers: int = 2,
-) -> list[dict[str, Any]]:
-    """Attach every PDF in ``folder`` (and below) to the record it matches.
-
-    Returns one entry per file: the record and how it matched, or why it was not
-    attached (no match, several matches, not a PDF). Nothing is guessed: a file that
-    matches several records is left for a person to attach with ``--record``.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise Invalid(f"{folder}: not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() == ".pdf")
-    matcher = _Matcher(session, review)
-    report: list[dict[str, Any]] = []
-    checked: list[tuple[Path, str, PdfText | None]] = []
-    for path in files:
-        try:
-            _check_pdf(path)
-        except Invalid as exc:
-            report.append({"file": str(path), "record": None, "error": str(exc)})
-            continue
-        sha = sha256_of(path)
-        checked.append((path, sha, known_text(session, sha)))
-    # Reading PDFs is the slow part and runs in child processes: a few at a time.
-    unread = [path for path, _, text in checked if text is None]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        read = dict(zip(unread, pool.map(extract_pages, unread), strict=True))
-    for done, (path, sha, text) in enumerate(checked, start=1):
-        text = text or read[path]
-        ids, how = matcher.by_file_name(path)
-        if not ids:
-            ids, how = matcher.by_text(text)
-        entry: dict[str, Any] = {"file": str(path), "record": None, "matched_by": how or None}
-        if not ids:
-            entry["error"] = "no record matches (no known DOI, citation key or title found)"
-        elif len(ids) > 1:
-            listed = ", ".join(str(i) for i in sorted(ids))
-            entry["error"] = f"matches several records ({listed}): attach it with --record"
-        else:
-            [record_id] = ids
-            attached = attach_pdf(
-                session,
-                settings,
-                review,
-                record_id,
-                path,
-                actor,
-                origin="folder",
-                text=text,
-                sha256=sha,
-                matched_by=how,
-            )
-            entry.update(attached.to_json(), file=str(path))
-        report.append(entry)
-        if progress:
-            progress(done, len(checked))
-    return report
+) -> Attached:
+    """Put the PDF at ``path`` in place of attachment ``attachment_id``: the new file is
+    checked and read first (Invalid leaves the old one as it was), then the old one is
+    removed, both audited, in the caller's one transaction. Replacing a file by the
+    same file changes nothing."""
+    record = live_record(session, review, record_id)
+    old = record_attachment(session, review, record.id, attachment_id)
+    if old is None:
+        raise NotFound(f"record {record_id} has no attachment {attachment_id}")
+    path = Path(path)
+    check_pdf(path)
+    sha256 = sha256_of(path)
+    if sha256 == old.sha256:
+        return Attached(old, created=False)
+    attached = attach_pdf(session, settings, review, record.id, path, actor, sha256=sha256)
+    remove_attachment(session, review, record.id, old.id, actor)
+    return attached

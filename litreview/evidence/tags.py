@@ -1,9 +1,13 @@
 """Tags of records to review questions, and annotations: who, when, and a trace of all.
 
 A tag says "this record is evidence for Q4"; an annotation adds a note, a quoted
-passage and its page. Removing a tag or changing an annotation keeps what it was in
-the audit log (who tagged it and when, who removed it), so nothing is lost without a
-trace. These are domain operations: they flush, the caller commits.
+passage and its page; a quote goes only under the questions a person names. Removing
+a tag or changing an annotation keeps what it was in the audit log (who tagged it and
+when, who removed it), so nothing is lost without a trace. These are domain
+operations: they flush, the caller commits.
+
+Long because: tags and annotations are written, read and listed together (the record
+page, the question page, the CLI and the exports read them side by side).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from litreview.models import Annotation, Record, RecordTag, Review, ReviewQuesti
 
 MAX_PAGE_LABEL = 32
 MAX_TEXT = 20_000
+# A quote is evidence for a question (a note may be about the record in general).
+QUOTE_NEEDS_QUESTION = "a quote goes under the review question it is evidence for: choose one"
 
 
 def live_record(session: Session, review: Review, record_id: int) -> Record:
@@ -192,13 +198,16 @@ def annotate(
     note, quote = _clean_text(note, "note"), _clean_text(quote, "quote")
     if not (note or quote):
         raise Invalid("an annotation needs a note or a quote")
+    label = _page_label(page)
+    if quote and q is None:
+        raise Invalid(QUOTE_NEEDS_QUESTION)
     annotation = Annotation(
         review_id=review.id,
         record_id=record.id,
         question_id=q.id if q else None,
         note=note,
         quote=quote,
-        page=_page_label(page),
+        page=label,
         created_by=actor,
     )
     session.add(annotation)
@@ -248,6 +257,8 @@ def edit_annotation(
         annotation.page = _page_label(page)
     if not (annotation.note or annotation.quote):
         raise Invalid("an annotation needs a note or a quote")
+    if quote and annotation.question_id is None:
+        raise Invalid(QUOTE_NEEDS_QUESTION)
     session.flush()
     audit.log(
         session,
@@ -371,3 +382,28 @@ def tagged_question_ids(
         for record_id, question_id in rows:
             found[record_id].add(question_id)
     return found
+
+
+def tag_many(
+    session: Session, review: Review, record_ids: Sequence[int], codes: Sequence[str], actor: str
+) -> tuple[list[int], list[int], dict[int, str]]:
+    """Tag each of ``record_ids`` to ``codes`` through :func:`tag_record` (codes checked
+    first): (records newly tagged, records tagged so already, refused id -> why)."""
+    if not codes:
+        raise Invalid("choose a review question to tag the records to")
+    question_ids = {question_by_code(session, review, c).id for c in codes}
+    ids = sorted(set(record_ids))  # one lock order for concurrent bulk tags
+    if not ids:
+        raise Invalid("no records selected: tick some rows, or choose everything matching")
+    had = tagged_question_ids(session, review, ids)
+    tagged: list[int] = []
+    already: list[int] = []
+    refused: dict[int, str] = {}
+    for record_id in ids:
+        try:
+            tag_record(session, review, record_id, codes, actor)
+        except (Invalid, NotFound) as exc:
+            refused[record_id] = str(exc)
+            continue
+        (already if question_ids <= had.get(record_id, set()) else tagged).append(record_id)
+    return tagged, already, refused

@@ -4,10 +4,11 @@ The model here is what every format (DOCX, HTML, Markdown) renders, so that they
 the same thing: sections in the questions' order, each with its title and description;
 under each, the records tagged to it, sorted as the style's bibliography sorts
 (author, then year: by the citation's text, case and accents aside), each followed by
-its annotations (for this question, or for the record in general) with who wrote
-them, and optionally its screening decision and exclusion reason. A record tagged to a
-question with no annotation still says who tagged it, and when: the tag is the claim
-that it is evidence for that question.
+its annotations (for this question, or notes for the record in general: a quote
+only under its own question) with who wrote them, and optionally its screening
+decision and exclusion reason. A record tagged to a question with no annotation still
+says who tagged it, and when: the tag is the claim that it is evidence for that
+question.
 """
 
 from __future__ import annotations
@@ -179,12 +180,14 @@ def build(
     notes = _annotations(session, review, wanted)
 
     def entry(record_id: int, question_id: int | None) -> Entry:
-        # Under a question: its annotations and the record's general ones; untagged: all.
+        # Under a question: its own annotations, and the record's general notes; a quote
+        # only under its own question (a general one, from before quotes needed a
+        # question, is left out of the questions' sections). Untagged: all.
         made = Entry(record_id, citations[record_id])
         made.annotations = [
             view
             for qid, view in notes.get(record_id, [])
-            if question_id is None or qid is None or qid == question_id
+            if question_id is None or qid == question_id or (qid is None and not view.quote)
         ]
         if question_id is not None and (record_id, question_id) in tag_by:
             by, at = tag_by[record_id, question_id]

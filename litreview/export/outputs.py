@@ -136,11 +136,26 @@ def records_file(
     done = records_format.export_records(
         session, review, format, decision=decision, stage=stage, questions=questions
     )
+    return _records_export(review, format, done)
+
+
+def chosen_records_file(
+    session: Session, review: Review, format: str, record_ids: Sequence[int]
+) -> ExportFile:
+    """The records picked on the records table as RIS, BibTeX, CSV or CSL-JSON (the same
+    writers as :func:`records_file`); NothingSelected when none can be exported."""
+    done = records_format.export_chosen_records(session, review, format, record_ids)
+    return _records_export(review, format, done)
+
+
+def _records_export(review: Review, format: str, done: records_format.RecordsExport) -> ExportFile:
     encoding = "utf-8-sig" if format == "csv" else "utf-8"  # the BOM tells Excel it is UTF-8
     extension = records_format.EXTENSIONS[format]
     chosen = done.selection
     # The file's name says which decision at which stage it holds: "ai-sw-include-full-text".
     name = f"{chosen.decision}-{chosen.stage.replace('_', '-')}" if chosen.stage else "records"
+    if chosen.picked:
+        name = "selected"
     return ExportFile(
         done.text.encode(encoding),
         f"{review.slug}-{name}.{extension}",

@@ -11,6 +11,9 @@ with an apostrophe, as imported text is untrusted.
 
 The CSV table, with the decisions, tags and notes beside each record, is written by
 :mod:`litreview.export.records_csv`.
+
+Long because: the selection, the citation keys and three writers of one record shape
+(each short) are read together: what one writer escapes, the others must too.
 """
 
 from __future__ import annotations
@@ -60,11 +63,16 @@ class Selection:
     stage: str | None
     questions: tuple[str, ...] = ()
 
+    picked: bool = False
+
     def describe(self, count: int | None = None) -> str:
         """'records with decision include at full text, tagged to Q1 or Q3'; with a
-        count, '3 records with...' (or 'all 12 records')."""
+        count, '3 records with...' (or 'all 12 records'); '3 records selected' for
+        records picked by hand."""
         noun = "record" if count == 1 else "records"
         said = noun if count is None else f"{count:,} {noun}"
+        if self.picked:
+            return f"{said} selected"
         if not (self.stage or self.questions):
             return f"all {said}"
         if self.stage:
@@ -72,6 +80,10 @@ class Selection:
         if self.questions:
             said += f"{',' if self.stage else ''} tagged to {' or '.join(self.questions)}"
         return said
+
+
+# The selection of records picked by hand on the records table.
+CHOSEN = Selection(None, None, (), picked=True)
 
 
 def selection(
@@ -181,13 +193,45 @@ def export_records(
     records = select_records(session, review, chosen)
     if not records:
         raise nothing_selected(session, review, chosen)
+    return RecordsExport(format, _write(session, review, format, records), len(records), chosen)
+
+
+def export_chosen_records(
+    session: Session, review: Review, format: str, record_ids: Sequence[int]
+) -> RecordsExport:
+    """The records a person picked (the records table's bulk export), in ``format``, by
+    id: the same writers as :func:`export_records`. Records merged away or withdrawn
+    are left out, as every records export leaves them; NothingSelected when none is
+    left."""
+    if format not in FORMATS:
+        raise Invalid(f"format {format!r}: choose {', '.join(FORMATS)}")
+    wanted = sorted(set(record_ids))
+    records: list[Record] = []
+    for start in range(0, len(wanted), _CHUNK):
+        records += session.scalars(
+            sa.select(Record)
+            .where(
+                Record.id.in_(wanted[start : start + _CHUNK]),
+                Record.review_id == review.id,
+                Record.merged_into_id.is_(None),
+                Record.withdrawn_at.is_(None),
+            )
+            .order_by(Record.id)
+        )
+    if not records:
+        raise NothingSelected(
+            f"none of the {len(wanted)} records selected can be exported "
+            "(merged into another record or withdrawn)"
+        )
+    return RecordsExport(format, _write(session, review, format, records), len(records), CHOSEN)
+
+
+def _write(session: Session, review: Review, format: str, records: list[Record]) -> str:
     keys = citation_keys(records)
     if format == "csv":
-        text = to_csv(session, review, records, keys)
-    else:
-        writer = {"ris": to_ris, "bibtex": to_bibtex, "csljson": to_csljson}[format]
-        text = writer(records, keys)
-    return RecordsExport(format, text, len(records), chosen)
+        return to_csv(session, review, records, keys)
+    writer = {"ris": to_ris, "bibtex": to_bibtex, "csljson": to_csljson}[format]
+    return writer(records, keys)
 
 
 # ---------------------------------------------------------------- keys

@@ -233,3 +233,29 @@ def list_jobs(
     if review is not None:
         query = query.where(Job.review_id == review.id)
     return [as_status(job) for job in session.scalars(query)]
+
+
+def record_pdf_jobs(
+    session: Session, review: Review, record_id: int, within: timedelta = timedelta(days=1)
+) -> list[dict[str, Any]]:
+    """PDFs uploaded for a record in the last ``within`` that are not attached (yet): on
+    their way, or refused by a worker, with why; newest first. (A PDF read in the app
+    server is refused on the page that uploaded it.)"""
+    since = utcnow() - within
+    query = (
+        sa.select(Job)
+        .where(Job.review_id == review.id, Job.kind == "attach.pdfs", Job.created_at >= since)
+        .order_by(Job.created_at.desc())
+        .limit(200)
+    )
+    found = []
+    for job in session.scalars(query):
+        status = as_status(job)
+        if status.get("record_id") != record_id:
+            continue
+        if status["state"] in ("done", "failed") and job.runner != "queue":
+            continue
+        files = [f for f in status.get("files", []) if f["state"] != "done"]
+        if files:
+            found.append({**status, "files": files})
+    return found

@@ -94,9 +94,16 @@ class Deferrer:
                 self._app = None
 
 
-async def reap(app, factory: sessionmaker[Session], stalled_after: float, max_attempts: int):
-    """Put the jobs of dead workers back in the queue, or give them up; returns what was
-    done, as (job id, "retried" or "failed")."""
+async def reap(
+    app,
+    factory: sessionmaker[Session],
+    stalled_after: float,
+    max_attempts: int,
+    settings: Settings | None = None,
+):
+    """Put the jobs of dead workers back in the queue, or give them up (and delete what
+    their uploads left, when ``settings`` are given); returns what was done, as (job id,
+    "retried" or "failed")."""
     from procrastinate.jobs import Status
 
     done = []
@@ -110,6 +117,10 @@ async def reap(app, factory: sessionmaker[Session], stalled_after: float, max_at
             done.append((job_id, "retried"))
         else:
             await app.job_manager.finish_job(queued, status=Status.FAILED, delete_job=False)
+            if settings is not None:
+                from litreview.jobs.work import discard_uploads
+
+                await asyncio.to_thread(discard_uploads, settings, job_id)
             await asyncio.to_thread(
                 _settle, factory, job_id, GAVE_UP.format(attempts=attempts or 0)
             )
@@ -161,7 +172,7 @@ def run_worker(
     async def reaper() -> None:
         while True:
             try:
-                await reap(app, factory, stalled_after, max_attempts)
+                await reap(app, factory, stalled_after, max_attempts, settings)
             except Exception:  # noqa: BLE001 - try again at the next round
                 log.exception("looking for stalled jobs failed")
             await asyncio.sleep(stalled_after)

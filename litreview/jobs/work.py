@@ -80,7 +80,14 @@ def run_job(ctx: Context, job_id: str) -> None:
         KINDS[job.kind](ctx, job, progress)
     except Exception:  # noqa: BLE001 - a job always leaves a final state
         log.exception("job %s (%s) failed", job_id, job.kind)
+        discard_uploads(ctx.settings, job_id)
         store.finish(ctx.factory, job_id, progress, error=UNEXPECTED)
+
+
+def discard_uploads(settings: Settings, job_id: str) -> None:
+    """Delete what the job's uploads left in the attachment store (it has ended)."""
+    if store.JOB_ID.match(job_id):
+        shutil.rmtree(incoming_dir(settings) / job_id, ignore_errors=True)
 
 
 def _stop_noting(job: Job, progress: dict[str, Any]) -> None:
@@ -158,8 +165,7 @@ def _import_files(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
             except UnreadableFile as exc:
                 session.rollback()
                 entry["state"] = "unreadable"
-                # The message names the saved path; the person knows the file by its name.
-                entry["error"] = str(exc).replace(str(path), upload["name"])
+                entry["error"] = _as_uploaded(str(exc), path, upload["name"])
             except Exception:
                 session.rollback()
                 log.exception("import of %s failed", upload["name"])
@@ -181,8 +187,8 @@ def _import_files(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
             done_before += upload["size"]
             progress["bytes_done"] = done_before
             store.report_progress(ctx.factory, job.id, progress)
+    shutil.rmtree(folder, ignore_errors=True)  # first: once done, nothing is left over
     store.finish(ctx.factory, job.id, progress)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ Zotero
@@ -268,7 +274,7 @@ def _attach_pdfs(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
             except (Invalid, NotFound) as exc:
                 session.rollback()
                 entry["state"] = "unreadable"
-                entry["error"] = str(exc).replace(str(path), upload["name"])
+                entry["error"] = _as_uploaded(str(exc), path, upload["name"])
             else:
                 session.commit()
                 if ctx.after_commit is not None:
@@ -280,8 +286,8 @@ def _attach_pdfs(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
                     "text_pages": len(attached.attachment.pages),
                 }
             store.report_progress(ctx.factory, job.id, progress)
+    shutil.rmtree(folder, ignore_errors=True)  # first: once done, nothing is left over
     store.finish(ctx.factory, job.id, progress)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 KINDS: dict[str, Callable[[Context, Job, dict[str, Any]], None]] = {
@@ -290,6 +296,14 @@ KINDS: dict[str, Callable[[Context, Job, dict[str, Any]], None]] = {
     "zotero.sync": _zotero,
     "attach.pdfs": _attach_pdfs,
 }
+
+
+def _as_uploaded(message: str, path: Path, name: str) -> str:
+    """A message that names the saved file (its path, or its made-safe name), naming it as
+    the person knows it instead."""
+    if str(path) in message:
+        return message.replace(str(path), name)
+    return message.replace(path.name, name, 1)
 
 
 def cap_lists(report: dict[str, Any]) -> None:

@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from litreview.errors import Invalid
+from litreview.ingest.normalize import clean, nfc, normalize_doi, split_name
+
 Kind = Literal["type", "text", "year", "authors", "keywords"]
 
 
@@ -83,3 +86,67 @@ def filled_by(empties: dict[str, Any], incoming: dict[str, Any]) -> dict[str, An
     name -> its empty value, in FILLABLE order) that the duplicate has (``incoming``).
     Returns what each filled field was before, which an undo puts back."""
     return {name: before for name, before in empties.items() if not is_empty(incoming.get(name))}
+
+
+# ---------------------------------------------------------------- editing by hand
+
+# The fields a person may correct on a record's page (the rest come from imports only).
+EDITABLE = ("title", "authors", "year", "venue", "doi", "abstract")
+MAX_EDIT_TEXT = 20_000
+MAX_AUTHORS = 500
+
+
+def as_text(name: str, value: Any) -> str:
+    """A field's value as its edit form shows it: authors one per line as
+    "Family, Given", a year as digits, texts as they are, nothing as ""."""
+    kind = BY_NAME[name].kind
+    if is_empty(value):
+        return ""
+    if kind == "authors":
+        return "\n".join(
+            f"{a.get('family') or ''}, {a['given']}" if a.get("given") else (a.get("family") or "")
+            for a in value
+        )
+    if kind == "keywords":
+        return "; ".join(value)
+    return str(value)
+
+
+def from_text(name: str, text: str) -> Any:
+    """The value a person typed for field ``name``, as a record stores it; Invalid (with
+    the field's name and what is wrong) when it cannot be. The one rule for reading a
+    field from a form: authors one per line ("Family, Given" or "Given Family"), a year
+    of four digits, a DOI in any of its usual spellings (stored as imports store it),
+    texts with runs of spaces kept (an abstract's paragraphs stay) and trimmed."""
+    if name not in EDITABLE:
+        raise Invalid(f"field {name!r} cannot be edited: edit {', '.join(EDITABLE)}")
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_EDIT_TEXT:
+        raise Invalid(f"{name}: {len(text):,} characters; at most {MAX_EDIT_TEXT:,}")
+    kind = BY_NAME[name].kind
+    if kind == "authors":
+        authors = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            author = split_name(nfc(line) or "")
+            if author is None:
+                raise Invalid(f"authors, line {number}: {line.strip()!r} is not a name")
+            authors.append({"family": author.family, "given": author.given})
+        if len(authors) > MAX_AUTHORS:
+            raise Invalid(f"authors: {len(authors)} names; at most {MAX_AUTHORS}")
+        return authors
+    if not text:
+        return None
+    if kind == "year":
+        if not (text.isdigit() and len(text) == 4 and 1500 <= int(text) <= 2100):
+            raise Invalid(f"year: {text[:20]!r} is not a year (four digits, e.g. 2021)")
+        return int(text)
+    if name == "doi":
+        doi = normalize_doi(text)
+        if doi is None:
+            raise Invalid(f"DOI: {text[:60]!r} is not a DOI (it starts 10., e.g. 10.1000/xyz)")
+        return doi
+    if name == "abstract":
+        return nfc(text)
+    return nfc(clean(text))

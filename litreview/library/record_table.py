@@ -123,16 +123,9 @@ class TablePage:
     pages: int
 
 
-def fetch(session: Session, review: Review, q: TableQuery) -> TablePage:
-    """The page of records ``q`` asks for, and how many match in all (four queries at
-    most, whatever the number of records).
-
-    Conditions are written so that, without a year, text or sort that needs the rows
-    themselves, counting and paging read only the (review, merged) index: the decision
-    filters are ``id IN (...)`` over the decisions, and withdrawn records are listed
-    (marked) rather than filtered out, as ``withdrawn_at`` has no index. The decision
-    shown is computed for the page's records only.
-    """
+def _conditions(session: Session, review: Review, q: TableQuery) -> tuple[list[Any], Any]:
+    """The WHERE conditions of ``q`` (the first two: the review, not merged), and the
+    "has a PDF" test the rows show."""
     o = StageOutcome
     at_stage = [o.review_id == review.id, o.stage == q.stage]
     where: list[Any] = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
@@ -187,6 +180,28 @@ def fetch(session: Session, review: Review, q: TableQuery) -> TablePage:
             return column.icontains(q.text, autoescape=True)
 
         where.append(sa.or_(contains(Record.title), contains(Record.abstract)))
+    return where, has_pdf
+
+
+def matching_ids(session: Session, review: Review, q: TableQuery) -> list[int]:
+    """The ids of every record ``q`` matches, in the table's order, on every page: what
+    "everything matching the filter" selects for a bulk action (one query)."""
+    where, _has_pdf = _conditions(session, review, q)
+    order = [c.desc() if q.descending else c.asc() for c in SORTS[q.sort]]
+    return list(session.scalars(sa.select(Record.id).where(*where).order_by(*order)))
+
+
+def fetch(session: Session, review: Review, q: TableQuery) -> TablePage:
+    """The page of records ``q`` asks for, and how many match in all (four queries at
+    most, whatever the number of records).
+
+    Conditions are written so that, without a year, text or sort that needs the rows
+    themselves, counting and paging read only the (review, merged) index: the decision
+    filters are ``id IN (...)`` over the decisions, and withdrawn records are listed
+    (marked) rather than filtered out, as ``withdrawn_at`` has no index. The decision
+    shown is computed for the page's records only.
+    """
+    where, has_pdf = _conditions(session, review, q)
     order = [c.desc() if q.descending else c.asc() for c in SORTS[q.sort]]
     # Beyond the review and "not merged" (both in one index), any condition makes
     # SQLite read rows or decisions: then one pass both counts and pages.

@@ -31,6 +31,7 @@ from litreview.models.screening import (
     RankedRecord,
     Ranking,
     Resolution,
+    ScreeningClaim,
     ScreeningSkip,
     StageOutcome,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Resolution",
     "Review",
     "ReviewQuestion",
+    "ScreeningClaim",
     "ScreeningSkip",
     "SearchOutbox",
     "SignInAttempt",

@@ -74,6 +74,10 @@ class Record(Base):
         sa.Index("ix_record_review_pmid", "review_id", "pmid"),
         sa.Index("ix_record_review_match_key", "review_id", "match_key"),
         sa.Index("ix_record_review_merged", "review_id", "merged_into_id"),
+        # The few records withdrawn, or whose report is not retrievable, found without
+        # reading every record (the screening page's "12 of 59": ``screening.queue.place``).
+        sa.Index("ix_record_review_withdrawn", "review_id", "withdrawn_at"),
+        sa.Index("ix_record_review_not_retrievable", "review_id", "not_retrievable_at"),
         sa.Index("ix_record_review_zotero_key", "review_id", "zotero_key"),
     )
 

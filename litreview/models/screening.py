@@ -177,3 +177,22 @@ class ScreeningSkip(Base):
     record_id: Mapped[int] = mapped_column(sa.ForeignKey("record.id", ondelete="CASCADE"))
     stage: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class ScreeningClaim(Base):
+    """A record shown to a reviewer in single mode, held for them until ``until`` so that
+    reviewers screening at the same moment are offered different records
+    (``screening.claims``). One per record and stage; a reviewer holds one per stage."""
+
+    __tablename__ = "screening_claim"
+    __table_args__ = (
+        sa.UniqueConstraint("record_id", "stage", name="uq_screening_claim_record_stage"),
+        sa.Index("ix_screening_claim_user_stage", "user_id", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    record_id: Mapped[int] = mapped_column(sa.ForeignKey("record.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    until: Mapped[datetime] = mapped_column(Timestamp)

@@ -203,11 +203,14 @@ def decide(
     reason: str | None = None,
     note: str | None = None,
     imported_from: str | None = None,
+    refresh_outcome: bool = True,
 ) -> Decision:
     """Record ``user``'s decision on a record at a stage and return its (current) row.
 
     ``imported_from`` (a file, a column) marks a decision carried over from another
     tool: the same rules and row, audited as "screen.imported" with where it came from.
+    ``refresh_outcome`` False: the caller (a bulk decision) refreshes its records'
+    outcomes at once, before its transaction ends.
 
     A change adds a new row and clears ``current`` on the old one; the same decision,
     reason and note again returns the existing row. Two reviewers deciding the same
@@ -267,7 +270,8 @@ def decide(
         # A decision kept as settled on its own when the review went dual stays so
         # when its reviewer changes it (see ``screening.modes``).
         row.settled_alone = True
-    outcomes.refresh(session, review, [record_id])
+    if refresh_outcome:  # else the caller does it, for all its records at once
+        outcomes.refresh(session, review, [record_id])
     return row
 
 

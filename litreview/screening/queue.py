@@ -22,12 +22,14 @@ from sqlalchemy.orm import Session, aliased
 
 from litreview.errors import Invalid
 from litreview.models import Decision, RankedRecord, Ranking, Record, Review, StageOutcome, User
+from litreview.screening import claims
 from litreview.screening.outcomes import (
     FULL_TEXT,
     PASSES,
     TITLE_ABSTRACT,
     check_stage,
     needed,
+    not_screened,
 )
 from litreview.screening.sql import current
 
@@ -148,9 +150,9 @@ def next_record(
     Title/abstract: every live record. Full text: live records whose title/abstract
     outcome is include or maybe, unless their report is marked not retrievable. Left
     out: records this user decided, records with a resolution, and records decided by
-    enough reviewers already (anyone, in single mode; two others, in dual mode).
-    ``skip_ids`` are records the user put off (ids, or a SELECT of them:
-    :func:`.skips.skipped`).
+    enough reviewers already (anyone, in single mode; two others, in dual mode), and in
+    single mode records another reviewer has open (:mod:`.claims`). ``skip_ids`` are
+    records the user put off (ids, or a SELECT of them: :func:`.skips.skipped`).
 
     ``order``: "relevance" or "id" (None: the review's choice); see the module.
     ``after_id`` starts after that record in the order (it does not wrap around). In
@@ -162,6 +164,8 @@ def next_record(
     order = order or review.screening_order or RELEVANCE
     check_order(order)
     base = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
+    if claims.applies(review):
+        base.append(claims.not_held_by_others(user, stage))
     if isinstance(skip_ids, sa.Select):
         base.append(Record.id.not_in(skip_ids))
     elif skip_ids:
@@ -270,10 +274,7 @@ def place(session: Session, review: Review, user: User, stage: str, record_id: i
     o = StageOutcome
     # The few records not screened here, listed once: merged away, withdrawn, and at
     # full text reports marked not retrievable.
-    gone = [Record.merged_into_id.is_not(None), Record.withdrawn_at.is_not(None)]
-    if stage == FULL_TEXT:
-        gone.append(Record.not_retrievable_at.is_not(None))
-    dead = sa.select(Record.id).where(Record.review_id == review.id, sa.or_(*gone))
+    dead = not_screened(review, *([Record.not_retrievable_at] if stage == FULL_TEXT else []))
     if stage == FULL_TEXT:
         total = sa.select(sa.func.count()).where(
             o.review_id == review.id,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from litreview.accounts.users import require_role
 from litreview.errors import NotFound
 from litreview.models import Record, Review, ScreeningSkip, User
-from litreview.screening import queue
+from litreview.screening import claims, queue
 from litreview.screening.outcomes import check_stage
 
 
@@ -82,7 +82,27 @@ def next_to_screen(
     """The record ``user`` screens next at ``stage`` and whether it is one they skipped
     (everything else being done). ``after_id``: the record just decided or left; the
     queue goes on after it and wraps around to the start. ``order`` as in
-    :func:`.queue.next_record`. (None, False) when nothing is left."""
+    :func:`.queue.next_record`. (None, False) when nothing is left.
+
+    In single mode the record is held open for ``user`` (:mod:`.claims`), so reviewers
+    asking at the same moment get different records."""
+    for _attempt in range(5):
+        record, came_back = _next(session, review, user, stage, after_id, order)
+        if record is None or not claims.applies(review):
+            break
+        if claims.hold(session, review, user, stage, record.id):
+            break
+    return record, came_back
+
+
+def _next(
+    session: Session,
+    review: Review,
+    user: User,
+    stage: str,
+    after_id: int | None,
+    order: str | None,
+) -> tuple[Record | None, bool]:
     put_off = skipped(review, user, stage)
     record = queue.next_record(
         session, review, user, stage, after_id=after_id, skip_ids=put_off, order=order

@@ -50,6 +50,8 @@ def init_app(app: Flask) -> None:
         import_pages,
         link_pages,
         members_pages,
+        record_bulk_pages,
+        record_edit_pages,
         record_pages,
         screening_pages,
         security,

@@ -54,7 +54,7 @@ def exports() -> tuple[str, int]:
     return _page()
 
 
-def _download(made: Any) -> Response:
+def download(made: Any) -> Response:
     response = Response(made.data, mimetype=made.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{made.filename}"'
     response.headers["Content-Security-Policy"] = DOWNLOAD_CSP
@@ -104,7 +104,7 @@ def export_download(kind: str) -> Any:
     except (Invalid, NotFound) as exc:
         session.rollback()
         return _page(400, error=f"{kind.title()} export: {sentence(str(exc))}")
-    return _download(made)
+    return download(made)
 
 
 @review.get("/exports/backup")

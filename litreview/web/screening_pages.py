@@ -122,6 +122,7 @@ def screen_next(stage: str) -> object:
     record, came_back = skips.next_to_screen(
         db(), rv, user, stage, after_id=arg_int("after"), order=_order(stage)
     )
+    db().commit()  # the record is held open for this reviewer (single mode)
     if record is None:
         decided = screening.decided_count(db(), rv, user, stage)
         previous = screening.previous_record(db(), rv, user, stage)

@@ -16,6 +16,14 @@ Secure session cookies (LITREVIEW_SECURE_COOKIES, or the app setting of that nam
 The decision is made per response, so one app serves both a local browser and a
 proxied HTTPS one correctly. Trusting X-Forwarded-Proto here is harmless: a forged
 header can only make the cookie stricter.
+
+Behind proxies (LITREVIEW_TRUSTED_PROXIES, or the app setting of that name): the number
+of proxies in front of the app that set X-Forwarded-For and X-Forwarded-Proto, 0 by
+default. Behind one TLS proxy say ``1``: the client's address is then the last one the
+proxy added to X-Forwarded-For (what the per-address sign-in limit counts; without it
+every client would share the proxy's address, and one person's typos would lock out the
+whole team) and the scheme is the proxy's. Left at 0 the headers are ignored, as they
+must be when clients reach the app directly: anyone can send an X-Forwarded-For.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 _TRUE = {"1", "true", "yes", "on"}
@@ -110,7 +119,25 @@ def set_headers(response: Response) -> Response:
     return response
 
 
+def trusted_proxies(value: Any) -> int:
+    """How many proxies' forwarded headers to trust, from a setting's value."""
+    text = str(value if value is not None else 0).strip() or "0"
+    if not text.isdigit():
+        raise ValueError(f"LITREVIEW_TRUSTED_PROXIES={value!r}: a number of proxies, 0 for none")
+    return int(text)
+
+
 def init_app(app: Flask) -> None:
+    app.config.setdefault(
+        "LITREVIEW_TRUSTED_PROXIES", os.environ.get("LITREVIEW_TRUSTED_PROXIES", "0")
+    )
+    proxies = trusted_proxies(app.config["LITREVIEW_TRUSTED_PROXIES"])
+    app.config["LITREVIEW_TRUSTED_PROXIES"] = proxies
+    if proxies:
+        # Werkzeug's own middleware: takes the client's address and the scheme from the
+        # last ``proxies`` entries of X-Forwarded-For / -Proto, ignoring any earlier ones
+        # (which the client itself may have written).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.config.setdefault(
         "LITREVIEW_SECURE_COOKIES", os.environ.get("LITREVIEW_SECURE_COOKIES", "auto")
     )

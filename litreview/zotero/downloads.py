@@ -51,7 +51,7 @@ def store_file(settings: Settings, content: bytes, suffix: str = ".pdf") -> tupl
         partial = folder / f".{sha}.{os.getpid()}.part"
         partial.write_bytes(content)
         os.replace(partial, path)  # whole or not at all, even if two imports race
-    return sha, path.relative_to(settings.data_dir).as_posix()
+    return sha, f"files/{path.relative_to(settings.attachments_dir).as_posix()}"
 
 
 class ZoteroFiles:
@@ -170,7 +170,7 @@ class ZoteroFiles:
             return True
         for path in paths:
             try:
-                content = (self.settings.data_dir / path).read_bytes()
+                content = self.settings.attachment_file(path).read_bytes()
             except OSError:
                 continue
             if hashlib.md5(content, usedforsecurity=False).hexdigest() == md5:

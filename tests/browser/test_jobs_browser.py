@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from litreview.jobs import store
 from litreview.jobs.taskqueue import GAVE_UP, RETRYING
 from litreview.jobs.work import files_progress
-from litreview.models import Job, Review
+from litreview.models import Job, Record, Review
 from tests.webapp import PASSWORD
 
 WIDTH = 1400
@@ -98,3 +98,44 @@ def test_a_queued_import_waits_for_a_worker_then_shows_why_it_failed(page, live_
     unfinished = page.inner_text("tr.file-importing")
     assert "<b>large</b>.ris" in unfinished and "not imported" in unfinished  # text, not markup
     page.screenshot(path=str(shots / "job-failed.png"), full_page=True)
+
+
+def test_a_record_lists_pdfs_on_their_way_and_why_one_was_refused(page, live_site, shots):
+    with live_site.session() as session:
+        review = session.scalar(sa.select(Review).where(Review.slug == "ai-sw"))
+        record = Record(review_id=review.id, title="Consent in case records", authors=[])
+        session.add(record)
+        session.flush()
+        for name, state, error in (
+            ("paper.pdf", "waiting", None),
+            ("<i>notes</i>.pdf", "unreadable", "<i>notes</i>.pdf: not a PDF"),
+        ):
+            uploads = [{"path": "1/x.pdf", "name": name, "size": 5}]
+            progress = {**files_progress(uploads, None), "record_id": record.id}
+            progress["files"][0].update(state=state, error=error)
+            job = store.add_job(
+                session,
+                "attach.pdfs",
+                review_id=review.id,
+                actor="rita@example.org",
+                runner="queue",
+                payload={"record_id": record.id, "uploads": uploads},
+                progress=progress,
+            )
+            if error:
+                job.state = "done"
+        session.commit()
+        record_id = record.id
+    page.goto(f"{live_site.url}/signin")
+    page.fill("input[name=email]", "rita@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(f"{live_site.url}/")
+    page.goto(f"{live_site.url}/r/ai-sw/records/{record_id}")
+    listed = page.inner_text("#pdf-jobs").splitlines()
+    assert listed == [
+        "Not attached: <i>notes</i>.pdf: not a PDF",
+        "paper.pdf: being read in the background (reload the page to see it attached)",
+    ]
+    page.locator("#attachments").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "record-pdfs-on-their-way.png"), full_page=True)

@@ -1,0 +1,74 @@
+"""Who has a record open: in single mode, reviewers screening at once see different records.
+
+In single mode one decision settles a record, and every reviewer's queue is the same
+list. Without a hold, reviewers working at the same moment were all offered its first
+record until one of them decided it: in the load test (bench/bench_load.py) 86 of 90
+records were decided by two or more of 20 reviewers, wasted work that became conflicts
+whenever they disagreed. So the record the screening page shows a reviewer is held for
+them for :data:`LEASE`; the queue offers everyone else the next one. A reviewer holds
+one record per stage (showing them another lets the first go), a decision needs no
+hold (anyone may still decide any record they open), and a hold nobody renews simply
+runs out: a reviewer who closes the tab blocks nothing for long.
+
+Dual mode needs no hold: every record is for two reviewers, each screening it blind.
+Domain operations: they flush, the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from litreview.db import insert_unless_present
+from litreview.models import Record, Review, ScreeningClaim, User, utcnow
+
+LEASE = timedelta(minutes=10)
+
+
+def applies(review: Review) -> bool:
+    """Whether records are held for the reviewer who has them open (single mode)."""
+    return review.screening_mode != "dual"
+
+
+def not_held_by_others(user: User, stage: str) -> sa.ColumnElement[bool]:
+    """Condition on ``Record``: no other reviewer holds it open at ``stage`` now."""
+    c = ScreeningClaim
+    return ~sa.exists().where(
+        c.record_id == Record.id, c.stage == stage, c.user_id != user.id, c.until > utcnow()
+    )
+
+
+def hold(session: Session, review: Review, user: User, stage: str, record_id: int) -> bool:
+    """Hold ``record_id`` open for ``user`` at ``stage`` for :data:`LEASE`, letting go of
+    what they held there before. False when another reviewer holds it (a race lost:
+    ask the queue again). Safe under races: one statement inserts or takes over an
+    expired hold, so two reviewers asking at once never both hold one record."""
+    c = ScreeningClaim
+    now = utcnow()
+    session.execute(
+        sa.delete(c)
+        .where(c.user_id == user.id, c.stage == stage, c.record_id != record_id)
+        .execution_options(synchronize_session=False)
+    )
+    values = {
+        "review_id": review.id,
+        "user_id": user.id,
+        "record_id": record_id,
+        "stage": stage,
+        "until": now + LEASE,
+    }
+    if insert_unless_present(session, c.__table__, values, unique=("record_id", "stage")):
+        return True
+    taken = session.execute(
+        sa.update(c)
+        .where(
+            c.record_id == record_id,
+            c.stage == stage,
+            sa.or_(c.user_id == user.id, c.until <= now),
+        )
+        .values(user_id=user.id, until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return taken.rowcount == 1

@@ -1,0 +1,75 @@
+"""Reviewers screening at the same moment in single mode are shown different records: the
+record on a reviewer's screen is held for them a while (screening.claims). Real requests
+at once against a real server on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from litreview.library import reviews
+from litreview.models import ScreeningClaim, utcnow
+from tests.loopback import Browser, at_once, serve_in_thread
+from tests.webapp import make_site
+
+NEXT = "/r/ai-sw/screen/title_abstract/"
+SHOWN = re.compile(r'action="/r/ai-sw/screen/title_abstract/(\d+)"')
+PEOPLE = [f"reviewer{n}@example.org" for n in range(6)]
+
+
+def shown(answer) -> int:
+    assert answer.status == 200, answer.text
+    return int(SHOWN.search(answer.text).group(1))
+
+
+def test_reviewers_at_once_are_shown_different_records_until_the_hold_runs_out(env, database_url):
+    with make_site(database_url, {"PROPAGATE_EXCEPTIONS": False}) as site:
+        for email in PEOPLE:
+            site.add_user(email, "reviewer")
+        site.session.commit()
+        records = site.add_records(20)
+        with serve_in_thread(site.app) as base:
+            browsers = [Browser(base) for _ in PEOPLE]
+            for browser, email in zip(browsers, PEOPLE, strict=True):
+                assert browser.sign_in(email).status == 302
+            first = at_once(len(PEOPLE), lambda n: browsers[n].get(NEXT))
+            ids = [shown(a) for a in first]
+            assert len(set(ids)) == len(PEOPLE), ids
+            assert set(ids) == set(records[: len(PEOPLE)])
+            # Asking again keeps one's own record; nobody holds two.
+            assert shown(browsers[0].get(NEXT)) == ids[0]
+            site.session.expire_all()
+            holds = site.session.scalars(sa.select(ScreeningClaim)).all()
+            assert sorted(h.record_id for h in holds) == sorted(ids)
+            # Reviewer 0 decides: the next record they are shown is one nobody holds.
+            decided = browsers[0].post(f"{NEXT}{ids[0]}", {"decision": "include"})
+            assert decided.status == 303
+            after = shown(browsers[0].get(decided.location))
+            assert after not in ids
+            # A hold nobody renews runs out: reviewer 1 went for lunch.
+            site.session.execute(
+                sa.update(ScreeningClaim)
+                .where(ScreeningClaim.record_id == ids[1])
+                .values(until=utcnow() - timedelta(seconds=1))
+            )
+            site.session.commit()
+            latecomer = Browser(base)
+            assert latecomer.sign_in("rita@example.org").status == 302
+            assert shown(latecomer.get(NEXT)) == ids[1]
+
+
+def test_in_dual_mode_every_reviewer_screens_every_record(env, database_url):
+    with make_site(database_url, {"PROPAGATE_EXCEPTIONS": False}) as site:
+        reviews.update_settings(site.session, site.review, actor="setup", screening_mode="dual")
+        site.session.commit()
+        records = site.add_records(5)
+        with serve_in_thread(site.app) as base:
+            browsers = [Browser(base), Browser(base)]
+            for browser, email in zip(
+                browsers, ("rita@example.org", "rob@example.org"), strict=True
+            ):
+                assert browser.sign_in(email).status == 302
+            both = at_once(2, lambda n: browsers[n].get(NEXT))
+            assert [shown(a) for a in both] == [records[0], records[0]]
