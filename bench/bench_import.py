@@ -239,12 +239,19 @@ def _show(cmd: list[str]) -> str:
     return " ".join(cmd)
 
 
-def run(cmd: list[str], env: dict[str, str] | None = None, check: bool = True) -> Proc:
+def run(
+    cmd: list[str],
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    cwd: Path | None = None,
+) -> Proc:
     """Run a command to the end; its own rusage comes from os.wait4, not RUSAGE_CHILDREN
     (which is the maximum over every child so far, useless for the second run)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, env=env, stdin=subprocess.DEVNULL, cwd=cwd
+        )
         killer = threading.Timer(STEP_TIMEOUT, proc.kill)
         killer.start()
         try:
@@ -400,7 +407,8 @@ class Bench:
                         mode,
                         str(path),
                         str(work),
-                    ]
+                    ],
+                    cwd=work,  # ASReview writes its synergy_cache.sqlite in the cwd
                 )
                 result = proc.json()
                 setattr(
@@ -866,12 +874,17 @@ def targets(bench: Bench) -> list[str]:
             # Per repeat, runs made one after the other; the median of those ratios.
             share = med([s.imp["cpu_s"] / s.asreview["cpu_s"] for s in samples])
             share_process = med([s.imp["cpu_s"] / s.asreview["process_cpu_s"] for s in samples])
+            # Searchable at the end (--wait-index): less than ASReview's; else half of it.
+            searchable = "--wait-index" in (bench.args.import_option or [])
+            if searchable:
+                what, ok = "searchable at the end, in less than", share < 1.0
+            else:
+                what = f"in at most {TARGET_ASREVIEW_CPU_SHARE:.0%} of"
+                ok = share <= TARGET_ASREVIEW_CPU_SHARE
             lines.append(
-                f"`litreview import` (whole process) in at most "
-                f"{TARGET_ASREVIEW_CPU_SHARE:.0%} of ASReview's CPU on the same file ({name}): "
-                f"{share:.0%} of Project.create + add_dataset in process "
-                f"({share_process:.0%} of its whole process): "
-                f"{verdict(share <= TARGET_ASREVIEW_CPU_SHARE)}"
+                f"`litreview import` (whole process) {what} ASReview's CPU on the same file "
+                f"({name}): {share:.0%} of Project.create + add_dataset in process "
+                f"({share_process:.0%} of its whole process): {verdict(ok)}"
             )
     for name, samples in bench.samples.items():
         if samples[0].asreview:

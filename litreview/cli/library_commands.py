@@ -117,8 +117,10 @@ def import_(
     command, `litreview reindex --catch-up`), and searches say how many are not yet;
     --wait-index waits for all of them.
     """
-    from litreview.library import carried_decisions as carried
     from litreview.library import imports
+
+    if decisions_column:  # the screening package, loaded only when decisions come along
+        from litreview.library import carried_decisions as carried
 
     sources = _sources(source_labels, files)
     if wait_index and no_index:

@@ -159,7 +159,9 @@ def check_decodes(path: Path, encoding: str) -> None:
 
 def _line_ends(text: str, after_cr: bool) -> int:
     """Line ends in ``text`` as the readers count them: LF, CRLF and a lone CR."""
-    ends = text.count("\n") + text.count("\r") - text.count("\r\n")
+    ends = text.count("\n")
+    if "\r" in text:  # most files have none: one scan instead of three
+        ends += text.count("\r") - text.count("\r\n")
     return ends - 1 if after_cr and text.startswith("\n") else ends
 
 

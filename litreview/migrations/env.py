@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic import context
 
 from litreview import models  # noqa: F401  (registers the tables)
-from litreview.db import Base
+from litreview.db import SQLITE_PAGE_SIZE, Base
 from litreview.migrations.runner import include_object
 
 config = context.config
@@ -39,6 +39,7 @@ def run_migrations_online() -> None:
 
 def _run(connection: sa.Connection) -> None:
     if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(SQLITE_PAGE_SIZE)  # a new database's, as the app's
         # Batch mode copies tables; with foreign keys on, the copy would cascade deletes.
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         # The PRAGMA began a transaction; end it so Alembic's own one commits the work.

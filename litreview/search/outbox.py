@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from litreview.db import insert_many
 from litreview.models import (
     Attachment,
     AttachmentPage,
@@ -103,8 +104,7 @@ def queue_records_now(session: Session, keys: Iterable[tuple[int, int]]) -> None
     """Queue (review id, record id) pairs in this session's transaction, at once."""
     now = utcnow()
     rows = [{"review_id": r, "record_id": i, "queued_at": now} for r, i in sorted(keys)]
-    if rows:
-        session.connection().execute(sa.insert(SearchOutbox.__table__), rows)
+    insert_many(session.connection(), SearchOutbox.__table__, rows)
 
 
 def queue_records(session: Session, review_id: int, record_ids: Iterable[int]) -> None:
