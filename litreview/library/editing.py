@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from litreview import audit
-from litreview.errors import Invalid, NotFound
+from litreview.errors import Invalid
 from litreview.ingest.dedup import KEY_FIELDS, record_match_key
 from litreview.library.fields import EDITABLE, as_text, from_text, is_empty
+from litreview.library.listing import locked_live_record
 from litreview.models import AuditEntry, Record, Review
 
 EDIT_ACTION = "record.edit"
@@ -32,32 +33,6 @@ EDIT_ACTION = "record.edit"
 
 class EditedElsewhere(Invalid):
     """The record changed since the form was opened: the edit is refused, not merged."""
-
-
-def _locked_record(session: Session, review: Review, record_id: int) -> Record:
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks and reads outside a transaction: a write first takes
-        # its one write lock, so what is read next stays as read until the commit
-        # (else two edits read the same title and the second overwrites the first).
-        session.execute(
-            sa.update(Record.__table__)
-            .where(Record.__table__.c.id == record_id)
-            .values(id=Record.__table__.c.id)
-        )
-    record = session.scalar(
-        sa.select(Record)
-        .where(Record.id == record_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if record is None or record.review_id != review.id:
-        raise NotFound(f"no record {record_id} in review {review.slug}")
-    if record.merged_into_id is not None:
-        raise Invalid(
-            f"record {record_id} was merged into record {record.merged_into_id}: "
-            f"edit record {record.merged_into_id} instead"
-        )
-    return record
 
 
 def form_values(record: Record) -> dict[str, str]:
@@ -90,7 +65,7 @@ def edit_record(
     values = {name: from_text(name, text) for name, text in typed.items()}
     if "title" in values and values["title"] is None:
         raise Invalid("title: a record needs a title")
-    record = _locked_record(session, review, record_id)
+    record = locked_live_record(session, review, record_id, "edit", sqlite_first=True)
     changed: dict[str, tuple[Any, Any]] = {}
     for name, new in values.items():
         old = getattr(record, name)

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer, load_only, selectinload
 
-from litreview.errors import NotFound
+from litreview.errors import Invalid, NotFound
 from litreview.library.fields import NAMES
 from litreview.models import ImportBatch, Record, RecordSource, Review
 
@@ -40,6 +40,35 @@ def review_record(session: Session, review: Review, record_id: int) -> Record:
     record = session.get(Record, record_id)
     if record is None or record.review_id != review.id:
         raise NotFound(f"no record {record_id} in review {review.slug}")
+    return record
+
+
+def locked_live_record(
+    session: Session, review: Review, record_id: int, verb: str, *, sqlite_first: bool = False
+) -> Record:
+    """The review's record ``record_id``, its row locked until the commit (PostgreSQL),
+    unless it was merged away (Invalid: "``verb`` record N instead").
+
+    ``sqlite_first``: on SQLite, which has no row locks and reads outside a transaction,
+    take the database's write lock before reading, so that what is read stays as read
+    until the commit (for a read-compare-write such as an edit).
+    """
+    if sqlite_first and session.get_bind().dialect.name == "sqlite":
+        table = Record.__table__
+        session.execute(sa.update(table).where(table.c.id == record_id).values(id=table.c.id))
+    record = session.scalar(
+        sa.select(Record)
+        .where(Record.id == record_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if record is None or record.review_id != review.id:
+        raise NotFound(f"no record {record_id} in review {review.slug}")
+    if record.merged_into_id is not None:
+        raise Invalid(
+            f"record {record_id} was merged into record {record.merged_into_id}: "
+            f"{verb} record {record.merged_into_id} instead"
+        )
     return record
 
 

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from litreview import audit
 from litreview.accounts.users import NotAllowed, require_role
-from litreview.errors import Invalid, NotFound
+from litreview.errors import Invalid
+from litreview.library.listing import locked_live_record
 from litreview.models import AuditEntry, Decision, Record, Resolution, Review, User
 from litreview.models.screening import DECISIONS
 from litreview.screening import outcomes
@@ -59,19 +60,7 @@ def _check_decision(decision: str) -> None:
 
 def _locked_screenable(session: Session, review: Review, record_id: int) -> Record:
     """The record, locked for this transaction, if it can be screened (else Invalid)."""
-    record = session.scalar(
-        sa.select(Record)
-        .where(Record.id == record_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if record is None or record.review_id != review.id:
-        raise NotFound(f"no record {record_id} in review {review.slug}")
-    if record.merged_into_id is not None:
-        raise Invalid(
-            f"record {record_id} was merged into record {record.merged_into_id}: "
-            f"screen record {record.merged_into_id} instead"
-        )
+    record = locked_live_record(session, review, record_id, "screen")
     if record.withdrawn_at is not None:
         raise Invalid(f"record {record_id} was withdrawn from the library and is not screened")
     return record
