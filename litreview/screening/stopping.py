@@ -21,7 +21,11 @@ of bench/bench_ranking.py, five seeds each, it fired at a recall of 1.00 every t
 a target of 0.95, after screening 81% of Kitchenham 2010 and 80% of Smid 2020, where
 95% recall was reached after 25% and 12%).
 That is the price of a signal that holds whatever the model does: it assumes only
-that screening order is no worse than random. Screened in file order ("in order"),
+that screening order is no worse than random. In an order exactly as good as random it
+is not quite at alpha: the test is run again after every record and keeps the smallest
+p over the starting points, with no correction for the many looks, and in 400 random
+orders each of 300 records with 15 or 5 relevant it said "stop" below the target recall
+in 5.8% and 6.5% of them (alpha 0.05; measured 5 Dec 2026). Screened in file order ("in order"),
 a file sorted by relevance the wrong way round would break that assumption.
 
 Counting irrelevant records in a row (:func:`irrelevant_in_a_row`) is shown only as a
