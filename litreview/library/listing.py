@@ -43,6 +43,17 @@ def review_record(session: Session, review: Review, record_id: int) -> Record:
     return record
 
 
+def titles_of(session: Session, review: Review, record_ids: Iterable[int]) -> dict[int, str]:
+    """The titles of the review's records among ``record_ids``, by id."""
+    return dict(
+        session.execute(
+            sa.select(Record.id, Record.title).where(
+                Record.id.in_(list(record_ids)), Record.review_id == review.id
+            )
+        ).all()
+    )
+
+
 def locked_live_record(
     session: Session, review: Review, record_id: int, verb: str, *, sqlite_first: bool = False
 ) -> Record:

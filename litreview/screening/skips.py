@@ -19,6 +19,8 @@ from litreview.models import Record, Review, ScreeningSkip, User
 from litreview.screening import claims, queue
 from litreview.screening.outcomes import check_stage
 
+HOLD_TRIES = 50
+
 
 def _mine(review: Review, user: User, stage: str) -> list[sa.ColumnElement[bool]]:
     s = ScreeningSkip
@@ -86,7 +88,10 @@ def next_to_screen(
 
     In single mode the record is held open for ``user`` (:mod:`.claims`), so reviewers
     asking at the same moment get different records."""
-    for _attempt in range(5):
+    # A hold lost means another reviewer's hold was committed meanwhile (the losing
+    # INSERT waits for it), so the queue asked again offers the next record: as many
+    # tries as reviewers asking at the same moment.
+    for _attempt in range(HOLD_TRIES):
         record, came_back = _next(session, review, user, stage, after_id, order)
         if record is None or not claims.applies(review):
             break

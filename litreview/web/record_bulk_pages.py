@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
@@ -20,8 +19,8 @@ from litreview.errors import Invalid, NotFound
 from litreview.evidence import tags as tagging
 from litreview.export import outputs as files
 from litreview.export.record_files import NothingSelected
+from litreview.library.listing import titles_of
 from litreview.library.record_table import TableQuery, matching_ids, parse
-from litreview.models import Record
 from litreview.models.screening import DECISIONS
 from litreview.screening.bulk import check_bulk, decide_many
 from litreview.web import db
@@ -136,15 +135,7 @@ def records_bulk_confirm() -> Any:
     except (Invalid, NotAllowed) as exc:
         flash(f"Nothing was decided: {sentence(str(exc))}", "error")
         return _back_to_table()
-    titles = dict(
-        db()
-        .execute(
-            sa.select(Record.id, Record.title).where(
-                Record.id.in_(ids[:SHOWN]), Record.review_id == this_review().id
-            )
-        )
-        .all()
-    )
+    titles = titles_of(db(), this_review(), ids[:SHOWN])
     return render_template(
         "records_bulk.html",
         decision=decision,
