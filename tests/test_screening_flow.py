@@ -13,7 +13,7 @@ from litreview import screening
 from litreview.errors import Invalid
 from litreview.library import reviews
 from litreview.models import AuditEntry, Decision, Record, ScreeningSkip
-from litreview.screening import modes, queue, skips
+from litreview.screening import claims, modes, queue, skips
 from litreview.screening.decisions import may_resolve
 from litreview.screening.visibility import on_conflicts_page
 from tests.test_screening import FT, LEAD, TA, Team, make_team
@@ -49,6 +49,9 @@ def test_skipped_records_are_kept_per_reviewer_and_come_back_last(session, team)
         assert skips.waiting_count(later, rv, team.ann, TA) == 2
         assert skips.waiting_count(later, rv, team.ben, TA) == 0
     assert next_id(session, team, team.ben) == (ids[0], False)
+    # Ben had ids[0] on his screen, held for him (screening.claims); shown another
+    # record, he lets it go.
+    assert claims.hold(session, rv, team.ben, TA, ids[3])
     assert skips.waiting_count(session, rv, team.ann, FT) == 0  # per stage
     for record_id in ids[2:]:
         screening.decide(session, rv, record_id, team.ann, TA, "include")

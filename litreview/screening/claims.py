@@ -25,6 +25,7 @@ from litreview.db import insert_unless_present
 from litreview.models import Record, Review, ScreeningClaim, User, utcnow
 
 LEASE = timedelta(minutes=10)
+_LOCKS = sa.cast(0x4C52_434C, sa.Integer)  # "LRCL": advisory locks of records being held
 
 
 def applies(review: Review) -> bool:
@@ -46,6 +47,13 @@ def hold(session: Session, review: Review, user: User, stage: str, record_id: in
     ask the queue again). Safe under races: one statement inserts or takes over an
     expired hold, so two reviewers asking at once never both hold one record."""
     c = ScreeningClaim
+    if session.get_bind().dialect.name == "postgresql":
+        # Another reviewer taking this record right now holds its lock: give way at
+        # once (ask the queue for another) instead of waiting for their commit, which
+        # made twenty reviewers asking at once queue up behind each other.
+        key = sa.cast(record_id % 2**31, sa.Integer)
+        if not session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(_LOCKS, key))):
+            return False
     now = utcnow()
     session.execute(
         sa.delete(c)

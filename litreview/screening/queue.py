@@ -15,6 +15,7 @@ order. The ranking is only ever read here: training happens in the background.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -144,6 +145,7 @@ def next_record(
     after_id: int | None = None,
     skip_ids: tuple[int, ...] | list[int] | set[int] | sa.Select = (),
     order: str | None = None,
+    also_skip: Sequence[int] = (),
 ) -> Record | None:
     """The next record ``user`` has to screen at ``stage``, or None when done.
 
@@ -152,7 +154,8 @@ def next_record(
     out: records this user decided, records with a resolution, and records decided by
     enough reviewers already (anyone, in single mode; two others, in dual mode), and in
     single mode records another reviewer has open (:mod:`.claims`). ``skip_ids`` are
-    records the user put off (ids, or a SELECT of them: :func:`.skips.skipped`).
+    records the user put off (ids, or a SELECT of them: :func:`.skips.skipped`);
+    ``also_skip`` more ids left out (records another reviewer just took).
 
     ``order``: "relevance" or "id" (None: the review's choice); see the module.
     ``after_id`` starts after that record in the order (it does not wrap around). In
@@ -170,6 +173,8 @@ def next_record(
         base.append(Record.id.not_in(skip_ids))
     elif skip_ids:
         base.append(Record.id.not_in(list(skip_ids)))
+    if also_skip:
+        base.append(Record.id.not_in(list(also_skip)))
     last = [*_not_done_for(review, user, stage), _not_withdrawn(stage)]
     ranking = ranking_for(session, review, user, stage) if order == RELEVANCE else None
     if ranking is None:

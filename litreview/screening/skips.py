@@ -88,15 +88,16 @@ def next_to_screen(
 
     In single mode the record is held open for ``user`` (:mod:`.claims`), so reviewers
     asking at the same moment get different records."""
-    # A hold lost means another reviewer's hold was committed meanwhile (the losing
-    # INSERT waits for it), so the queue asked again offers the next record: as many
-    # tries as reviewers asking at the same moment.
+    # A hold lost means another reviewer has that record: ask the queue again without
+    # it, as many times as reviewers ask at the same moment.
+    lost: list[int] = []
     for _attempt in range(HOLD_TRIES):
-        record, came_back = _next(session, review, user, stage, after_id, order)
+        record, came_back = _next(session, review, user, stage, after_id, order, lost)
         if record is None or not claims.applies(review):
             break
         if claims.hold(session, review, user, stage, record.id):
             break
+        lost.append(record.id)
     return record, came_back
 
 
@@ -107,19 +108,23 @@ def _next(
     stage: str,
     after_id: int | None,
     order: str | None,
+    lost: list[int],
 ) -> tuple[Record | None, bool]:
     put_off = skipped(review, user, stage)
-    record = queue.next_record(
-        session, review, user, stage, after_id=after_id, skip_ids=put_off, order=order
-    )
+    asked = {"skip_ids": put_off, "order": order, "also_skip": lost}
+    record = queue.next_record(session, review, user, stage, after_id=after_id, **asked)
     if record is None and after_id is not None:
-        record = queue.next_record(session, review, user, stage, skip_ids=put_off, order=order)
+        record = queue.next_record(session, review, user, stage, **asked)
     if record is not None:
         return record, False
     oldest = session.scalar(
         sa.select(Record)
         .join(ScreeningSkip, ScreeningSkip.record_id == Record.id)
-        .where(*_mine(review, user, stage), Record.id.in_(queue.to_screen(review, user, stage)))
+        .where(
+            *_mine(review, user, stage),
+            Record.id.in_(queue.to_screen(review, user, stage)),
+            Record.id.not_in(lost),
+        )
         .order_by(ScreeningSkip.id)
         .limit(1)
     )
