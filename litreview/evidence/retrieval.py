@@ -78,6 +78,23 @@ def can_mark(session: Session, review: Review, record: Record) -> str | None:
     return None
 
 
+def _set_mark(
+    session: Session, record: Record, mark: tuple[datetime, str, str | None] | None
+) -> bool:
+    """Set the record's mark (when, who, why), or clear it (None), in one UPDATE guarded
+    by the mark's state: of two people doing the same at once, exactly one changes it."""
+    at, by, note = mark or (None, None, None)
+    marked = Record.not_retrievable_at.is_not(None)
+    done = session.execute(
+        sa.update(Record)
+        .where(Record.id == record.id, ~marked if mark else marked)
+        .values(not_retrievable_at=at, not_retrievable_by=by, not_retrievable_note=note)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(record)
+    return bool(done)
+
+
 def mark_not_retrievable(
     session: Session, review: Review, record_id: int, actor: str, note: str | None = None
 ) -> bool:
@@ -91,15 +108,7 @@ def mark_not_retrievable(
     note = " ".join((note or "").split()) or None
     if note and len(note) > MAX_NOTE:
         raise Invalid(f"the note is {len(note):,} characters long; at most {MAX_NOTE:,}")
-    now = utcnow()
-    done = session.execute(
-        sa.update(Record)
-        .where(Record.id == record.id, Record.not_retrievable_at.is_(None))
-        .values(not_retrievable_at=now, not_retrievable_by=actor, not_retrievable_note=note)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.refresh(record)
-    if not done:
+    if not _set_mark(session, record, (utcnow(), actor, note)):
         return False
     audit.log(
         session,
@@ -121,14 +130,7 @@ def clear_not_retrievable(session: Session, review: Review, record_id: int, acto
     before = mark_of(record)
     if before is None:
         return False
-    done = session.execute(
-        sa.update(Record)
-        .where(Record.id == record.id, Record.not_retrievable_at.is_not(None))
-        .values(not_retrievable_at=None, not_retrievable_by=None, not_retrievable_note=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.refresh(record)
-    if not done:
+    if not _set_mark(session, record, None):
         return False
     audit.log(
         session,
