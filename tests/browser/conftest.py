@@ -21,6 +21,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from litreview import create_app
 from litreview.db import make_engine, make_session_factory
 from litreview.library import reviews
+from tests.browser.pages import new_page
 from tests.webapp import HASH, TEAM
 
 CHROMIUM = "/usr/bin/chromium"
@@ -98,3 +99,13 @@ def browser():
             chromium.close()
     finally:
         playwright.stop()
+
+
+@pytest.fixture
+def page(browser, live_site):
+    """A page at 1400 px that may download; a test that meets a dialog fails."""
+    dialogs: list[str] = []
+    context, page = new_page(browser, dialogs, accept_downloads=True)
+    yield page
+    context.close()
+    assert dialogs == []

@@ -14,31 +14,15 @@ import sqlalchemy as sa
 
 from litreview.library import reviews
 from litreview.models import Annotation, Decision, Record, Resolution, Review
+from tests.browser.pages import new_page, sign_in
 from tests.webapp import PASSWORD, ris
 
 XSS_TITLE = "<script>alert(1)</script> Risk tools <img src=x onerror=alert(2)>"
-TIMEOUT = 15_000
 
 
 @pytest.fixture
 def dialogs():
     return []
-
-
-def new_page(browser, dialogs):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    return context, page
-
-
-def sign_in(page, live_site, email):
-    page.goto(f"{live_site.url}/signin")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{live_site.url}/")
 
 
 def review_of(session) -> Review:

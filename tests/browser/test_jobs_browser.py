@@ -20,8 +20,6 @@ from litreview.jobs.work import files_progress
 from litreview.models import Job, Record, Review
 from tests.webapp import PASSWORD
 
-WIDTH = 1400
-
 
 @pytest.fixture
 def shots(tmp_path_factory) -> Path:
@@ -29,18 +27,6 @@ def shots(tmp_path_factory) -> Path:
     folder = Path(named) if named else tmp_path_factory.getbasetemp() / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-@pytest.fixture
-def page(browser, live_site):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    yield page
-    context.close()
-    assert dialogs == []
 
 
 def test_a_queued_import_waits_for_a_worker_then_shows_why_it_failed(page, live_site, shots):

@@ -26,11 +26,10 @@ from litreview.evidence import tags as tagging
 from litreview.library import duplicates, reviews
 from litreview.models import Record, Review, User
 from litreview.screening import decide
+from tests.browser.pages import sign_in
 from tests.pdfmaker import text_pdf
-from tests.webapp import PASSWORD, ris
+from tests.webapp import ris
 
-TIMEOUT = 15_000
-WIDTH = 1400
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -46,26 +45,6 @@ def shot(page, shots: Path, name: str) -> Path:
     path = shots / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
-
-
-@pytest.fixture
-def page(browser, live_site):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    yield page
-    context.close()
-    assert dialogs == []
-
-
-def sign_in(page, live_site, email):
-    page.goto(f"{live_site.url}/signin")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{live_site.url}/")
 
 
 def review_of(session) -> Review:

@@ -17,10 +17,9 @@ import sqlalchemy as sa
 from litreview.accounts import invites
 from litreview.library import reviews
 from litreview.models import Decision, Membership, Record, Review, User
+from tests.browser.pages import new_page, shoot, sign_in
 from tests.webapp import HASH, PASSWORD
 
-TIMEOUT = 15_000
-WIDTH = 1400
 SAM_NAME = "<script>alert(1)</script> Sam <img src=x onerror=alert(2)>"
 TITLE = "<script>alert(3)</script> Risk scores in child protection"
 NEW_PASSWORD = "a much better passphrase"
@@ -44,27 +43,6 @@ def people(live_site):
             for title in (TITLE, "Chatbots in adult social care", "Case notes by machine")
         )
         session.commit()
-
-
-def new_page(browser, dialogs):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    return context, page
-
-
-def sign_in(page, live_site, email, password=PASSWORD, lands="/"):
-    page.goto(f"{live_site.url}/signin")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{live_site.url}{lands}")
-
-
-def shoot(page, tmp_path, name):
-    assert page.viewport_size["width"] == WIDTH
-    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
 
 
 def no_markup_ran(page):

@@ -28,11 +28,10 @@ from litreview.models import (
     RecordSource,
     Review,
 )
-from tests.browser.test_people_browser import no_markup_ran, sign_in
+from tests.browser.pages import WIDTH, sign_in
+from tests.browser.test_people_browser import no_markup_ran
 from tests.pdfmaker import text_pdf
 
-TIMEOUT = 15_000
-WIDTH = 1400
 SCRIPT_TITLE = '<script>alert("mower")</script> Robotic lawn mowers <img src=x onerror=alert(2)>'
 MOWERS = 57  # more than a page of the table (50)
 
@@ -107,18 +106,6 @@ def library(live_site) -> dict[str, int]:
         tagging.tag_record(session, review, quoted.id, ["Q3"], "setup")
         session.commit()
         return {"keep": keep.id, "quoted": quoted.id, "first_mower": rows[0].id}
-
-
-@pytest.fixture
-def page(browser, live_site):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    yield page
-    context.close()
-    assert dialogs == []
 
 
 def test_bulk_exclude_with_a_reason_of_everything_matching_a_filter(page, live_site, shots):

@@ -19,9 +19,8 @@ from litreview import screening
 from litreview.library import reviews
 from litreview.models import Decision, Record, Resolution, Review, User
 from litreview.screening import modes
+from tests.browser.pages import new_page, shoot, sign_in
 
-TIMEOUT = 15_000
-WIDTH = 1400
 TA, FT = "title_abstract", "full_text"
 REASONS = [
     "Not about AI",
@@ -81,31 +80,6 @@ def ids(live_site):
             screening.decide(session, review, row.id, rob, TA, "include")
         session.commit()
         return [r.id for r in rows]
-
-
-def new_page(browser, dialogs):
-    context = browser.new_context(viewport={"width": WIDTH, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    return context, page
-
-
-def sign_in(page, live_site, email):
-    from tests.webapp import PASSWORD
-
-    page.goto(f"{live_site.url}/signin")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{live_site.url}/")
-
-
-def shoot(page, tmp_path, name):
-    assert page.viewport_size["width"] == WIDTH
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
 
 
 def shown(page) -> int:
