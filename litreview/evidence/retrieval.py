@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from litreview import audit
-from litreview.errors import Invalid, NotFound
+from litreview.errors import Invalid
+from litreview.library.listing import live_record
 from litreview.models import Record, Review, utcnow
 from litreview.screening.outcomes import FULL_TEXT, PASSES, TITLE_ABSTRACT, outcome_at
 
@@ -33,18 +34,6 @@ class RetrievalMark:
     by: str
     at: datetime
     note: str | None
-
-
-def _record(session: Session, review: Review, record_id: int) -> Record:
-    record = session.get(Record, record_id)
-    if record is None or record.review_id != review.id:
-        raise NotFound(f"no record {record_id} in review {review.slug}")
-    if record.merged_into_id is not None:
-        raise Invalid(
-            f"record {record_id} was merged into record {record.merged_into_id}: "
-            "mark that one instead"
-        )
-    return record
 
 
 def mark_of(record: Record) -> RetrievalMark | None:
@@ -101,7 +90,7 @@ def mark_not_retrievable(
     """Say that the report of ``record_id`` cannot be retrieved; False when it was
     marked already (the first mark stands). Invalid unless it was sought for
     retrieval and has no full-text decision."""
-    record = _record(session, review, record_id)
+    record = live_record(session, review, record_id, "mark that one instead")
     why_not = can_mark(session, review, record)
     if why_not:
         raise Invalid(why_not)
@@ -126,7 +115,7 @@ def mark_not_retrievable(
 def clear_not_retrievable(session: Session, review: Review, record_id: int, actor: str) -> bool:
     """Take the mark back (the report turned up); False when it was not marked. The
     audit log keeps who had marked it, when and why."""
-    record = _record(session, review, record_id)
+    record = live_record(session, review, record_id, "mark that one instead")
     before = mark_of(record)
     if before is None:
         return False

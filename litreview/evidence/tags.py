@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from litreview import audit
 from litreview.db import insert_unless_present
 from litreview.errors import Invalid, NotFound
+from litreview.library import listing
 from litreview.models import Annotation, Record, RecordTag, Review, ReviewQuestion
 
 MAX_PAGE_LABEL = 32
@@ -31,15 +32,7 @@ QUOTE_NEEDS_QUESTION = "a quote goes under the review question it is evidence fo
 
 def live_record(session: Session, review: Review, record_id: int) -> Record:
     """The record, if it is in this review and not merged into another."""
-    record = session.get(Record, record_id)
-    if record is None or record.review_id != review.id:
-        raise NotFound(f"no record {record_id} in review {review.slug}")
-    if record.merged_into_id is not None:
-        raise Invalid(
-            f"record {record_id} was merged into record {record.merged_into_id}: "
-            f"tag that one instead"
-        )
-    return record
+    return listing.live_record(session, review, record_id, "tag that one instead")
 
 
 def question_by_code(session: Session, review: Review, code: str) -> ReviewQuestion:

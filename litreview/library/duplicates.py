@@ -15,6 +15,7 @@ from litreview.ingest.dedup import Candidate, Pair, probable_pairs, record_match
 from litreview.ingest.record_data import Author, RecordData
 from litreview.library.fields import FILLABLE
 from litreview.library.imports import fill_empty, record_fields
+from litreview.library.listing import live_record
 from litreview.models import (
     Annotation,
     Attachment,
@@ -54,21 +55,12 @@ def find_probable(session: Session, review: Review) -> list[Pair]:
     return probable_pairs(candidates, apart)
 
 
-def _live_record(session: Session, review: Review, record_id: int) -> Record:
-    record = session.get(Record, record_id)
-    if record is None or record.review_id != review.id:
-        raise NotFound(f"no record {record_id} in review {review.slug}")
-    if record.merged_into_id is not None:
-        raise Invalid(f"record {record_id} was merged into record {record.merged_into_id}")
-    return record
-
-
 def merge(session: Session, review: Review, keep_id: int, other_id: int, actor: str) -> Merge:
     """Merge record ``other_id`` into ``keep_id``: its sources move, its fields fill gaps."""
     if keep_id == other_id:
         raise Invalid("a record cannot be merged with itself")
-    keep = _live_record(session, review, keep_id)
-    other = _live_record(session, review, other_id)
+    keep = live_record(session, review, keep_id)
+    other = live_record(session, review, other_id)
     sources = list(other.sources)
     for source in sources:
         source.record = keep
@@ -188,8 +180,8 @@ def keep_apart(session: Session, review: Review, a_id: int, b_id: int, actor: st
     """Record that two records are different works, so the pair is not listed again."""
     if a_id == b_id:
         raise Invalid("a record is always the same as itself")
-    _live_record(session, review, a_id)
-    _live_record(session, review, b_id)
+    live_record(session, review, a_id)
+    live_record(session, review, b_id)
     low, high = sorted((a_id, b_id))
     # One statement inserts unless the pair is there: two people keeping the same pair
     # apart at the same moment leave one row and one audit entry, and neither an error.

@@ -54,6 +54,22 @@ def titles_of(session: Session, review: Review, record_ids: Iterable[int]) -> di
     )
 
 
+def live_record(
+    session: Session, review: Review, record_id: int, instead: str | None = None
+) -> Record:
+    """The review's record ``record_id`` unless it was merged away: then Invalid, "record
+    N was merged into record M", followed by ``instead`` (``{into}`` names M)."""
+    record = review_record(session, review, record_id)
+    _refuse_merged(record, instead)
+    return record
+
+
+def _refuse_merged(record: Record, instead: str | None) -> None:
+    if record.merged_into_id is not None:
+        said = f"record {record.id} was merged into record {record.merged_into_id}"
+        raise Invalid(f"{said}: {instead.format(into=record.merged_into_id)}" if instead else said)
+
+
 def locked_live_record(
     session: Session, review: Review, record_id: int, verb: str, *, sqlite_first: bool = False
 ) -> Record:
@@ -75,11 +91,7 @@ def locked_live_record(
     )
     if record is None or record.review_id != review.id:
         raise NotFound(f"no record {record_id} in review {review.slug}")
-    if record.merged_into_id is not None:
-        raise Invalid(
-            f"record {record_id} was merged into record {record.merged_into_id}: "
-            f"{verb} record {record.merged_into_id} instead"
-        )
+    _refuse_merged(record, f"{verb} record {{into}} instead")
     return record
 
 
