@@ -266,3 +266,22 @@ def test_the_help_table_says_what_each_command_says():
                 check(command, click.Context(command, parent=ctx, info_name=name))
 
     check(root, click.Context(root, info_name="litreview"))
+
+
+def test_entries_without_a_title_are_listed_with_their_lines(review_cli, tmp_path):
+    path = tmp_path / "untitled.ris"
+    path.write_text(
+        "TY  - JOUR\nID  - t1\nTI  - A titled paper\nAU  - Able, A.\nPY  - 2020\nER  - \n\n"
+        "TY  - JOUR\nID  - u1\nAU  - Baker, B.\nPY  - 2021\nER  - \n",
+        encoding="utf-8",
+    )
+    report = review_cli.json("import", "ai-sw", str(path))
+    [file] = report["files"]
+    assert report["untitled"] == 1 and file["untitled_count"] == 1
+    [entry] = file["untitled"]
+    assert (entry["entry"], entry["line"]) == ("u1", 8)
+    shown = review_cli("import", "ai-sw", str(path), "--dry-run").stdout
+    assert "without a title" not in shown  # nothing new: the same file is unchanged
+    path.write_text(path.read_text(encoding="utf-8").replace("u1", "u2"), encoding="utf-8")
+    text = review_cli("import", "ai-sw", str(path)).stdout
+    assert "u2" in text and "no title" in text

@@ -215,3 +215,34 @@ def test_a_stored_record_filled_by_an_import_is_found_by_its_new_text(review_cli
     [record] = [r for r in review_cli.json("records", "ai-sw") if r["id"] == hit["id"]]
     assert record["abstract"] == "A xylophonic method."
     assert sorted(s["entry"] for s in record["sources"]) == ["r2", "r2"]
+
+
+def test_the_report_lists_entries_left_without_a_title(factory, review_id, tmp_path):
+    # n1 has no title until its duplicate (same DOI) later in the file gives it one;
+    # n2 never has one; n3 is titled. A second file brings a duplicate of n2 (by DOI):
+    # its entry is listed too, since the record it lands on still has no title.
+    first = write(
+        tmp_path,
+        "first.ris",
+        "TY  - JOUR\nID  - n1\nAU  - One, A.\nPY  - 2020\nDO  - 10.5555/n1\nER  - \n\n"
+        "TY  - JOUR\nID  - n2\nAU  - Two, B.\nPY  - 2021\nDO  - 10.5555/n2\nER  - \n\n"
+        + ris(range(3, 4))
+        + "TY  - JOUR\nID  - n1b\nTI  - Title found later\nDO  - 10.5555/n1\nER  - \n\n",
+    )
+    second = write(
+        tmp_path, "second.ris", "TY  - JOUR\nID  - n2b\nPY  - 2021\nDO  - 10.5555/n2\nER  - \n"
+    )
+    with factory() as session:
+        review = session.get(Review, review_id)
+        report = imports.import_file(session, review, first, actor="me")
+        session.commit()
+        [n2] = session.scalars(sa.select(Record).where(Record.doi == "10.5555/n2"))
+        assert report.untitled_count == 1
+        assert report.untitled == [{"entry": "n2", "line": 8, "record": n2.id}]
+        again = imports.import_file(session, review, second, actor="me")
+        session.commit()
+        assert (again.merged_duplicates, again.untitled_count) == (1, 1)
+        assert again.untitled == [{"entry": "n2b", "line": 1, "record": n2.id}]
+        # The same file again changes nothing and lists nothing.
+        same = imports.import_file(session, review, first, actor="me")
+        assert (same.unchanged, same.untitled_count, same.untitled) == (4, 0, [])

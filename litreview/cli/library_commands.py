@@ -20,7 +20,7 @@ from litreview.db import make_session_factory
 from litreview.errors import Invalid
 from litreview.ingest.record_data import UnreadableFile
 from litreview.library import reviews
-from litreview.library.listing import list_records, record_json, untitled_entries
+from litreview.library.listing import list_records, record_json
 
 
 class _ImportFormat(click.Choice):
@@ -154,7 +154,6 @@ def import_(
                 reports.append({"file": str(path), "error": str(exc)})
                 continue
             data = report.to_json()
-            data["untitled"], data["untitled_count"] = untitled_entries(session, report.batch)
             if person is not None:
                 data["decisions"] = carry.to_json()
             if dry_run:

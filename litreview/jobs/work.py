@@ -124,7 +124,6 @@ def files_progress(uploads: list[dict[str, Any]], source: str | None) -> dict[st
 def _import_files(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
     from litreview.ingest.record_data import UnreadableFile
     from litreview.library import imports
-    from litreview.library.listing import untitled_entries
 
     _stop_noting(job, progress)
     uploads = job.payload["uploads"]
@@ -174,12 +173,10 @@ def _import_files(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
                     "the import of this file stopped on an unexpected error (it is logged)"
                 )
             else:
-                untitled, count = untitled_entries(session, result.batch, MAX_ERRORS_SHOWN)
                 session.commit()
                 if ctx.after_commit is not None:
                     ctx.after_commit()
                 data = result.to_json()
-                data["untitled"], data["untitled_count"] = untitled, count
                 data["file"] = upload["name"]
                 cap_lists(data)
                 entry["state"] = "done"

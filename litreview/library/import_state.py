@@ -20,6 +20,7 @@ from litreview.models import Record
 # value, else which empty value it holds (a merge's "before", put back by an undo).
 _SHIFTS = tuple((2 * n, name) for n, name in enumerate(FILLABLE))
 _NONE, _BLANK, _NO_ITEMS = 1, 2, 3
+_TITLE_BITS = 3 << next(shift for shift, name in _SHIFTS if name == "title")
 
 
 def _empty_value(code: int) -> Any:
@@ -88,6 +89,10 @@ class KnownRecords:
             self.empty[record_id] = mask
             if columns["match_key"] is None:
                 self.unkeyed[record_id] = (columns["title"], columns["year"], columns["authors"])
+
+    def untitled(self, record_id: int) -> bool:
+        """Whether the record has no title (a person cannot screen it by one)."""
+        return bool(self.empty.get(record_id, 0) & _TITLE_BITS)
 
     def fill(self, record_id: int, columns: dict[str, Any]) -> tuple[dict[str, Any], dict]:
         """A duplicate with these columns merged into a record: what each field it fills

@@ -46,6 +46,7 @@ from litreview.search.outbox import queue_records
 log = logging.getLogger(__name__)
 
 CHUNK = 1000
+UNTITLED_SHOWN = 200
 # pg_advisory_xact_lock(_LOCKS, review id): one import into a review at a time.
 _LOCKS = 0x4C52_494D  # "LRIM"
 Progress = Callable[[int], None]  # told the bytes read so far
@@ -67,6 +68,11 @@ class FileReport:
     batch: int | None = None
     # entry key -> record id, filled only when the caller asks to track them
     records: dict[str, int] | None = None
+    # The entries whose record has no title once the file is in (a person cannot screen
+    # them by it): the first UNTITLED_SHOWN as {"entry", "line", "record"}, in file
+    # order, and how many there are in all.
+    untitled: list[dict[str, Any]] = field(default_factory=list)
+    untitled_count: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +85,8 @@ class FileReport:
             "errors": self.errors,
             "warnings": self.warnings,
             "batch": self.batch,
+            "untitled": self.untitled,
+            "untitled_count": self.untitled_count,
         }
 
 
@@ -138,6 +146,9 @@ class _Importer:
         self.sources: list[dict[str, Any]] = []
         self.merges: list[dict[str, Any]] = []
         self.updates: dict[int, dict[str, Any]] = {}  # written records' filled columns
+        # (entry key, line, record id) of the entries placed on a record without a title
+        # at the time; a later duplicate may still give it one (see untitled()).
+        self.no_title: list[tuple[str, int | None, int]] = []
         # The time of the chunk's rows (given, so that no row runs the column defaults).
         self.now = utcnow()
 
@@ -198,6 +209,8 @@ class _Importer:
         )
         if report.records is not None:
             report.records[data.entry_key] = record_id
+        if self.library.untitled(record_id):
+            self.no_title.append((data.entry_key, data.line or None, record_id))
         if len(self.sources) >= CHUNK:
             self.flush()
 
@@ -225,6 +238,11 @@ class _Importer:
         self.merges.clear()
         self.updates.clear()
         self.now = utcnow()
+
+    def untitled(self) -> list[tuple[str, int | None, int]]:
+        """The entries of this file whose record has no title now that all are placed,
+        in file order (the order they were read in)."""
+        return [entry for entry in self.no_title if self.library.untitled(entry[2])]
 
 
 def _expire(session: Session, record_ids: Iterable[int]) -> None:
@@ -314,6 +332,12 @@ def import_items(
             if progress and n % 500 == 0:
                 progress()
         importer.flush()
+    untitled = importer.untitled()
+    report.untitled_count = len(untitled)
+    report.untitled = [
+        {"entry": key, "line": line, "record": record_id}
+        for key, line, record_id in untitled[:UNTITLED_SHOWN]
+    ]
     report.batch = batch.id
     batch.read_count = report.read
     batch.imported_count = report.imported

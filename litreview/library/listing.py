@@ -120,34 +120,6 @@ def record_with_sources(session: Session, review: Review, record_id: int) -> Rec
     return record
 
 
-def untitled_entries(
-    session: Session, batch_id: int | None, limit: int = 200
-) -> tuple[list[dict[str, Any]], int]:
-    """The entries of an import whose record has no title (a person cannot screen them
-    by it), as ``{"entry", "line"}`` in file order, at most ``limit``; and how many
-    there are in all."""
-    if batch_id is None:
-        return [], 0
-    untitled = sa.and_(
-        RecordSource.batch_id == batch_id,
-        sa.or_(Record.title.is_(None), sa.func.trim(Record.title) == ""),
-    )
-    total = session.scalar(
-        sa.select(sa.func.count(RecordSource.id))
-        .join(Record, Record.id == RecordSource.record_id)
-        .where(untitled)
-    )
-    rows = session.execute(
-        sa.select(RecordSource.entry_key, RecordSource.line, RecordSource.record_id)
-        .join(Record, Record.id == RecordSource.record_id)
-        .where(untitled)
-        .order_by(RecordSource.line, RecordSource.id)
-        .limit(limit)
-    )
-    found = [{"entry": key, "line": line, "record": rid} for key, line, rid in rows]
-    return found, total or 0
-
-
 def import_batches(session: Session, review: Review) -> list[ImportBatch]:
     """The review's imports (files and libraries), oldest first, in one query; each
     import's list of errors is left unloaded (it can be long, and is read on access)."""
