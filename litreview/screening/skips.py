@@ -87,12 +87,15 @@ def next_to_screen(
     :func:`.queue.next_record`. (None, False) when nothing is left.
 
     In single mode the record is held open for ``user`` (:mod:`.claims`), so reviewers
-    asking at the same moment get different records."""
+    asking at the same moment get different records; each of N reviewers screening at
+    once, having decided at the same moment, is offered one of the N first records
+    (:func:`.claims.spread`), so they seldom reach for the same one."""
+    offset = claims.spread(session, review, user, stage, queue.to_screen(review, user, stage))
     # A hold lost means another reviewer has that record: ask the queue again without
     # it, as many times as reviewers ask at the same moment.
     lost: list[int] = []
     for _attempt in range(HOLD_TRIES):
-        record, came_back = _next(session, review, user, stage, after_id, order, lost)
+        record, came_back = _next(session, review, user, stage, after_id, order, lost, offset)
         if record is None or not claims.applies(review):
             break
         if claims.hold(session, review, user, stage, record.id):
@@ -109,9 +112,10 @@ def _next(
     after_id: int | None,
     order: str | None,
     lost: list[int],
+    offset: int,
 ) -> tuple[Record | None, bool]:
     put_off = skipped(review, user, stage)
-    asked = {"skip_ids": put_off, "order": order, "also_skip": lost}
+    asked = {"skip_ids": put_off, "order": order, "also_skip": lost, "offset": offset}
     record = queue.next_record(session, review, user, stage, after_id=after_id, **asked)
     if record is None and after_id is not None:
         record = queue.next_record(session, review, user, stage, **asked)
