@@ -62,19 +62,17 @@ def spread(
     if not applies(review):
         return 0
     c = ScreeningClaim
-    waiting = still_to_screen.where(Record.id == c.record_id)
-    asking = set(
-        session.scalars(
-            sa.select(c.user_id).where(
-                c.review_id == review.id,
-                c.stage == stage,
-                c.until > utcnow(),
-                c.user_id != user.id,
-                ~waiting.exists(),
-            )
+    held = session.execute(
+        sa.select(c.user_id, c.record_id).where(
+            c.review_id == review.id, c.stage == stage, c.until > utcnow(), c.user_id != user.id
         )
-    )
-    return sum(1 for other in asking if other < user.id)
+    ).all()
+    if not held:
+        return 0
+    # Asked of the few held records by id: as one correlated query, PostgreSQL planned
+    # the queue's conditions over every record of the review for each hold (0.5 s).
+    reading = set(session.scalars(still_to_screen.where(Record.id.in_([r for _, r in held]))))
+    return sum(1 for other, record_id in held if record_id not in reading and other < user.id)
 
 
 def hold(session: Session, review: Review, user: User, stage: str, record_id: int) -> bool:
