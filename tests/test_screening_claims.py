@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from litreview import screening
 from litreview.library import reviews
-from litreview.models import Review, ScreeningClaim, User, utcnow
-from litreview.screening import skips
+from litreview.models import Record, Review, ScreeningClaim, User, utcnow
+from litreview.screening import queue, skips
 from tests.loopback import Browser, at_once, serve_in_thread
 from tests.test_screening import TA, make_team
 from tests.webapp import make_site
@@ -123,3 +123,26 @@ def test_reviewers_screening_at_once_start_at_different_records_near_the_top(ses
     )
     session.commit()
     assert ask(team.cat) == left[0]
+
+
+def test_a_record_decided_while_it_was_being_taken_is_not_shown(session, monkeypatch):
+    """Ben's queue read a record just before Ann, who had it open, decided it and moved
+    on: her hold on it is gone, so his wins, but he is shown another record, not one
+    already decided."""
+    team = make_team(session, records=4)
+    rv, ids = team.review, team.records
+    record, _ = skips.next_to_screen(session, rv, team.ann, TA, order="id")
+    assert record.id == ids[0]
+    screening.decide(session, rv, ids[0], team.ann, TA, "include")
+    skips.next_to_screen(session, rv, team.ann, TA, after_id=ids[0], order="id")
+    session.commit()
+    # What Ben's queue read a moment earlier: ids[0], still undecided then.
+    stale = [session.get(Record, ids[0])]
+    real_next = queue.next_record
+
+    def read_a_moment_earlier(*args, **kwargs):
+        return stale.pop() if stale else real_next(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "next_record", read_a_moment_earlier)
+    record, _ = skips.next_to_screen(session, rv, team.ben, TA, order="id")
+    assert record.id not in (ids[0], ids[1])  # decided by Ann; held by Ann
