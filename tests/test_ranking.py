@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from litreview import screening
 from litreview.db import make_session_factory
 from litreview.library import reviews
-from litreview.models import RankedRecord, Ranking, Record
+from litreview.models import RankedRecord, Ranking, Record, utcnow
 from litreview.screening import prioritised, relevance
 from litreview.screening.retraining import Retrainer
 from tests.test_screening import TA, make_team
@@ -156,6 +156,12 @@ def test_blind_dual_rankings_do_not_learn_from_another_reviewers_pending_decisio
     # What each has screened, in order, as the stopping test sees it: their own.
     assert prioritised.screened_in_order(session, rv, TA, ann.id).tolist() == [1, 0, 0]
     assert prioritised.screened_in_order(session, rv, TA, ben.id).tolist() == [0] * 3 + [1] * 3
+    # A record withdrawn from the library since is not one of those screened.
+    session.get(Record, off[0]).withdrawn_at = utcnow()
+    session.flush()
+    assert prioritised.screened_in_order(session, rv, TA, ann.id).tolist() == [1, 0]
+    session.get(Record, off[0]).withdrawn_at = None
+    session.flush()
     # Each reviewer has their own ranking; single-mode's shared one is not made.
     learners = set(session.scalars(sa.select(Ranking.learner).where(Ranking.review_id == rv.id)))
     assert learners == {ann.id, ben.id}

@@ -1,6 +1,7 @@
 """Reviewers screening at the same moment in single mode are shown different records: the
 record on a reviewer's screen is held for them a while (screening.claims). Real requests
-at once against a real server on loopback, on SQLite and PostgreSQL."""
+at once against a real server on loopback, on SQLite and PostgreSQL; and where in the
+queue reviewers screening together start (screening.claims.spread)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import re
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from litreview import screening
 from litreview.library import reviews
-from litreview.models import ScreeningClaim, utcnow
+from litreview.models import Record, Review, ScreeningClaim, User, utcnow
+from litreview.screening import queue, skips
 from tests.loopback import Browser, at_once, serve_in_thread
+from tests.test_screening import TA, make_team
 from tests.webapp import make_site
 
 NEXT = "/r/ai-sw/screen/title_abstract/"
@@ -73,3 +78,71 @@ def test_in_dual_mode_every_reviewer_screens_every_record(env, database_url):
                 assert browser.sign_in(email).status == 302
             both = at_once(2, lambda n: browsers[n].get(NEXT))
             assert [shown(a) for a in both] == [records[0], records[0]]
+
+
+def test_reviewers_screening_at_once_start_at_different_records_near_the_top(session):
+    """Each of N reviewers screening together is offered a different one of the N first
+    records nobody holds (screening.claims.spread); a reviewer alone, the first."""
+    team = make_team(session, records=12)
+    people = [team.lead, team.ann, team.ben, team.cat]
+    ids = team.records
+
+    def ask(who, after=None) -> int:
+        record, _ = skips.next_to_screen(session, team.review, who, TA, after_id=after, order="id")
+        return record.id
+
+    # Alone, Ann is shown the first record.
+    assert ask(team.ann) == ids[0]
+    session.rollback()
+    # Four reviewers start screening one after another: each holds a record.
+    held = {}
+    for who in people:
+        held[who.id] = ask(who)
+        session.commit()
+    assert len(set(held.values())) == 4
+    for who in people:
+        screening.decide(session, team.review, held[who.id], who, TA, "include")
+    session.commit()
+    # Then all four decide and ask at the same moment: what each would be shown, asked
+    # before any of the others took a record.
+    offered = []
+    for who in people:
+        with Session(session.get_bind()) as theirs:
+            review, reviewer = theirs.get(Review, team.review.id), theirs.get(User, who.id)
+            record, _ = skips.next_to_screen(theirs, review, reviewer, TA, order="id")
+            offered.append(record.id)
+            theirs.rollback()
+    left = [i for i in ids if i not in held.values()]
+    assert len(set(offered)) == 4, offered
+    assert set(offered) == set(left[:4])
+    # Once the others' holds run out, a reviewer alone is shown the first record again.
+    session.execute(
+        sa.update(ScreeningClaim)
+        .where(ScreeningClaim.user_id != team.cat.id)
+        .values(until=utcnow() - timedelta(seconds=1))
+    )
+    session.commit()
+    assert ask(team.cat) == left[0]
+
+
+def test_a_record_decided_while_it_was_being_taken_is_not_shown(session, monkeypatch):
+    """Ben's queue read a record just before Ann, who had it open, decided it and moved
+    on: her hold on it is gone, so his wins, but he is shown another record, not one
+    already decided."""
+    team = make_team(session, records=4)
+    rv, ids = team.review, team.records
+    record, _ = skips.next_to_screen(session, rv, team.ann, TA, order="id")
+    assert record.id == ids[0]
+    screening.decide(session, rv, ids[0], team.ann, TA, "include")
+    skips.next_to_screen(session, rv, team.ann, TA, after_id=ids[0], order="id")
+    session.commit()
+    # What Ben's queue read a moment earlier: ids[0], still undecided then.
+    stale = [session.get(Record, ids[0])]
+    real_next = queue.next_record
+
+    def read_a_moment_earlier(*args, **kwargs):
+        return stale.pop() if stale else real_next(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "next_record", read_a_moment_earlier)
+    record, _ = skips.next_to_screen(session, rv, team.ben, TA, order="id")
+    assert record.id not in (ids[0], ids[1])  # decided by Ann; held by Ann

@@ -122,6 +122,21 @@ def test_place_in_dual_mode_is_each_reviewer_s_own(session, dual):
     assert queue.place(session, dual.review, dual.ben, TA, d[1]) == queue.Place(8, 7, 2)
 
 
+def test_place_in_dual_mode_counts_only_records_still_at_the_stage(session, dual):
+    # Ann's full-text decision on a record that title/abstract no longer lets through
+    # (Ben changed his mind: a conflict now) is not one of the records done there.
+    d, rv = dual.records, dual.review
+    for record_id in d[:3]:
+        for user in (dual.ann, dual.ben):
+            screening.decide(session, rv, record_id, user, TA, "include")
+    screening.decide(session, rv, d[0], dual.ann, FT, "include")
+    screening.decide(session, rv, d[1], dual.ann, FT, "maybe")
+    screening.decide(session, rv, d[1], dual.ben, TA, "exclude")
+    place = queue.place(session, rv, dual.ann, FT, d[2])
+    assert (place.total, place.left, place.number) == (2, 1, 2)
+    assert queue.place(session, rv, dual.ben, FT, d[2]) == queue.Place(2, 2, 1)
+
+
 def test_a_review_may_require_a_reason_at_title_abstract(session, team):
     rv, r = team.review, team.records[0]
     screening.decide(session, rv, r, team.ann, TA, "exclude")  # none needed by default

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from litreview.models import Decision, RankedRecord, Ranking, Record, Review, StageOutcome, User
 from litreview.screening import stopping
-from litreview.screening.outcomes import PASSES
+from litreview.screening.outcomes import PASSES, not_screened
 from litreview.screening.queue import RELEVANCE, learner_of
 from litreview.screening.relevance import stored
 from litreview.screening.sql import current
@@ -78,19 +78,21 @@ def screened_in_order(session: Session, review: Review, stage: str, learner: int
     as 1 (relevant: include or maybe) or 0: a reviewer's own decisions (blind dual), or
     each record's outcome where it was first decided (shared). Two queries, which
     return the count and the places of the relevant records only (the others are
-    zeros): a page can afford it at 30,000 decisions."""
+    zeros): a page can afford it at 30,000 decisions.
+
+    Live: the few records merged away or withdrawn left out by id (``not_screened``, read
+    from indexes), not by reading each decided record (a third of the page's time)."""
     d, o, first = Decision, StageOutcome, aliased(Decision, name="first")
     where = [
         d.review_id == review.id,
         d.stage == stage,
         current(d),
-        Record.merged_into_id.is_(None),
-        Record.withdrawn_at.is_(None),
+        d.record_id.not_in(not_screened(review)),
     ]
     if learner:
         where.append(d.user_id == learner)
         label = d.decision
-        query = sa.select(d.id, label.label("label")).join(Record, Record.id == d.record_id)
+        query = sa.select(d.id, label.label("label"))
     else:
         # Each record once, where it was first decided, labelled by its outcome.
         where.append(
@@ -102,10 +104,8 @@ def screened_in_order(session: Session, review: Review, stage: str, learner: int
             )
         )
         label = o.outcome
-        query = (
-            sa.select(d.id, label.label("label"))
-            .join(Record, Record.id == d.record_id)
-            .join(o, sa.and_(o.record_id == d.record_id, o.stage == d.stage))
+        query = sa.select(d.id, label.label("label")).join(
+            o, sa.and_(o.record_id == d.record_id, o.stage == d.stage)
         )
     numbered = query.add_columns(sa.func.row_number().over(order_by=d.id).label("n")).where(*where)
     inner = numbered.subquery()
