@@ -11,3 +11,7 @@ class NotFound(LitreviewError):
 
 class Invalid(LitreviewError):
     pass
+
+
+class Busy(LitreviewError):
+    """Others are doing the same thing at this moment: nothing was done; try again soon."""

@@ -146,3 +146,37 @@ def test_a_record_decided_while_it_was_being_taken_is_not_shown(session, monkeyp
     monkeypatch.setattr(queue, "next_record", read_a_moment_earlier)
     record, _ = skips.next_to_screen(session, rv, team.ben, TA, order="id")
     assert record.id not in (ids[0], ids[1])  # decided by Ann; held by Ann
+
+
+def test_when_every_record_tried_is_taken_first_the_reviewer_is_asked_to_try_again(
+    env, database_url, monkeypatch
+):
+    """Other reviewers taking, HOLD_TRIES times in a row, the record this one was about to
+    hold (simulated: every hold is lost, HOLD_TRIES made 2): no record someone else has
+    open is offered; the page says to try again in a moment (503, Retry-After), and the
+    next ask works."""
+    from litreview.errors import Busy
+    from litreview.screening import claims
+
+    with make_site(database_url, {"PROPAGATE_EXCEPTIONS": False}) as site:
+        records = site.add_records(3)
+        real_hold = claims.hold
+        monkeypatch.setattr(claims, "hold", lambda *args: False)
+        monkeypatch.setattr(skips, "HOLD_TRIES", 2)
+        rita = site.session.scalar(sa.select(User).where(User.email == "rita@example.org"))
+        try:
+            skips.next_to_screen(site.session, site.review, rita, TA, order="id")
+        except Busy as exc:
+            assert "try again" in str(exc)
+        else:
+            raise AssertionError("a record was offered though every hold was lost")
+        site.session.rollback()
+        with serve_in_thread(site.app) as base:
+            browser = Browser(base)
+            assert browser.sign_in("rita@example.org").status == 302
+            busy = browser.get(NEXT)
+            assert busy.status == 503
+            assert busy.headers["Retry-After"] == "5"
+            assert "Other reviewers are taking the next records" in busy.text
+            monkeypatch.setattr(claims, "hold", real_hold)
+            assert shown(browser.get(NEXT)) == records[0]

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from litreview.accounts.users import require_role
-from litreview.errors import NotFound
+from litreview.errors import Busy, NotFound
 from litreview.models import Record, Review, ScreeningSkip, User
 from litreview.screening import claims, queue
 from litreview.screening.outcomes import check_stage
@@ -84,7 +84,9 @@ def next_to_screen(
     """The record ``user`` screens next at ``stage`` and whether it is one they skipped
     (everything else being done). ``after_id``: the record just decided or left; the
     queue goes on after it and wraps around to the start. ``order`` as in
-    :func:`.queue.next_record`. (None, False) when nothing is left.
+    :func:`.queue.next_record`. (None, False) when nothing is left. Raises :class:`Busy`
+    when every record it tried was taken by another reviewer first (:data:`HOLD_TRIES`
+    races lost in a row), rather than offer one that someone else has open.
 
     In single mode the record is held open for ``user`` (:mod:`.claims`), so reviewers
     asking at the same moment get different records; each of N reviewers screening at
@@ -107,6 +109,11 @@ def next_to_screen(
         # (between this queue's read and the hold): another record, or it is screened
         # twice (bench/bench_holds.py saw 1 to 8 records decided by two reviewers).
         lost.append(record.id)
+    else:
+        raise Busy(
+            "Other reviewers are taking the next records at this very moment; "
+            "try again in a moment."
+        )
     return record, came_back
 
 

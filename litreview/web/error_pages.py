@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from litreview.errors import Busy
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -128,6 +130,10 @@ def init_app(app: Flask) -> None:
                 f"Try again in {RETRY_AFTER} seconds."
             )
         return render_error(503, message, retry_after=RETRY_AFTER)
+
+    @app.errorhandler(Busy)
+    def busy(exc: Busy):
+        return render_error(503, str(exc), retry_after=RETRY_AFTER)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc: InternalServerError):
