@@ -112,6 +112,11 @@ def tagged_entries(
     has_start = False
     stray = 0  # line a run of stray text starts on
 
+    # The usual line of an entry: a tag line of a tag that neither bounds an entry nor is
+    # filed under another's key. It is filed at once; every other line takes the rules below.
+    plain = {head: tag for head, tag in prefixes.items() if tag not in bounds and tag not in keys}
+    others = {head: tag for head, tag in prefixes.items() if head not in plain}
+
     lineno = 0
     it = iter(stream)
     try:
@@ -124,11 +129,25 @@ def tagged_entries(
             if strip_ends:
                 line = line.rstrip("\r\n")
             # The usual tag line is looked up whole; any other goes to the format's split.
-            tag = prefixes.get(line[:width])
+            head = line[:width]
+            tag = plain.get(head)
             if tag is not None:
+                if fields is not None and (has_start or len(lines) < limit):
+                    lines.append(line)
+                    last = [tag, line[width:]]
+                    same = fields.get(tag)
+                    if same is None:
+                        fields[tag] = [last]
+                    else:
+                        same.append(last)
+                    continue
                 value = line[width:]
             else:
-                tag, value = split(line)
+                tag = others.get(head)
+                if tag is not None:
+                    value = line[width:]
+                else:
+                    tag, value = split(line)
 
             if fields is None or tag is None or tag in bounds:
                 if fields is not None:  # inside an entry
