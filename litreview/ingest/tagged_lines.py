@@ -114,8 +114,7 @@ def tagged_entries(
 
     # The usual line of an entry: a tag line of a tag that neither bounds an entry nor is
     # filed under another's key. It is filed at once; every other line takes the rules below.
-    plain = {head: tag for head, tag in prefixes.items() if tag not in bounds and tag not in keys}
-    others = {head: tag for head, tag in prefixes.items() if head not in plain}
+    plain = frozenset(tag for tag in prefixes.values() if tag not in bounds and tag not in keys)
 
     lineno = 0
     it = iter(stream)
@@ -129,10 +128,9 @@ def tagged_entries(
             if strip_ends:
                 line = line.rstrip("\r\n")
             # The usual tag line is looked up whole; any other goes to the format's split.
-            head = line[:width]
-            tag = plain.get(head)
+            tag = prefixes.get(line[:width])
             if tag is not None:
-                if fields is not None and (has_start or len(lines) < limit):
+                if tag in plain and fields is not None and (has_start or len(lines) < limit):
                     lines.append(line)
                     last = [tag, line[width:]]
                     same = fields.get(tag)
@@ -143,11 +141,7 @@ def tagged_entries(
                     continue
                 value = line[width:]
             else:
-                tag = others.get(head)
-                if tag is not None:
-                    value = line[width:]
-                else:
-                    tag, value = split(line)
+                tag, value = split(line)
 
             if fields is None or tag is None or tag in bounds:
                 if fields is not None:  # inside an entry
