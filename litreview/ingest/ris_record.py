@@ -272,7 +272,7 @@ def _author(name: str) -> Author | None:
         given = given.strip()
         if "," in given or len(given) <= 4 and given.lower().rstrip(".") in _SUFFIXES:
             return split_name(name)  # "Family, Jr., Given"
-        # Author(family, given) by position: keywords cost a third more per author.
+        # Author(family, given) by position: keyword arguments cost a third more.
         return Author(family.strip(), given or None)
     family, _, last = name.rpartition(" ")
     if family and _INITIALS.fullmatch(last):
