@@ -28,7 +28,9 @@ def normalize_doi(value: str | None) -> str | None:
     """
     if not value:
         return None
-    value = _DOI_PREFIX.sub("", value.strip())
+    value = value.strip()
+    if not value.startswith("10."):  # a bare DOI, the usual value, has no prefix to remove
+        value = _DOI_PREFIX.sub("", value)
     match = _DOI_SHAPE.search(value)
     if not match:
         return None

@@ -55,17 +55,45 @@ _NOT_SPECIFIED = (["no", "specified"], ["not", "specified"], ["n/a"], ["na"])
 _HTTP = ("https://", "http://")
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}  # as in normalize.split_name
 _WORD_BREAKS = str.maketrans(dict.fromkeys(".,:;&()-", " "))
+# isprintable looks every character up in Unicode's tables; ASCII text longer than this
+# (an abstract) is searched for each whitespace character instead (see clean_text).
+_LONG = 200
 
 
 def clean_text(value: str) -> str | None:
     """Whitespace collapsed, Unicode NFC; None when empty."""
+    if not value:
+        return None
+    # Only the ASCII space is both whitespace and printable: a printable value without
+    # two spaces in a row or a space at either end is already collapsed, and most are.
     if value.isascii():
-        # Printable ASCII has no tab or newline; then only spaces can need collapsing.
-        if value.isprintable() and "  " not in value and value[:1] != " " != value[-1:]:
-            return value or None
+        if (
+            (value.isprintable() if len(value) < _LONG else not _has_breaks(value))
+            and "  " not in value
+            and value[0] != " " != value[-1]
+        ):
+            return value
         return " ".join(value.split()) or None
+    if value.isprintable() and "  " not in value and value[0] != " " != value[-1]:
+        return nfc(value)
     value = " ".join(value.split())
     return nfc(value) if value else None
+
+
+def _has_breaks(text: str) -> bool:
+    """Whether ASCII text holds whitespace besides the space: what clean_text's fast path
+    needs to rule out (other control characters do not matter to it)."""
+    return (
+        "\t" in text
+        or "\n" in text
+        or "\r" in text
+        or "\x0b" in text
+        or "\x0c" in text
+        or "\x1c" in text
+        or "\x1d" in text
+        or "\x1e" in text
+        or "\x1f" in text
+    )
 
 
 def _joined(field: list[str]) -> str:
@@ -73,51 +101,65 @@ def _joined(field: list[str]) -> str:
     return field[1] if len(field) == 2 else " ".join(field[1:])
 
 
-def first_text(by_tag: dict[str, list[list[str]]], tags: tuple[str, ...]) -> str | None:
-    """The first non-empty text among ``tags``, in that order, cleaned."""
-    for tag in tags:
-        for field in by_tag.get(tag, ()):
+def _text(fields: list[list[str]] | None) -> str | None:
+    """The first non-empty text among one tag's fields, cleaned."""
+    if fields:
+        for field in fields:
             text = clean_text(field[1] if len(field) == 2 else " ".join(field[1:]))
             if text:
                 return text
     return None
 
 
+def first_text(by_tag: dict[str, list[list[str]]], tags: tuple[str, ...]) -> str | None:
+    """The first non-empty text among ``tags``, in that order, cleaned."""
+    for tag in tags:
+        text = _text(by_tag.get(tag))
+        if text:
+            return text
+    return None
+
+
+def _has_text(by_tag: dict[str, list[list[str]]]) -> bool:
+    """Whether any field but TY and ID holds more than whitespace."""
+    for tag, same in by_tag.items():
+        if tag != "TY" and tag != "ID":
+            for field in same:
+                for line in field[1:]:
+                    if line.strip():
+                        return True
+    return False
+
+
 def build_record(
     by_tag: dict[str, list[list[str]]], start: int, position: int, raw: str
 ) -> RecordData | None:
     """A record from its fields by tag (synonyms AU/A1 and A2/ED share a key, in file order)."""
-    if not any(
-        line.strip()
-        for tag, same in by_tag.items()
-        if tag != "TY" and tag != "ID"
-        for field in same
-        for line in field[1:]
-    ):
-        return None
     get = by_tag.get
 
-    ty = by_tag.get("TY")
+    # A title is text: only a record without one can be a record without any.
+    title = first_text(by_tag, TITLE_TAGS)
+    if title is None and not _has_text(by_tag):
+        return None
+
+    ty = get("TY")
     rtype = _TYPES.get(ty[0][1].strip().upper(), "other") if ty else "other"
     is_book = rtype == "book"
 
-    title = first_text(by_tag, TITLE_TAGS)
     if title is None and is_book:
-        title = first_text(by_tag, ("BT",))
+        title = _text(get("BT"))
     if title is None:
-        title = first_text(by_tag, ("ST",))
+        title = _text(get("ST"))
 
     authors = _authors(get("AU", ()))
     if not authors and is_book:
         authors = _authors(get("A2", ()))
 
-    years = (_year(_joined(field)) for tag in _YEAR_TAGS for field in get(tag, ()))
-    year = next((year for year in years if year is not None), None)
-
     venues = [
         text
         for tag in (_VENUE_TAGS if is_book else _VENUE_TAGS_NOT_BOOK)
-        for field in get(tag, ())
+        if tag in by_tag
+        for field in by_tag[tag]
         if (text := clean_text(_joined(field)))
     ]
 
@@ -125,7 +167,8 @@ def build_record(
     http = [
         url
         for tag in _URL_TAGS
-        for field in get(tag, ())
+        if tag in by_tag
+        for field in by_tag[tag]
         for line in field[1:]
         for url in line.replace(";", " ").split()
         if url[:8].lower().startswith(_HTTP)
@@ -145,22 +188,24 @@ def build_record(
 
     abstract = None
     for tag in ("AB", "N2"):
-        if tag in by_tag:
-            abstract = clean_text(" ".join(_joined(field) for field in by_tag[tag]))
+        same = get(tag)
+        if same:
+            text = _joined(same[0]) if len(same) == 1 else " ".join(map(_joined, same))
+            abstract = clean_text(text)
             if abstract:
                 break
 
     notes = [text for field in get("N1", ()) for line in field[1:] if (text := clean_text(line))]
-    sp = first_text(by_tag, ("SP",))
-    ep = first_text(by_tag, ("EP",)) if "EP" in by_tag else None
+    sp = _text(get("SP"))
+    ep = _text(get("EP"))
 
     return RecordData(
         type=rtype,
         title=title,
         authors=authors,
-        year=year,
+        year=_first_year(by_tag),
         venue=_venue(venues) if venues else None,
-        volume=first_text(by_tag, ("VL",)),
+        volume=_text(get("VL")),
         issue=first_text(by_tag, ("IS", "CP")),
         pages=_pages(sp, ep) if sp or ep else None,
         doi=doi,
@@ -169,7 +214,7 @@ def build_record(
         url=http[0] if http else None,
         abstract=abstract,
         keywords=_keywords(by_tag["KW"]) if "KW" in by_tag else [],
-        language=first_text(by_tag, ("LA",)),
+        language=_text(get("LA")),
         publisher=first_text(by_tag, ("PB", "PU")),
         note="\n".join(notes) or None,
         entry_key=entry_key(by_tag, http) or str(position),
@@ -181,7 +226,7 @@ def build_record(
 def entry_key(by_tag: dict[str, list[list[str]]], urls: list[str]) -> str | None:
     """The record's key in its database: ID, else an ERIC number (``EJ1234567``, ``ED612345``)
     from AN (EBSCOhost, Ovid) or from an eric.ed.gov or EBSCOhost link."""
-    key = first_text(by_tag, ("ID",))
+    key = _text(by_tag.get("ID"))
     if key:
         return key
     an = first_text(by_tag, ("AN",))
@@ -199,8 +244,13 @@ def _authors(fields: Iterable[list[str]]) -> list[Author]:
     authors = []
     for field in fields:
         for line in field[1:]:
-            for name in line.split(";") if ";" in line else (line,):
-                author = _author(name)
+            if ";" in line:
+                for name in line.split(";"):
+                    author = _author(name)
+                    if author is not None:
+                        authors.append(author)
+            else:
+                author = _author(line)
                 if author is not None:
                     authors.append(author)
     return authors
@@ -209,7 +259,10 @@ def _authors(fields: Iterable[list[str]]) -> list[Author]:
 def _author(name: str) -> Author | None:
     """RIS names are 'Family, Given'. Without a comma: 'Family I.' (Embase, Scopus
     editors) when it ends in initials, else a corporate author kept whole as family."""
-    name = " ".join(name.split()).strip(" ,;")
+    # A printable name without two spaces in a row is already collapsed (see clean_text).
+    if not name.isprintable() or "  " in name:
+        name = " ".join(name.split())
+    name = name.strip(" ,;")
     if not name:
         return None
     if not name.isascii():
@@ -219,11 +272,22 @@ def _author(name: str) -> Author | None:
         given = given.strip()
         if "," in given or len(given) <= 4 and given.lower().rstrip(".") in _SUFFIXES:
             return split_name(name)  # "Family, Jr., Given"
-        return Author(family=family.strip(), given=given or None)
+        # Author(family, given) by position: keyword arguments cost a third more.
+        return Author(family.strip(), given or None)
     family, _, last = name.rpartition(" ")
     if family and _INITIALS.fullmatch(last):
-        return Author(family=family, given=last)
-    return Author(family=name)
+        return Author(family, last)
+    return Author(name)
+
+
+def _first_year(by_tag: dict[str, list[list[str]]]) -> int | None:
+    """The first year read from the date tags, in order of preference."""
+    for tag in _YEAR_TAGS:
+        for field in by_tag.get(tag, ()):
+            year = _year(_joined(field))
+            if year is not None:
+                return year
+    return None
 
 
 def _year(value: str) -> int | None:
@@ -263,9 +327,12 @@ def _abbreviates(short: str, full: str) -> bool:
 
 
 def _pages(first: str | None, last: str | None) -> str | None:
-    # Ovid/PsycINFO: "SP - No-Specified", or "SP - No" and "EP - Specified".
-    if f"{first or ''} {last or ''}".replace("-", " ").lower().split() in _NOT_SPECIFIED:
-        return None
+    # Ovid/PsycINFO: "SP - No-Specified", or "SP - No" and "EP - Specified". Those words
+    # hold no digit: a first page that starts with one (most do) is not them.
+    if not (first and first[0].isdigit()):
+        words = f"{first or ''} {last or ''}".replace("-", " ").lower().split()
+        if words in _NOT_SPECIFIED:
+            return None
     if first and last and "-" not in first and first != last:
         return f"{first}-{last}"
     return first or last
@@ -306,13 +373,16 @@ def _isbn(fields: list[list[str]]) -> str | None:
 
 def _keywords(fields: list[list[str]]) -> list[str]:
     """One keyword per KW line or continuation line, or several split by ';'; no repeats."""
-    seen: set[str] = set()
-    keywords = []
+    keywords: dict[str, None] = {}  # in the order first seen
     for field in fields:
         for line in field[1:]:
-            for part in line.split(";") if ";" in line else (line,):
-                keyword = clean_text(part)
-                if keyword and keyword not in seen:
-                    seen.add(keyword)
-                    keywords.append(keyword)
-    return keywords
+            if ";" in line:
+                for part in line.split(";"):
+                    keyword = clean_text(part)
+                    if keyword:
+                        keywords[keyword] = None
+            else:
+                keyword = clean_text(line)
+                if keyword:
+                    keywords[keyword] = None
+    return list(keywords)

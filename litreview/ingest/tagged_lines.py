@@ -112,6 +112,10 @@ def tagged_entries(
     has_start = False
     stray = 0  # line a run of stray text starts on
 
+    # The tags of the usual tag line: known by prefix, bounding no entry, filed under their own
+    # key. Such a line inside an entry skips the checks below and goes straight to its field.
+    plain = frozenset(tag for tag in prefixes.values() if tag not in bounds and tag not in keys)
+
     lineno = 0
     it = iter(stream)
     try:
@@ -130,7 +134,10 @@ def tagged_entries(
             else:
                 tag, value = split(line)
 
-            if fields is None or tag is None or tag in bounds:
+            # (A continuation line, without tag, fails the first test and costs no look-up.)
+            if tag is not None and tag in plain and fields is not None:
+                key = tag  # the usual line: it bounds no entry and has no other key
+            elif fields is None or tag is None or tag in bounds:
                 if fields is not None:  # inside an entry
                     if tag is None:
                         if blank_ends and (not line or line.isspace()):
@@ -175,12 +182,14 @@ def tagged_entries(
                     start = lineno
                     has_start = tag in starts
                     continue
+                key = keys.get(tag, tag)  # a start tag that does not restart the entry
+            else:
+                key = keys.get(tag, tag)
 
             # One more field in the entry (the common case).
             if has_start or len(lines) < limit:
                 lines.append(line)
                 last = [tag, value]
-                key = keys.get(tag, tag)
                 same = fields.get(key)
                 if same is None:
                     fields[key] = [last]
