@@ -60,13 +60,21 @@ class InProcessRunner:
         memory only."""
         # "inprocess" even from a QueueRunner: this process runs it (and nobody else can).
         job_id = _add(self.factory, kind, review_id, actor, "inprocess", payload, progress, job_id)
+        self._start(job_id, secrets)
+        return job_id
+
+    def run(self, job_id: str) -> None:
+        """Run a job already recorded as queued: one queued again by ``store.reopen``,
+        once that is committed. The run skips what an earlier attempt finished."""
+        self._start(job_id, None)
+
+    def _start(self, job_id: str, secrets: dict[str, str] | None) -> None:
         context = Context(self.factory, self.settings, self.after_commit, dict(secrets or {}))
         thread = threading.Thread(
             target=run_job, args=(context, job_id), name=f"job-{job_id[:8]}", daemon=True
         )
         self.threads[job_id] = thread
         thread.start()
-        return job_id
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         """Wait for a job this process runs (tests, shutdown); nothing for others."""
@@ -120,6 +128,13 @@ class QueueRunner(InProcessRunner):
                 secrets=secrets,
             )
         job_id = _add(self.factory, kind, review_id, actor, self.name, payload, progress, job_id)
+        self._start(job_id, None)
+        return job_id
+
+    def _start(self, job_id: str, secrets: dict[str, str] | None) -> None:
+        if secrets:  # kept in this process's memory: run here
+            super()._start(job_id, secrets)
+            return
         try:
             self.deferrer.defer(job_id)
         except Exception as exc:  # noqa: BLE001 - the job must not wait for nothing
@@ -127,7 +142,6 @@ class QueueRunner(InProcessRunner):
             with self.factory() as session:
                 store.fail(session, job_id, NOT_QUEUED.format(error=type(exc).__name__))
                 session.commit()
-        return job_id
 
     def close(self) -> None:
         self.deferrer.close()
