@@ -3,7 +3,10 @@
 * :class:`InProcessRunner` (LITREVIEW_JOBS=inprocess, the default): a thread of the app
   server runs the job, as before; no other service. The job's state and progress are
   in the database all the same, so on PostgreSQL every app server shows them; a server
-  stopped mid-job leaves the job to be shown as stopped after ``store.STALE_AFTER``.
+  stopped mid-job leaves the job to be shown as stopped: at once when its process was
+  on the machine that shows it, else after ``store.STALE_AFTER``. A stopped file import
+  can then be run again from its page (``store.reopen``, then :meth:`run`), with the
+  files it kept.
 * :class:`QueueRunner` (LITREVIEW_JOBS=queue, PostgreSQL only): the job goes to the
   queue in the database and a ``litreview worker`` runs it (see :mod:`.taskqueue`).
   One kind of job still runs in the app server that asked: a Zotero job given an API

@@ -5,8 +5,10 @@ Uploads are saved under a generated folder of the attachment store
 so a worker on another machine reads them) with the file's name made safe, never a path
 the user chose, and never served back. The import is a job (:mod:`litreview.jobs`): its
 page and the polling endpoint read its state from the database, so any app server
-answers. The format is detected from the content by the import pipeline; the size limit
-is the app's MAX_CONTENT_LENGTH (a larger upload gets a 413 page saying so).
+answers. An import stopped mid-way (its server was stopped or restarted) can be run
+again from its page by whoever started it or a lead, with the files it kept. The format
+is detected from the content by the import pipeline; the size limit is the app's
+MAX_CONTENT_LENGTH (a larger upload gets a 413 page saying so).
 """
 
 from __future__ import annotations
