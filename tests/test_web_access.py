@@ -64,6 +64,7 @@ EXPECTED = {
     "POST review.import_zotero": "reviewer",
     "GET review.import_job": "reviewer",
     "GET review.import_status": "reviewer",
+    "POST review.import_run_again": "reviewer",
     "GET review.duplicates": "viewer",
     "POST review.duplicates_merge": "reviewer",
     "POST review.duplicates_keep_apart": "reviewer",
@@ -111,6 +112,9 @@ ROLE_OF = {"vera@example.org": "viewer", "rita@example.org": "reviewer", "lead@e
 # Signed in is enough to reach these, but only an admin gets past the view's own check
 # (accounts.require_admin); no identity of the matrix is an admin.
 ADMIN_ONLY = {"GET home.new_review", "POST home.create_review"}
+# A member of the level may reach these, but only for what they started (the matrix's
+# import was started by the lead) unless they are a lead: the others get 403.
+STARTER_OR_LEAD = {"POST review.import_run_again"}
 
 
 def routes(app) -> list[tuple[Rule, str]]:
@@ -304,6 +308,8 @@ def test_access_matrix(env, database_url, tmp_path):
                 elif identity not in ROLE_OF:
                     ok = status == 404  # not a member: the review does not exist for them
                 elif RANK[ROLE_OF[identity]] < RANK[level]:
+                    ok = status == 403
+                elif f"{method} {rule.endpoint}" in STARTER_OR_LEAD and ROLE_OF[identity] != "lead":
                     ok = status == 403
                 else:
                     ok = (

@@ -3,7 +3,10 @@
 * :class:`InProcessRunner` (LITREVIEW_JOBS=inprocess, the default): a thread of the app
   server runs the job, as before; no other service. The job's state and progress are
   in the database all the same, so on PostgreSQL every app server shows them; a server
-  stopped mid-job leaves the job to be shown as stopped after ``store.STALE_AFTER``.
+  stopped mid-job leaves the job to be shown as stopped: at once when its process was
+  on the machine that shows it, else after ``store.STALE_AFTER``. A stopped file import
+  can then be run again from its page (``store.reopen``, then :meth:`run`), with the
+  files it kept.
 * :class:`QueueRunner` (LITREVIEW_JOBS=queue, PostgreSQL only): the job goes to the
   queue in the database and a ``litreview worker`` runs it (see :mod:`.taskqueue`).
   One kind of job still runs in the app server that asked: a Zotero job given an API
@@ -60,13 +63,21 @@ class InProcessRunner:
         memory only."""
         # "inprocess" even from a QueueRunner: this process runs it (and nobody else can).
         job_id = _add(self.factory, kind, review_id, actor, "inprocess", payload, progress, job_id)
+        self._start(job_id, secrets)
+        return job_id
+
+    def run(self, job_id: str) -> None:
+        """Run a job already recorded as queued: one queued again by ``store.reopen``,
+        once that is committed. The run skips what an earlier attempt finished."""
+        self._start(job_id, None)
+
+    def _start(self, job_id: str, secrets: dict[str, str] | None) -> None:
         context = Context(self.factory, self.settings, self.after_commit, dict(secrets or {}))
         thread = threading.Thread(
             target=run_job, args=(context, job_id), name=f"job-{job_id[:8]}", daemon=True
         )
         self.threads[job_id] = thread
         thread.start()
-        return job_id
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         """Wait for a job this process runs (tests, shutdown); nothing for others."""
@@ -120,6 +131,13 @@ class QueueRunner(InProcessRunner):
                 secrets=secrets,
             )
         job_id = _add(self.factory, kind, review_id, actor, self.name, payload, progress, job_id)
+        self._start(job_id, None)
+        return job_id
+
+    def _start(self, job_id: str, secrets: dict[str, str] | None) -> None:
+        if secrets:  # kept in this process's memory: run here
+            super()._start(job_id, secrets)
+            return
         try:
             self.deferrer.defer(job_id)
         except Exception as exc:  # noqa: BLE001 - the job must not wait for nothing
@@ -127,7 +145,6 @@ class QueueRunner(InProcessRunner):
             with self.factory() as session:
                 store.fail(session, job_id, NOT_QUEUED.format(error=type(exc).__name__))
                 session.commit()
-        return job_id
 
     def close(self) -> None:
         self.deferrer.close()

@@ -25,7 +25,8 @@ from litreview.models import Job, Review, utcnow
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 # A job run by an app server's thread whose progress has not changed for this long is
 # taken as stopped (the server was stopped or restarted mid-job): generous, as the last
-# flush and commit of a very large file write nothing for a while. Jobs in the queue
+# flush and commit of a very large file write nothing for a while. One run by a process
+# of this machine that is gone is taken as stopped at once (see _worker_gone). Jobs in the queue
 # are watched by the worker instead (a dead worker's jobs are retried, then failed).
 STALE_AFTER = timedelta(seconds=600)
 STOPPED = (
@@ -165,6 +166,41 @@ def fail(session: Session, job_id: str, error: str) -> None:
         session.flush()
 
 
+def reopen(session: Session, job_id: str, *, runner: str) -> bool:
+    """Queue again a job that is shown as stopped or failed (:func:`as_status`), to be run
+    by ``runner`` (flush only); whether this call did it.
+
+    The row is changed only if it is still as it was read (state, attempts, last
+    change), in one UPDATE: of two people asking at once, or one asking twice, exactly
+    one gets True and one run; the other sees the job under way.
+    """
+    job = session.get(Job, job_id) if JOB_ID.match(job_id) else None
+    if job is None:
+        return False
+    session.refresh(job)
+    if as_status(job)["state"] != "failed":
+        return False
+    changed = session.execute(
+        sa.update(Job)
+        .where(
+            Job.id == job.id,
+            Job.state == job.state,
+            Job.attempts == job.attempts,
+            Job.updated_at == job.updated_at,
+        )
+        .values(
+            state="queued",
+            runner=runner,
+            error=None,
+            finished_at=None,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(job)
+    return changed.rowcount == 1
+
+
 def _dialect(factory: sessionmaker[Session]) -> str:
     with factory() as session:
         return session.get_bind().dialect.name
@@ -177,14 +213,40 @@ def _copy(progress: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stale(job: Job, now: datetime) -> bool:
+    """Whether an in-process job that is not over has stopped: its progress has not
+    changed for ``STALE_AFTER``, or it is running in a process of this machine that is
+    gone (:func:`_worker_gone`)."""
+    if job.runner != "inprocess" or job.state not in ("queued", "running"):
+        return False
     updated = job.updated_at
     if updated.tzinfo is None:  # SQLite gives naive UTC datetimes back
         updated = updated.replace(tzinfo=now.tzinfo)
-    return (
-        job.runner == "inprocess"
-        and job.state in ("queued", "running")
-        and now - updated > STALE_AFTER
-    )
+    return now - updated > STALE_AFTER or (job.state == "running" and _worker_gone(job.worker))
+
+
+def _worker_gone(worker: str | None) -> bool:
+    """Whether ``worker`` (host:pid, see :func:`worker_name`) names a process of this
+    machine that no longer runs: then its job has stopped, and is shown so at once.
+
+    Only a process of this host name can be asked (``os.kill(pid, 0)``); a job run by
+    another machine keeps the ``STALE_AFTER`` rule. What it cannot tell: a pid is
+    reused, so one the system has given to another process since looks alive, and that
+    job is shown as stopped only after ``STALE_AFTER``, as before; a process of another
+    user (PermissionError) also counts as alive. Both err on the side of "running". One
+    set-up errs the other way: app servers in containers that share a host name but not
+    their process ids (host networking) would show each other's running jobs as
+    stopped; run those with LITREVIEW_JOBS=queue.
+    """
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) <= 0:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it runs, as another user
+        return False
+    return False
 
 
 def as_status(job: Job) -> dict[str, Any]:

@@ -4,8 +4,11 @@
   :func:`incoming_dir` (in the attachment store, which every app server and worker
   shares, never a data folder of one machine). Each file is one transaction, as
   ``litreview import`` does: a job stopped mid-way (the worker killed) keeps the files
-  it finished and nothing of the one it was reading; run again, it skips the finished
-  ones. The saved files are deleted when the job ends.
+  it finished and nothing of the one it was reading; run again (by the queue, or by
+  "Run again" on its page: :func:`can_run_again`), it skips the finished ones, and a
+  file whose import was committed just before the stop, with its progress not yet
+  saying so, is read again and found "unchanged" (fingerprints). The saved files are
+  deleted when the job ends.
 * ``zotero.import`` / ``zotero.sync``: a Zotero library or collection, one transaction
   for it all (as ``litreview zotero import`` does). An API key is a secret: it is
   handed to the run in memory only (``secrets``), or read by the worker from its own
@@ -90,6 +93,27 @@ def discard_uploads(settings: Settings, job_id: str) -> None:
         shutil.rmtree(incoming_dir(settings) / job_id, ignore_errors=True)
 
 
+FINISHED = ("done", "unreadable", "failed")  # a file's states once an attempt is through it
+
+
+def can_run_again(settings: Settings, job: Job) -> bool:
+    """Whether a file import can be run again: it is shown as stopped or failed
+    (:func:`litreview.jobs.store.as_status`) and every file it has not finished is still
+    kept. A stopped job keeps its uploads (only its process could delete them); a job
+    that ended deletes them, so one that failed on an unexpected error, or in the queue
+    after its last attempt, cannot be run again: the files must be uploaded again."""
+    if job.kind != "import.files" or store.as_status(job)["state"] != "failed":
+        return False
+    folder = incoming_dir(settings) / job.id
+    entries = (job.progress or {}).get("files", [])
+    uploads = job.payload.get("uploads", [])
+    return len(entries) == len(uploads) and all(
+        (folder / upload["path"]).is_file()
+        for upload, entry in zip(uploads, entries, strict=True)
+        if entry["state"] not in FINISHED
+    )
+
+
 def _stop_noting(job: Job, progress: dict[str, Any]) -> None:
     if job.attempts > 1:
         progress["note"] = (
@@ -135,7 +159,7 @@ def _import_files(ctx: Context, job: Job, progress: dict[str, Any]) -> None:
             store.finish(ctx.factory, job.id, progress, error="the review was deleted")
             return
         for upload, entry in zip(uploads, progress["files"], strict=True):
-            if entry["state"] in ("done", "unreadable", "failed"):
+            if entry["state"] in FINISHED:
                 done_before += upload["size"]  # finished by an earlier attempt
                 continue
             entry["state"] = "importing"

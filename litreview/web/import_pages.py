@@ -5,8 +5,10 @@ Uploads are saved under a generated folder of the attachment store
 so a worker on another machine reads them) with the file's name made safe, never a path
 the user chose, and never served back. The import is a job (:mod:`litreview.jobs`): its
 page and the polling endpoint read its state from the database, so any app server
-answers. The format is detected from the content by the import pipeline; the size limit
-is the app's MAX_CONTENT_LENGTH (a larger upload gets a 413 page saying so).
+answers. An import stopped mid-way (its server was stopped or restarted) can be run
+again from its page by whoever started it or a lead, with the files it kept. The format
+is detected from the content by the import pipeline; the size limit is the app's
+MAX_CONTENT_LENGTH (a larger upload gets a 413 page saying so).
 """
 
 from __future__ import annotations
@@ -27,16 +29,18 @@ from flask import (
 )
 from werkzeug.utils import secure_filename
 
+from litreview import audit
 from litreview.errors import NotFound
-from litreview.jobs import job_status
+from litreview.jobs import job_status, store
 from litreview.jobs.runners import InProcessRunner, make_runner
-from litreview.jobs.work import files_progress, new_upload_folder, zotero_progress
+from litreview.jobs.work import can_run_again, files_progress, new_upload_folder, zotero_progress
 from litreview.library.imports import READERS
 from litreview.library.listing import import_batches
+from litreview.models import Job
 from litreview.web import db
-from litreview.web.access import requires
+from litreview.web.access import at_least, requires
 from litreview.web.blueprints import review
-from litreview.web.helpers import actor, form_text, jobs
+from litreview.web.helpers import actor, commit, form_text, jobs, role, settings
 from litreview.web.helpers import review as this_review
 
 MAX_FILES = 20
@@ -199,10 +203,45 @@ def _status_or_404(job_id: str) -> dict:
         abort(404)
 
 
+def _may_run_again(status: dict) -> bool:
+    """Whoever started the import, or a lead of the review, may run it again."""
+    return status["actor"] == actor() or at_least(role(), "lead")
+
+
 @review.get("/import/jobs/<job_id>")
 @requires("reviewer")
 def import_job(job_id: str) -> str:
-    return render_template("import_job.html", job=_status_or_404(job_id))
+    status = _status_or_404(job_id)
+    again = _may_run_again(status) and can_run_again(settings(), db().get(Job, job_id))
+    return render_template("import_job.html", job=status, run_again=again)
+
+
+@review.post("/import/jobs/<job_id>/run-again")
+@requires("reviewer")
+def import_run_again(job_id: str) -> object:
+    """Run a stopped or failed import again, with the files it kept; the files it had
+    finished are skipped. Of two clicks at once, one runs it; both land on its page."""
+    status = _status_or_404(job_id)
+    if not _may_run_again(status):
+        abort(403)
+    session = db()
+    job = session.get(Job, job_id)
+    if can_run_again(settings(), job) and store.reopen(session, job_id, runner=jobs().name):
+        audit.log(
+            session,
+            actor(),
+            "import.run_again",
+            review_id=this_review().id,
+            target_type="job",
+            job=job_id,
+            files=[f["name"] for f in status.get("files", [])],
+            attempts=status["attempts"],
+        )
+        commit()
+        jobs().run(job_id)
+    else:
+        session.rollback()
+    return redirect(url_for("review.import_job", job_id=job_id), code=303)
 
 
 @review.get("/import/jobs/<job_id>/status.json")

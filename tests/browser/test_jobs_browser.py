@@ -125,3 +125,74 @@ def test_a_record_lists_pdfs_on_their_way_and_why_one_was_refused(page, live_sit
     ]
     page.locator("#attachments").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "record-pdfs-on-their-way.png"), full_page=True)
+
+
+def test_an_import_stopped_by_a_restart_is_run_again_from_its_page(page, live_site, shots):
+    """Its server was killed (the process named in the job is gone): the page says it
+    stopped, at once; "Run again" reads the file it had not finished."""
+    import socket
+    import subprocess
+    import sys
+
+    from litreview.jobs.work import incoming_dir
+    from tests.test_jobs import ris
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(30)
+    job_id = store.new_job_id()
+    folder = incoming_dir(live_site.app.config["LITREVIEW_SETTINGS"]) / job_id
+    uploads = []
+    for n, (name, body) in enumerate((("scopus.ris", ris(3, "s")), ("wos.ris", ris(4, "w")))):
+        (folder / str(n)).mkdir(parents=True)
+        (folder / str(n) / name).write_text(body, encoding="utf-8")
+        uploads.append({"path": f"{n}/{name}", "name": name, "size": len(body), "source": None})
+    progress = files_progress(uploads, "Scopus")
+    progress["files"][0].update(
+        state="done",
+        report={
+            "read": 3,
+            "imported": 3,
+            "merged_duplicates": 0,
+            "unchanged": 0,
+            "error_count": 0,
+            "errors": [],
+            "warnings": [],
+            "warning_count": 0,
+        },
+    )
+    progress["files"][1]["state"] = "importing"
+    progress["bytes_done"] = uploads[0]["size"] + 100
+    with live_site.session() as session:
+        review = session.scalar(sa.select(Review).where(Review.slug == "ai-sw"))
+        job = store.add_job(
+            session,
+            "import.files",
+            review_id=review.id,
+            actor="rita@example.org",
+            runner="inprocess",
+            payload={"uploads": uploads},
+            progress=progress,
+            job_id=job_id,
+        )
+        job.state, job.attempts = "running", 1
+        job.worker = f"{socket.gethostname()}:{ended.pid}"
+        session.commit()
+    page.goto(f"{live_site.url}/signin")
+    page.fill("input[name=email]", "rita@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.press("input[name=password]", "Enter")
+    page.wait_for_url(f"{live_site.url}/")
+    page.goto(f"{live_site.url}/r/ai-sw/import/jobs/{job_id}")
+    assert page.inner_text("#import-done") == store.STOPPED
+    assert "not imported" in page.inner_text("tr.file-importing")
+    assert "the 1 file it finished is not read again" in page.inner_text("form.run-again")
+    page.screenshot(path=str(shots / "job-stopped-run-again.png"), full_page=True)
+
+    page.click("form.run-again button")
+    page.wait_for_selector("#import-done.import-ok")
+    assert page.inner_text("#import-done") == "Import finished."
+    assert page.locator("form.run-again").count() == 0
+    rows = page.inner_text("table.import-files tbody").splitlines()
+    assert rows[0].split("\t")[:4] == ["scopus.ris", "done", "3", "3"]
+    assert rows[1].split("\t")[:4] == ["wos.ris", "done", "4", "4"]
+    page.screenshot(path=str(shots / "job-run-again-finished.png"), full_page=True)
