@@ -5,6 +5,7 @@ PostgreSQL, and the domain functions on a real database."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from litreview import screening
 from litreview.accounts.users import NotAllowed
 from litreview.errors import Invalid
-from litreview.models import ScreeningOrderChoice
+from litreview.models import Membership, Review, ScreeningOrderChoice, User
 from litreview.screening import orders, queue
 from tests.loopback import Browser, at_once, serve_in_thread
 from tests.test_ranking import OFF_TOPIC, ON_TOPIC
@@ -137,4 +138,23 @@ def test_choose_keeps_one_row_per_person_review_and_stage(session):
     with pytest.raises(NotAllowed):
         orders.choose(session, review, team.users["out"], TA, "id")
     session.rollback()
+    assert orders.chosen(session, review, ann, TA) == "id"
+
+
+def test_a_reviews_backup_leaves_the_peoples_own_orders_out(review_cli, session, tmp_path):
+    review = session.scalar(sa.select(Review).where(Review.slug == "ai-sw"))
+    ann = User(email="ann@example.org", password_hash="x")
+    session.add(ann)
+    session.flush()
+    session.add(Membership(review_id=review.id, user_id=ann.id, role="reviewer"))
+    orders.choose(session, review, ann, TA, "id")
+    session.commit()
+    path = tmp_path / "ai-sw.litreview.json"
+    review_cli("export", "ai-sw", "backup", "-o", str(path))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert "screening_order_choice" not in document["tables"]
+    review_cli("restore", "ai-sw-copy", str(path))
+    copy = session.scalar(sa.select(Review).where(Review.slug == "ai-sw-copy"))
+    # The copy screens in its own order for everyone; Ann's choice stays on the original.
+    assert orders.chosen(session, copy, ann, TA) is None
     assert orders.chosen(session, review, ann, TA) == "id"

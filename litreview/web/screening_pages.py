@@ -5,9 +5,9 @@ twice), and asks for the reviewer's ranking to be retrained in the background (t
 record comes from the last ranking stored, never waiting for one). The order, "most
 relevant first" or "in order", is the review's choice unless the reviewer picks the
 other for themselves (kept on the server, per reviewer, review and stage:
-``screening.orders``). "Skip" puts a
-record off on the server (``screening.skips``, per reviewer, review and stage): it
-comes back once everything else at that stage is done, in another browser or after
+``screening.orders``; it holds in another browser and after signing in again). "Skip"
+puts a record off on the server (``screening.skips``, per reviewer, review and stage):
+it comes back once everything else at that stage is done, in another browser or after
 signing in again too. "Previous" walks back through the person's own decisions in the
 order they made them (``screening.previous_record``). In blind dual mode the page
 shows only the reviewer's own decision until they have decided (``visible_decisions``
