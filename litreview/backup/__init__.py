@@ -7,7 +7,8 @@ Zotero link, the audit log) and the people those rows name (email and name only,
 never a password). Attachment files go beside it, by hash: in a folder
 ``NAME.files/`` next to ``NAME.json``, or inside a zip (``backup.json`` and
 ``files/``). Derived data (the citation cache, the search index) is left out and
-rebuilt.
+rebuilt. So is what belongs to a person rather than to the review: the records they
+skipped or hold open while screening and the screening order they chose.
 
 Rows are written column by column as the models define them, so a column added by
 a later migration is carried without touching this module. Restoring first streams

@@ -32,6 +32,7 @@ from litreview.models.screening import (
     Ranking,
     Resolution,
     ScreeningClaim,
+    ScreeningOrderChoice,
     ScreeningSkip,
     StageOutcome,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Review",
     "ReviewQuestion",
     "ScreeningClaim",
+    "ScreeningOrderChoice",
     "ScreeningSkip",
     "SearchOutbox",
     "SignInAttempt",

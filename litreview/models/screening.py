@@ -179,6 +179,27 @@ class ScreeningSkip(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+class ScreeningOrderChoice(Base):
+    """The screening order a person chose for themselves at a stage of a review ("relevance"
+    or "id"; without a row, the review's). Kept on the server, so it survives signing out,
+    another browser and another app server (``screening.orders``). Keyed by user rather
+    than membership: an admin screens without a membership row."""
+
+    __tablename__ = "screening_order_choice"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "review_id", "user_id", "stage", name="uq_screening_order_choice_review_user_stage"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(sa.ForeignKey("review.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    chosen: Mapped[str] = mapped_column(sa.String(16))
+    chosen_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
 class ScreeningClaim(Base):
     """A record shown to a reviewer in single mode, held for them until ``until`` so that
     reviewers screening at the same moment are offered different records

@@ -6,7 +6,8 @@ The package's public face; each rule has one module:
   keeps it;
 * :mod:`.visibility` - what a person may see of the decisions (the blind rule);
 * :mod:`.decisions` - writing decisions, undos and resolutions;
-* :mod:`.queue` - what a reviewer screens next;
+* :mod:`.queue` - what a reviewer screens next; :mod:`.orders` - the order a person
+  chose for themselves, kept on the server;
 * :mod:`.progress` - the dashboard's numbers; :mod:`.agreement` - Cohen's kappa;
 * prioritised screening: :mod:`.ranking` (the model), :mod:`.relevance` (rankings kept
   per review, stage and learner, and ``retrain``), :mod:`.retraining` (the background

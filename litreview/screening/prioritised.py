@@ -124,14 +124,26 @@ def stopping_progress(
     *,
     target: float = stopping.TARGET_RECALL,
     alpha: float = stopping.ALPHA,
-    ranking: Ranking | None = None,
 ) -> StoppingProgress:
     """Screened, relevant found, screened since the last relevant, and the stopping test
     (once a ranking says how many records there are to screen)."""
-    learner = learner_of(review, user)
-    seen = screened_in_order(session, review, stage, learner)
-    if ranking is None:
-        ranking = stored(session, review.id, stage, learner)
+    ranking = stored(session, review.id, stage, learner_of(review, user))
+    return _progress(session, review, user, stage, ranking, target=target, alpha=alpha)
+
+
+def _progress(
+    session: Session,
+    review: Review,
+    user: User,
+    stage: str,
+    ranking: Ranking | None,
+    *,
+    target: float = stopping.TARGET_RECALL,
+    alpha: float = stopping.ALPHA,
+) -> StoppingProgress:
+    """:func:`stopping_progress` with the stored ranking read already (None: none stored),
+    so the screening page does not read it twice."""
+    seen = screened_in_order(session, review, stage, learner_of(review, user))
     total = None
     if ranking is not None:
         added = session.scalar(
@@ -172,5 +184,5 @@ def panel(
         ranked=order == RELEVANCE and ranking is not None,
         ranking=ranking,
         relevance=relevance_of(session, ranking, record_id),
-        progress=stopping_progress(session, review, user, stage, ranking=ranking),
+        progress=_progress(session, review, user, stage, ranking),
     )

@@ -4,9 +4,10 @@ A decision is a POST that redirects to the next record (so reloading never decid
 twice), and asks for the reviewer's ranking to be retrained in the background (the next
 record comes from the last ranking stored, never waiting for one). The order, "most
 relevant first" or "in order", is the review's choice unless the reviewer picks the
-other for themselves (kept in the session cookie, per review and stage). "Skip" puts a
-record off on the server (``screening.skips``, per reviewer, review and stage): it
-comes back once everything else at that stage is done, in another browser or after
+other for themselves (kept on the server, per reviewer, review and stage:
+``screening.orders``; it holds in another browser and after signing in again). "Skip"
+puts a record off on the server (``screening.skips``, per reviewer, review and stage):
+it comes back once everything else at that stage is done, in another browser or after
 signing in again too. "Previous" walks back through the person's own decisions in the
 order they made them (``screening.previous_record``). In blind dual mode the page
 shows only the reviewer's own decision until they have decided (``visible_decisions``
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 
 from litreview import screening
 from litreview.accounts.users import NotAllowed
@@ -27,7 +28,7 @@ from litreview.evidence import retrieval
 from litreview.evidence.attachments import full_text
 from litreview.library.listing import record_with_sources
 from litreview.models import Record
-from litreview.screening import prioritised, queue, skips
+from litreview.screening import orders, prioritised, queue, skips
 from litreview.screening.decisions import reason_required
 from litreview.screening.outcomes import outcome_counts
 from litreview.web import db
@@ -50,14 +51,9 @@ from litreview.web.helpers import review as this_review
 STAGE = "<any(title_abstract, full_text):stage>"
 
 
-def _order_key(stage: str) -> str:
-    return f"order:{this_review().id}:{stage}"
-
-
 def _order(stage: str) -> str | None:
     """The order this person chose for this stage, or None for the review's."""
-    chosen = session.get(_order_key(stage))
-    return chosen if chosen in queue.ORDERS else None
+    return orders.chosen(db(), this_review(), me(), stage)
 
 
 def _retrain_soon(stage: str) -> None:
@@ -75,8 +71,15 @@ def _load(record_id: int) -> Record:
 
 
 def _page(
-    stage: str, record: Record, status: int = 200, form: dict[str, Any] | None = None, **extra: Any
+    stage: str,
+    record: Record,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+    order: str | None = None,
+    **extra: Any,
 ) -> tuple[str, int]:
+    """The screening page of ``record``; ``order``: the person's own order at ``stage``
+    (:func:`_order`, which the caller has read already), None for the review's."""
     rv, user = this_review(), me()
     mine, others = screening.while_screening(db(), rv, record.id, user, stage)
     previous = screening.previous_record(db(), rv, user, stage, before_id=record.id)
@@ -107,7 +110,7 @@ def _page(
         "why_not_retrievable": retrieval.can_mark(db(), rv, record) if full else None,
         "tagging": tagging_panel(record),
         "here": url_for("review.screen_record", stage=stage, record_id=record.id),
-        "prio": prioritised.panel(db(), rv, user, stage, record.id, _order(stage)),
+        "prio": prioritised.panel(db(), rv, user, stage, record.id, order),
         "orders": queue.ORDERS,
     }
     context.update(extra)
@@ -119,21 +122,22 @@ def _page(
 def screen_next(stage: str) -> object:
     rv, user = this_review(), me()
     _retrain_soon(stage)
+    order = _order(stage)
     record, came_back = skips.next_to_screen(
-        db(), rv, user, stage, after_id=arg_int("after"), order=_order(stage)
+        db(), rv, user, stage, after_id=arg_int("after"), order=order
     )
     db().commit()  # the record is held open for this reviewer (single mode)
     if record is None:
         decided = screening.decided_count(db(), rv, user, stage)
         previous = screening.previous_record(db(), rv, user, stage)
         return render_template("screen_done.html", stage=stage, decided=decided, previous=previous)
-    return _page(stage, _load(record.id), came_back=came_back)
+    return _page(stage, _load(record.id), order=order, came_back=came_back)
 
 
 @review.get(f"/screen/{STAGE}/<int:record_id>")
 @requires("reviewer")
 def screen_record(stage: str, record_id: int) -> tuple[str, int]:
-    return _page(stage, _load(record_id))
+    return _page(stage, _load(record_id), order=_order(stage))
 
 
 @review.post(f"/screen/{STAGE}/<int:record_id>")
@@ -155,7 +159,9 @@ def screen_decide(stage: str, record_id: int) -> object:
         abort(404)
     except Invalid as exc:
         session_.rollback()
-        return _page(stage, _load(record_id), 400, form=form, error=sentence(str(exc)))
+        return _page(
+            stage, _load(record_id), 400, form=form, order=_order(stage), error=sentence(str(exc))
+        )
     skips.unskip(session_, this_review(), me(), stage, record_id)
     commit_and_sync()
     _retrain_soon(stage)
@@ -200,10 +206,16 @@ def screen_undo(stage: str) -> object:
 @requires("reviewer")
 def screen_order(stage: str) -> object:
     """This person's screening order at ``stage`` (the review's choice otherwise)."""
-    chosen = form_text("order", 16)
-    if chosen not in queue.ORDERS:
-        abort(400, f"screening order {chosen!r}: choose {' or '.join(queue.ORDERS)}")
-    session[_order_key(stage)] = chosen
+    session_ = db()
+    try:
+        orders.choose(session_, this_review(), me(), stage, form_text("order", 16))
+    except NotAllowed as exc:
+        session_.rollback()
+        abort(403, str(exc))
+    except Invalid as exc:
+        session_.rollback()
+        abort(400, str(exc))
+    session_.commit()
     return redirect(url_for("review.screen_next", stage=stage), code=303)
 
 
