@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from litreview.models import Decision, RankedRecord, Ranking, Record, Review, StageOutcome, User
 from litreview.screening import stopping
 from litreview.screening.outcomes import PASSES, not_screened
-from litreview.screening.queue import RELEVANCE, learner_of
+from litreview.screening.queue import RELEVANCE, learner_of, order_in_use
 from litreview.screening.relevance import stored
 from litreview.screening.sql import current
 
@@ -177,7 +177,7 @@ def panel(
     session: Session, review: Review, user: User, stage: str, record_id: int, order: str | None
 ) -> Panel:
     """The order in use, the record's relevance and the progress toward stopping."""
-    order = order or review.screening_order or RELEVANCE
+    order = order_in_use(review, order)
     ranking = stored(session, review.id, stage, learner_of(review, user))
     return Panel(
         order=order,

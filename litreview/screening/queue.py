@@ -119,6 +119,12 @@ def learner_of(review: Review, user: User) -> int:
     return user.id if review.screening_mode == "dual" else 0
 
 
+def order_in_use(review: Review, chosen: str | None) -> str:
+    """The order a person screens in: the one they chose (:mod:`.orders`), else the
+    review's, else most relevant first."""
+    return chosen or review.screening_order or RELEVANCE
+
+
 def check_order(order: str) -> None:
     """Raise Invalid unless ``order`` is one of ORDERS."""
     if order not in ORDERS:
@@ -168,7 +174,7 @@ def next_record(
     one left. One query in id order; two to four in relevance order.
     """
     check_stage(stage)
-    order = order or review.screening_order or RELEVANCE
+    order = order_in_use(review, order)
     check_order(order)
     base = [Record.review_id == review.id, Record.merged_into_id.is_(None)]
     if claims.applies(review):
