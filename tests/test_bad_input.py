@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from litreview.accounts import invites
 from litreview.db import Base
 from litreview.ingest.record_data import Author, EntryError, RecordData
 from litreview.ingest.text_clean import storable, storable_items
-from litreview.jobs import list_jobs
+from litreview.jobs import list_jobs, store
+from litreview.jobs.work import files_progress, incoming_dir
 from litreview.library import duplicates, reviews
 from litreview.models import Record, RecordSource
 from tests.pdfmaker import text_pdf
+from tests.test_jobs_restart import dead_pid, running_job
 from tests.test_web_access import populate, routes, url_for_rule
 from tests.webapp import Client, Site, make_site
 
@@ -275,6 +278,20 @@ def _setup_every_form(site: Site, lead: Client, tmp_path: Path) -> dict[str, Any
     return values
 
 
+def _stopped_import(site: Site) -> str:
+    """The page of an in-process import whose server stopped mid-way (its worker, a process
+    of this machine, is gone), with its uploaded file kept."""
+    job_id = store.new_job_id()
+    saved = incoming_dir(site.app.config["LITREVIEW_SETTINGS"]) / job_id / "1" / "kept.ris"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("TY  - JOUR\nTI  - Kept through a restart\nER  - \n", encoding="utf-8")
+    uploads = [{"path": "1/kept.ris", "name": "kept.ris", "size": saved.stat().st_size}]
+    worker = f"{socket.gethostname()}:{dead_pid()}"
+    progress = files_progress(uploads, None)
+    running_job(site, worker, job_id, payload={"uploads": uploads}, progress=progress)
+    return f"/r/ai-sw/import/jobs/{job_id}"
+
+
 def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
     admin = site.add_user("ada@example.org")
     admin.is_admin = True
@@ -293,6 +310,8 @@ def test_nul_in_every_form_of_the_app_never_gives_a_500(site, tmp_path):
     pages.append((lead, f"/r/ai-sw/screen/full_text/{values['more_records'][1]}"))
     # The bulk decision's confirmation, as the records table's bulk form leads to it.
     pages.append((lead, "/r/ai-sw/records/bulk/confirm?scope=all&decision=exclude"))
+    # An import its server's restart stopped, its file kept: its page offers "Run again".
+    pages.append((lead, _stopped_import(site)))
     # The admin's accounts page, and one-time links: joining (signed out, and signed in
     # as someone not yet a member) and a password reset.
     joining = invites.invite(site.session, site.review, "reviewer", by=admin)
