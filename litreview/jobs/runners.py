@@ -61,8 +61,9 @@ class InProcessRunner:
     ) -> str:
         """Record the job and start it; returns its id. ``secrets`` reach the run in
         memory only."""
-        # "inprocess" even from a QueueRunner: this process runs it (and nobody else can).
-        job_id = _add(self.factory, kind, review_id, actor, "inprocess", payload, progress, job_id)
+        # A job with secrets is run by this process, a QueueRunner's too: nobody else has them.
+        runner = "inprocess" if secrets else self.name
+        job_id = _add(self.factory, kind, review_id, actor, runner, payload, progress, job_id)
         self._start(job_id, secrets)
         return job_id
 
@@ -108,31 +109,6 @@ class QueueRunner(InProcessRunner):
 
         super().__init__(settings, factory, after_commit)
         self.deferrer = Deferrer(settings.database_url)
-
-    def enqueue(
-        self,
-        kind: str,
-        *,
-        review_id: int | None,
-        actor: str,
-        payload: dict[str, Any] | None = None,
-        progress: dict[str, Any] | None = None,
-        job_id: str | None = None,
-        secrets: dict[str, str] | None = None,
-    ) -> str:
-        if secrets:  # kept in this process's memory: run here
-            return super().enqueue(
-                kind,
-                review_id=review_id,
-                actor=actor,
-                payload=payload,
-                progress=progress,
-                job_id=job_id,
-                secrets=secrets,
-            )
-        job_id = _add(self.factory, kind, review_id, actor, self.name, payload, progress, job_id)
-        self._start(job_id, None)
-        return job_id
 
     def _start(self, job_id: str, secrets: dict[str, str] | None) -> None:
         if secrets:  # kept in this process's memory: run here
