@@ -200,16 +200,7 @@ def records_bulk_decide() -> Any:
     if done.unchanged:
         message += f" {_count(len(done.unchanged))} had this decision from you already."
     flash(message, "info")
-    if done.refused:
-        lines = [f"record {i}: {why}" for i, why in list(done.refused.items())[:REFUSED_SHOWN]]
-        more = len(done.refused) - len(lines)
-        flash(
-            f"{_count(len(done.refused))} refused: "
-            + "; ".join(lines)
-            + (f"; and {more:,} more (the audit log lists them)" if more > 0 else "")
-            + ".",
-            "warning",
-        )
+    _flash_refused(done.refused, " (the audit log lists them)")
     return _back_to_table()
 
 
@@ -227,10 +218,24 @@ def _tag(ids: list[int]) -> Any:
     if already:
         message += f" {_count(len(already))} were tagged to it already."
     flash(message, "info")
-    if refused:
-        lines = [f"record {i}: {why}" for i, why in list(refused.items())[:REFUSED_SHOWN]]
-        flash(f"{_count(len(refused))} refused: " + "; ".join(lines) + ".", "warning")
+    _flash_refused(refused)
     return _back_to_table()
+
+
+def _flash_refused(refused: dict[int, str], where_listed: str = "") -> None:
+    """The records a bulk action left alone, each with why: the first REFUSED_SHOWN, and
+    how many more (``where_listed`` says where those are)."""
+    if not refused:
+        return
+    lines = [f"record {i}: {why}" for i, why in list(refused.items())[:REFUSED_SHOWN]]
+    more = len(refused) - len(lines)
+    flash(
+        f"{_count(len(refused))} refused: "
+        + "; ".join(lines)
+        + (f"; and {more:,} more{where_listed}" if more > 0 else "")
+        + ".",
+        "warning",
+    )
 
 
 def _export(ids: list[int]) -> Any:
