@@ -32,7 +32,7 @@ from litreview.export import csl
 from litreview.export.records_csv import to_csv
 from litreview.models import Record, RecordTag, Review, ReviewQuestion
 from litreview.models.screening import DECISIONS, STAGES
-from litreview.screening.outcomes import FULL_TEXT, TITLE_ABSTRACT
+from litreview.screening.outcomes import FULL_TEXT, TITLE_ABSTRACT, live
 from litreview.screening.outcomes import outcomes_with_reasons as outcomes
 
 FORMATS = ("ris", "bibtex", "csv", "csljson")
@@ -112,9 +112,7 @@ class RecordsExport:
 
 def _selected_ids(session: Session, review: Review, chosen: Selection) -> list[int]:
     query = sa.select(Record.id).where(
-        Record.review_id == review.id,
-        Record.merged_into_id.is_(None),
-        Record.withdrawn_at.is_(None),
+        *live(review),
     )
     if chosen.questions:
         question_ids = _question_ids(session, review, chosen.questions)
@@ -212,9 +210,7 @@ def export_chosen_records(
             sa.select(Record)
             .where(
                 Record.id.in_(wanted[start : start + _CHUNK]),
-                Record.review_id == review.id,
-                Record.merged_into_id.is_(None),
-                Record.withdrawn_at.is_(None),
+                *live(review),
             )
             .order_by(Record.id)
         )

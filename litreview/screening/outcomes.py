@@ -216,7 +216,9 @@ def refresh(session: Session, review: Review, record_ids: Iterable[int] | None =
 # ------------------------------------------------------------------ asking it
 
 
-def _live(review: Review) -> list[sa.ColumnElement[bool]]:
+def live(review: Review) -> list[sa.ColumnElement[bool]]:
+    """Conditions on ``Record``: the review's records that are screened, exported and
+    counted (not merged away, not withdrawn); :func:`not_screened` is the rest."""
     return [
         Record.review_id == review.id,
         Record.merged_into_id.is_(None),
@@ -253,7 +255,7 @@ def _decided_rows(session: Session, review: Review, stage: str):
     return session.execute(
         sa.select(o.record_id, o.outcome, o.reason)
         .join(Record, Record.id == o.record_id)
-        .where(o.review_id == review.id, o.stage == stage, o.outcome.is_not(None), *_live(review))
+        .where(o.review_id == review.id, o.stage == stage, o.outcome.is_not(None), *live(review))
     )
 
 
@@ -344,7 +346,7 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
                 later.review_id == review.id, later.stage == FULL_TEXT, later.outcome.is_not(None)
             )
             return sa.select(Record.id).where(
-                *_live(review),
+                *live(review),
                 Record.not_retrievable_at.is_(None),
                 Record.id.in_(went_on),
                 Record.id.not_in(done),
@@ -352,7 +354,7 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
         done = sa.select(o.record_id).where(ours, o.outcome.is_not(None))
         if stage is not None:
             done = done.where(o.stage == stage)
-        return sa.select(Record.id).where(*_live(review), Record.id.not_in(done))
+        return sa.select(Record.id).where(*live(review), Record.id.not_in(done))
     if stage is not None:
         chosen = sa.select(o.record_id).where(ours, o.stage == stage, o.outcome == outcome)
     else:
@@ -370,7 +372,7 @@ def ids_with_outcome(review: Review, outcome: str, stage: str | None = None) -> 
             ),
         )
         chosen = sa.union(at_full_text, only_title_abstract)
-    return sa.select(Record.id).where(*_live(review), Record.id.in_(chosen))
+    return sa.select(Record.id).where(*live(review), Record.id.in_(chosen))
 
 
 def record_ids_with(
@@ -386,4 +388,4 @@ def record_ids_decided(session: Session, review: Review, stage: str) -> set[int]
     chosen = sa.select(o.record_id).where(
         o.review_id == review.id, o.stage == stage, o.outcome.is_not(None)
     )
-    return set(session.scalars(sa.select(Record.id).where(*_live(review), Record.id.in_(chosen))))
+    return set(session.scalars(sa.select(Record.id).where(*live(review), Record.id.in_(chosen))))

@@ -29,6 +29,7 @@ from litreview.screening.outcomes import (
     PASSES,
     TITLE_ABSTRACT,
     check_stage,
+    live,
     needed,
     not_screened,
 )
@@ -270,7 +271,7 @@ def previous_record(
     return session.scalar(
         sa.select(Record)
         .join(Decision, Decision.record_id == Record.id)
-        .where(*conditions, Record.merged_into_id.is_(None), Record.withdrawn_at.is_(None))
+        .where(*conditions, *live(review))
         .order_by(Decision.id.desc())
         .limit(1)
     )
