@@ -24,7 +24,7 @@ from litreview.jobs.work import files_progress, incoming_dir
 from litreview.library import duplicates, reviews
 from litreview.models import Record, RecordSource
 from tests.pdfmaker import text_pdf
-from tests.test_jobs_restart import dead_pid, running_job
+from tests.test_jobs import dead_pid, running_job
 from tests.test_web_access import populate, routes, url_for_rule
 from tests.webapp import Client, Site, make_site
 

@@ -372,21 +372,8 @@ def test_an_in_process_import_shows_its_progress_while_it_reads(site_env):
 
 def test_an_in_process_job_whose_server_stopped_shows_as_stopped(site_env):
     site, rita = site_env
-    job_id = store.new_job_id()
-    site.session.add(
-        Job(
-            id=job_id,
-            kind="import.files",
-            review_id=site.review.id,
-            actor="rita@example.org",
-            runner="inprocess",
-            state="running",
-            payload={},
-            progress={"files": [], "bytes_done": 10, "bytes_total": 100},
-            updated_at=store.utcnow() - store.STALE_AFTER - timedelta(seconds=5),
-        )
-    )
-    site.session.commit()
+    stale = store.utcnow() - store.STALE_AFTER - timedelta(seconds=5)
+    job_id = running_job(site, None, updated_at=stale)
     url = f"/r/ai-sw/import/jobs/{job_id}"
     assert rita.get(url + "/status.json").get_json()["state"] == "failed"
     assert "the server running it was stopped or restarted" in rita.page(url)
@@ -415,3 +402,33 @@ def test_the_worker_on_sqlite_says_what_to_do(tmp_path, monkeypatch):
     result = Cli()("worker", ok=False)
     assert result.exit_code == 1
     assert "the job queue lives in PostgreSQL" in result.output
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (and been waited for)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait(30)
+    return process.pid
+
+
+def running_job(site, worker: str | None, job_id: str | None = None, **values) -> str:
+    """An in-process file import of Rita's, recorded as running in ``worker`` (host:pid,
+    None: not said), its other columns as given; returns its id."""
+    job_id = job_id or store.new_job_id()
+    site.session.add(
+        Job(
+            id=job_id,
+            kind="import.files",
+            review_id=site.review.id,
+            actor="rita@example.org",
+            runner="inprocess",
+            state="running",
+            attempts=1,
+            worker=worker,
+            payload=values.pop("payload", {}),
+            progress=values.pop("progress", {"files": [], "bytes_done": 10, "bytes_total": 100}),
+            **values,
+        )
+    )
+    site.session.commit()
+    return job_id

@@ -31,7 +31,7 @@ from litreview.jobs.work import files_progress, incoming_dir
 from litreview.library import imports
 from litreview.models import AuditEntry, Job, Record
 from tests.loopback import ROOT, Browser, _free_port, at_once
-from tests.test_jobs import ris, upload
+from tests.test_jobs import dead_pid, ris, running_job, upload
 from tests.webapp import make_site
 
 
@@ -198,38 +198,10 @@ def incoming_dir_of(tmp_path: Path) -> Path:
     return incoming_dir(load_settings({"LITREVIEW_DATA_DIR": str(tmp_path / "data")}))
 
 
-def dead_pid() -> int:
-    """The id of a process that has ended (and been waited for)."""
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait(30)
-    return process.pid
-
-
 @pytest.fixture
 def site_env(env, database_url):
     with make_site(database_url) as site:
         yield site, site.client("rita@example.org")
-
-
-def running_job(site, worker: str, job_id: str | None = None, **values) -> str:
-    job_id = job_id or store.new_job_id()
-    site.session.add(
-        Job(
-            id=job_id,
-            kind="import.files",
-            review_id=site.review.id,
-            actor="rita@example.org",
-            runner="inprocess",
-            state="running",
-            attempts=1,
-            worker=worker,
-            payload=values.pop("payload", {}),
-            progress=values.pop("progress", {"files": [], "bytes_done": 10, "bytes_total": 100}),
-            **values,
-        )
-    )
-    site.session.commit()
-    return job_id
 
 
 def test_a_job_of_a_live_process_or_of_another_machine_is_not_taken_as_stopped(site_env, cli):

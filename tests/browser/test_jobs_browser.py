@@ -9,6 +9,7 @@ LITREVIEW_TEST_SCREENSHOTS, else in ``screenshots/`` of the test run's temporary
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ import sqlalchemy as sa
 
 from litreview.jobs import store
 from litreview.jobs.taskqueue import GAVE_UP, RETRYING
-from litreview.jobs.work import files_progress
+from litreview.jobs.work import files_progress, incoming_dir
 from litreview.models import Job, Record, Review
-from tests.webapp import PASSWORD
+from tests.browser.pages import sign_in
+from tests.test_jobs import dead_pid, ris
 
 
 @pytest.fixture
@@ -29,12 +31,9 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
-def test_a_queued_import_waits_for_a_worker_then_shows_why_it_failed(page, live_site, shots):
-    uploads = [
-        {"path": "1/first.ris", "name": "first.ris", "size": 300},
-        {"path": "2/<b>large</b>.ris", "name": "<b>large</b>.ris", "size": 3_000_000},
-    ]
-    progress = files_progress(uploads, "Scopus")
+def _import_job(live_site, uploads, progress, *, runner, job_id=None, **columns) -> str:
+    """A file import of Rita's in the ai-sw review, as the upload page records it; its
+    row's other ``columns`` set as given (a worker's doing). Returns its id."""
     with live_site.session() as session:
         review = session.scalar(sa.select(Review).where(Review.slug == "ai-sw"))
         job = store.add_job(
@@ -42,17 +41,25 @@ def test_a_queued_import_waits_for_a_worker_then_shows_why_it_failed(page, live_
             "import.files",
             review_id=review.id,
             actor="rita@example.org",
-            runner="queue",
+            runner=runner,
             payload={"uploads": uploads},
             progress=progress,
+            job_id=job_id,
         )
+        for name, value in columns.items():
+            setattr(job, name, value)
         session.commit()
-        job_id = job.id
-    page.goto(f"{live_site.url}/signin")
-    page.fill("input[name=email]", "rita@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{live_site.url}/")
+        return job.id
+
+
+def test_a_queued_import_waits_for_a_worker_then_shows_why_it_failed(page, live_site, shots):
+    uploads = [
+        {"path": "1/first.ris", "name": "first.ris", "size": 300},
+        {"path": "2/<b>large</b>.ris", "name": "<b>large</b>.ris", "size": 3_000_000},
+    ]
+    progress = files_progress(uploads, "Scopus")
+    job_id = _import_job(live_site, uploads, progress, runner="queue")
+    sign_in(page, live_site, "rita@example.org")
     page.goto(f"{live_site.url}/r/ai-sw/import/jobs/{job_id}")
     assert "Waiting for a worker to start this import" in page.inner_text(".import-state")
     assert page.inner_text("table.import-files").count("waiting") == 2
@@ -112,11 +119,7 @@ def test_a_record_lists_pdfs_on_their_way_and_why_one_was_refused(page, live_sit
                 job.state = "done"
         session.commit()
         record_id = record.id
-    page.goto(f"{live_site.url}/signin")
-    page.fill("input[name=email]", "rita@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{live_site.url}/")
+    sign_in(page, live_site, "rita@example.org")
     page.goto(f"{live_site.url}/r/ai-sw/records/{record_id}")
     listed = page.inner_text("#pdf-jobs").splitlines()
     assert listed == [
@@ -130,15 +133,6 @@ def test_a_record_lists_pdfs_on_their_way_and_why_one_was_refused(page, live_sit
 def test_an_import_stopped_by_a_restart_is_run_again_from_its_page(page, live_site, shots):
     """Its server was killed (the process named in the job is gone): the page says it
     stopped, at once; "Run again" reads the file it had not finished."""
-    import socket
-    import subprocess
-    import sys
-
-    from litreview.jobs.work import incoming_dir
-    from tests.test_jobs import ris
-
-    ended = subprocess.Popen([sys.executable, "-c", "pass"])
-    ended.wait(30)
     job_id = store.new_job_id()
     folder = incoming_dir(live_site.app.config["LITREVIEW_SETTINGS"]) / job_id
     uploads = []
@@ -162,26 +156,18 @@ def test_an_import_stopped_by_a_restart_is_run_again_from_its_page(page, live_si
     )
     progress["files"][1]["state"] = "importing"
     progress["bytes_done"] = uploads[0]["size"] + 100
-    with live_site.session() as session:
-        review = session.scalar(sa.select(Review).where(Review.slug == "ai-sw"))
-        job = store.add_job(
-            session,
-            "import.files",
-            review_id=review.id,
-            actor="rita@example.org",
-            runner="inprocess",
-            payload={"uploads": uploads},
-            progress=progress,
-            job_id=job_id,
-        )
-        job.state, job.attempts = "running", 1
-        job.worker = f"{socket.gethostname()}:{ended.pid}"
-        session.commit()
-    page.goto(f"{live_site.url}/signin")
-    page.fill("input[name=email]", "rita@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.press("input[name=password]", "Enter")
-    page.wait_for_url(f"{live_site.url}/")
+    worker = f"{socket.gethostname()}:{dead_pid()}"
+    _import_job(
+        live_site,
+        uploads,
+        progress,
+        runner="inprocess",
+        job_id=job_id,
+        state="running",
+        attempts=1,
+        worker=worker,
+    )
+    sign_in(page, live_site, "rita@example.org")
     page.goto(f"{live_site.url}/r/ai-sw/import/jobs/{job_id}")
     assert page.inner_text("#import-done") == store.STOPPED
     assert "not imported" in page.inner_text("tr.file-importing")
